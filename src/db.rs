@@ -1,0 +1,137 @@
+//! The database: the configured server (`DATABASE_URL`) or, without one, a private
+//! PostgreSQL that the service starts itself from the installed binaries.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+use crate::config::Settings;
+use crate::pg::{Cluster, ClusterOptions, Durability};
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// The name of the service's database in the embedded cluster.
+pub const EMBEDDED_DB: &str = "party_center";
+
+/// A running database: the pool, and the embedded cluster when the service owns one.
+pub struct Database {
+    /// The connection pool.
+    pub pool: PgPool,
+    /// The embedded PostgreSQL, stopped when this is dropped or [`Database::stop`]ped.
+    pub embedded: Option<Cluster>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or starts the embedded cluster (blocking: call it
+    /// before serving, on a thread that lives as long as the service, because the
+    /// cluster is told to stop when that thread's process dies).
+    pub async fn open(settings: &Settings) -> anyhow::Result<Database> {
+        let (options, embedded) = match &settings.database_url {
+            Some(url) => {
+                let options = PgConnectOptions::from_str(url.expose_secret())
+                    .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+                (options, None)
+            }
+            None => {
+                let bindir = crate::pg::find_bindir(settings.pg_bindir.as_deref())?;
+                let cluster = Cluster::start(ClusterOptions {
+                    bindir,
+                    data_dir: settings.data_dir_abs()?,
+                    durability: Durability::Durable,
+                    max_connections: 100,
+                    die_with_parent: true,
+                })?;
+                let admin = PgConnectOptions::new()
+                    .socket(cluster.socket_dir())
+                    .username("postgres")
+                    .database("postgres");
+                create_database_if_missing(&admin, EMBEDDED_DB).await?;
+                (admin.database(EMBEDDED_DB), Some(cluster))
+            }
+        };
+        let pool = pool(settings, options);
+        Ok(Database { pool, embedded })
+    }
+
+    /// Closes the pool and stops the embedded cluster, if any.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        if let Some(mut cluster) = self.embedded.take() {
+            tokio::task::spawn_blocking(move || cluster.stop())
+                .await
+                .context("stopping the embedded PostgreSQL panicked")??;
+        }
+        Ok(())
+    }
+}
+
+/// A lazily connecting pool: requests wait at most `db_acquire_timeout` for a connection
+/// (then 503), and every statement is cut off after `db_statement_timeout`.
+pub fn pool(settings: &Settings, options: PgConnectOptions) -> PgPool {
+    let timeout = format!("{}ms", settings.db_statement_timeout.as_millis());
+    let options = options
+        .application_name("party-center")
+        .options([
+            ("statement_timeout", timeout.as_str()),
+            ("lock_timeout", "5s"),
+        ])
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+    PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(settings.db_acquire_timeout)
+        .connect_lazy_with(options)
+}
+
+/// Creates database `name` unless it exists.
+pub async fn create_database_if_missing(
+    admin: &PgConnectOptions,
+    name: &str,
+) -> anyhow::Result<()> {
+    let mut conn = admin
+        .connect()
+        .await
+        .context("cannot connect to the embedded PostgreSQL")?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        // A database name cannot be a bind parameter; `name` is our own constant.
+        let sql = format!("CREATE DATABASE \"{name}\"");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("cannot create database {name}"))?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Applies pending migrations.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("applying migrations failed")?;
+    Ok(())
+}
+
+/// Whether the database answers and every migration this binary knows is applied.
+pub async fn ready(pool: &PgPool) -> bool {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let check = sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT max(version) FROM _sqlx_migrations WHERE success",
+    )
+    .fetch_one(pool);
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), check).await,
+        Ok(Ok(Some(v))) if v >= latest
+    )
+}

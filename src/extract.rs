@@ -1,0 +1,305 @@
+//! Request extractors whose failures are problem+json, never actix's plain-text 400s.
+//!
+//! * [`Json`]: 415 for another content type, 413 over the body limit, 400 for broken
+//!   JSON, 422 naming the field for a body of the wrong shape or with an unknown field.
+//! * [`IfMatch`]: the `If-Match` header a change needs (428 without it).
+//! * [`IdempotencyKey`]: the optional `Idempotency-Key` header of a creating request.
+//! * [`path_error`] / [`query_error`]: 400 for a bad path or query parameter.
+
+use std::future::{Ready, ready};
+use std::ops::Deref;
+
+use actix_web::dev::Payload;
+use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::mime;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError, Msg};
+use crate::msg;
+
+/// The largest body accepted, shared through app data.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON request body of type `T`.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<BodyLimit>>()
+            .map_or(64 * 1024, |l| l.0);
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == mime::APPLICATION
+                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+            });
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            if declared_len.is_some_and(|n| n > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    ApiError::bad_request(
+                        "body_unreadable",
+                        msg!("无法读取请求体。", "The request body could not be read."),
+                    )
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+/// Parses a JSON body: broken JSON is a 400, a body of the wrong shape a 422 that names
+/// the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::Validation(vec![shape_error(path, &inner.to_string())])
+            }
+            _ => ApiError::bad_request(
+                "malformed_json",
+                msg!(
+                    (
+                        "请求体不是有效的 JSON：第 {} 行第 {} 列。",
+                        inner.line(),
+                        inner.column()
+                    ),
+                    (
+                        "The body is not valid JSON: line {}, column {}.",
+                        inner.line(),
+                        inner.column()
+                    )
+                ),
+            ),
+        }
+    })
+}
+
+/// Turns serde's description of a shape error into a field error with a stable code.
+fn shape_error(path: String, serde_msg: &str) -> FieldError {
+    // serde_json appends " at line L column C"; the field path says more.
+    let text = serde_msg
+        .rsplit_once(" at line ")
+        .map_or(serde_msg, |(head, _)| head)
+        .to_owned();
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        // The path already ends at the unknown key.
+        let field = if path == "." { name.to_owned() } else { path };
+        return FieldError::new(
+            field,
+            "unknown_field",
+            msg!(("未知字段：{}。", name), ("Unknown field `{}`.", name)),
+        );
+    }
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let field = if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        return FieldError::new(
+            field,
+            "required",
+            msg!(
+                ("缺少必填字段：{}。", name),
+                ("Missing required field `{}`.", name)
+            ),
+        );
+    }
+    let field = if path == "." { String::new() } else { path };
+    FieldError::new(
+        field,
+        "invalid_type",
+        Msg::new(format!("字段类型或取值无效：{text}"), text.clone()),
+    )
+}
+
+/// The `If-Match` header of a change: one strong ETag (a version number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfMatch(pub i64);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(header::IF_MATCH) else {
+            return ready(Err(ApiError::PreconditionRequired));
+        };
+        // A syntactically bad or non-matching tag is a stale precondition: 412.
+        let version = value
+            .to_str()
+            .ok()
+            .and_then(parse_etag)
+            .ok_or(ApiError::PreconditionFailed);
+        ready(version.map(IfMatch))
+    }
+}
+
+/// The ETag of a row at `version`.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+fn parse_etag(value: &str) -> Option<i64> {
+    value
+        .trim()
+        .strip_prefix('"')?
+        .strip_suffix('"')?
+        .parse()
+        .ok()
+}
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get("idempotency-key") else {
+            return ready(Ok(IdempotencyKey(None)));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+            .map(|k| IdempotencyKey(Some(k.to_owned())))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    msg!(
+                        "Idempotency-Key 须为 1 至 255 个可见 ASCII 字符。",
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters."
+                    ),
+                )
+            });
+        ready(key)
+    }
+}
+
+/// 400 for a path parameter that does not parse (a malformed id).
+pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
+    let detail = match &err {
+        PathError::Deserialize(e) => e.to_string(),
+        _ => err.to_string(),
+    };
+    ApiError::bad_request(
+        "invalid_path",
+        Msg::new(
+            format!("路径参数无效：{detail}"),
+            format!("Invalid path parameter: {detail}"),
+        ),
+    )
+    .into()
+}
+
+/// 400 for a query string that does not parse.
+pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let detail = match &err {
+        QueryPayloadError::Deserialize(e) => e.to_string(),
+        _ => err.to_string(),
+    };
+    ApiError::bad_request(
+        "invalid_query",
+        Msg::new(
+            format!("查询参数无效：{detail}"),
+            format!("Invalid query parameter: {detail}"),
+        ),
+    )
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        count: u32,
+    }
+
+    fn field_errors(body: &str) -> Vec<(String, &'static str)> {
+        match parse_json::<Body>(body.as_bytes()).unwrap_err() {
+            ApiError::Validation(errors) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_request() {
+        let e = parse_json::<Body>(b"{\"name\": ").unwrap_err();
+        assert_eq!(e.code(), "malformed_json");
+    }
+
+    #[test]
+    fn wrong_shapes_name_the_field() {
+        assert_eq!(
+            field_errors(r#"{"name":"a","count":"x"}"#),
+            vec![("count".into(), "invalid_type")]
+        );
+        assert_eq!(
+            field_errors(r#"{"name":"a"}"#),
+            vec![("count".into(), "required")]
+        );
+        assert_eq!(
+            field_errors(r#"{"name":"a","count":1,"extra":true}"#),
+            vec![("extra".into(), "unknown_field")]
+        );
+    }
+
+    #[test]
+    fn etags_round_trip() {
+        assert_eq!(parse_etag(&etag(7)), Some(7));
+        assert_eq!(parse_etag("W/\"7\""), None);
+        assert_eq!(parse_etag("7"), None);
+    }
+}

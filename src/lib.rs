@@ -1,0 +1,25 @@
+//! party-center: a REST/JSON service for a rural town's Party Member Service &
+//! Transformation Center (党员服务转化中心).
+//!
+//! `startup` builds the HTTP application; each part of the domain lives in its own
+//! folder (`towns`, `branches`, ...) with `domain.rs` (pure rules), `repo.rs` (SQL) and
+//! its routes in `mod.rs`.
+
+pub mod audit;
+pub mod auth;
+pub mod branches;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod idempotency;
+pub mod openapi;
+pub mod paging;
+pub mod pg;
+pub mod reply;
+pub mod startup;
+pub mod telemetry;
+pub mod text_enum;
+pub mod towns;
+pub mod validate;

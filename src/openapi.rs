@@ -1,0 +1,252 @@
+//! The OpenAPI document: generated from the handlers' `#[utoipa::path]` attributes, then
+//! completed by [`conventions`] with what every endpoint shares (error responses, the
+//! `If-Match` and `Idempotency-Key` headers), so that those are written once and can
+//! never be forgotten on a new endpoint.
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Object, OpenApi as OpenApiDoc, Ref, RefOr, Required, Type};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldProblem, PROBLEM_JSON, Problem};
+
+/// The fixed part of the document: info, tags, shared schemas, the bearer scheme.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "party-center",
+        description = "REST/JSON API of a rural town's Party Member Service & Transformation Center \
+(党员服务转化中心): service desk, relation transfers, floating member certificates, training \
+cohorts and mentoring, and transformation management with a points ledger.\n\n\
+Authenticate with `Authorization: Bearer <JWT>`. Each operation lists the roles it admits as the \
+scopes of its `bearer` security requirement; any other role gets 403, and a resource of another \
+town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `code`; `title` and \
+`detail` are Chinese unless `Accept-Language: en` is sent."
+    ),
+    tags(
+        (name = "towns", description = "Towns, the tenants of the service."),
+        (name = "branches", description = "Party branches of a town; the center branch among them."),
+        (name = "operations", description = "Health, readiness and metrics."),
+    ),
+    components(schemas(Problem, FieldProblem)),
+    modifiers(&BearerScheme)
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT (HS256, RS256 or EdDSA) with claims `sub`, `role`, `iss`, `aud`, `exp`, `iat`, and `town` \
+                         (staff, committee, member), `member_id` (member) or `county` (county). \
+                         `party-center token --help` mints one.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The shared error responses, by status: (status, component name, description).
+const PROBLEMS: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "BadRequest",
+        "The request cannot be read: broken JSON, a bad path or query parameter (`malformed_json`, `invalid_path`, `invalid_query`, `invalid_limit`, `invalid_cursor`, `invalid_idempotency_key`).",
+    ),
+    (
+        "401",
+        "Unauthorized",
+        "No valid token (`missing_token`, `malformed_authorization`, `invalid_token`, `token_expired`, `token_not_yet_valid`).",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "The token's role may not do this (`forbidden`).",
+    ),
+    (
+        "404",
+        "NotFound",
+        "No such resource, or one of a town the caller does not cover (`not_found`).",
+    ),
+    (
+        "412",
+        "PreconditionFailed",
+        "`If-Match` names a version that is no longer current (`precondition_failed`).",
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        "The body is over the size limit (`payload_too_large`).",
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body is not `application/json` (`unsupported_media_type`).",
+    ),
+    (
+        "422",
+        "UnprocessableContent",
+        "Well-formed but invalid: `validation_failed` lists each field in `errors`; `idempotency_key_reused` when the key was used for another request.",
+    ),
+    (
+        "428",
+        "PreconditionRequired",
+        "A change needs `If-Match` (`precondition_required`).",
+    ),
+    (
+        "500",
+        "InternalError",
+        "Something failed on the server's side; nothing internal is disclosed (`internal_error`).",
+    ),
+    (
+        "503",
+        "ServiceUnavailable",
+        "The database is busy or the service is stopping; retry after `Retry-After` seconds (`service_unavailable`).",
+    ),
+];
+
+/// Builds the complete document from the routes the server registers.
+pub fn document() -> OpenApiDoc {
+    let (_, mut api) = {
+        use utoipa_actix_web::AppExt;
+        actix_web::App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .configure(crate::startup::routes)
+            .split_for_parts()
+    };
+    conventions(&mut api);
+    api
+}
+
+/// Adds to every operation what the API conventions make true of it.
+fn conventions(api: &mut OpenApiDoc) {
+    let components = api.components.get_or_insert_with(Default::default);
+    for (_, name, description) in PROBLEMS {
+        components
+            .responses
+            .insert((*name).to_owned(), RefOr::T(problem_response(description)));
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
+        let has_path_params = path.contains('{');
+        let api_path = path.starts_with("/api/");
+        for (method, op) in operations(item) {
+            let mut statuses: Vec<&str> = vec!["500"];
+            if api_path {
+                statuses.extend(["400", "401", "403", "503"]);
+            }
+            if has_path_params {
+                statuses.push("404");
+            }
+            if op.request_body.is_some() {
+                statuses.extend(["413", "415", "422"]);
+            }
+            if method == HttpMethod::Patch {
+                statuses.extend(["412", "428"]);
+                add_header_param(
+                    op,
+                    "If-Match",
+                    Required::True,
+                    "The resource's current `ETag`, e.g. `\"3\"`.",
+                );
+            }
+            if method == HttpMethod::Post && op.responses.responses.contains_key("201") {
+                add_header_param(
+                    op,
+                    "Idempotency-Key",
+                    Required::False,
+                    "Makes a retry safe: the same key with the same body returns the first answer and changes nothing; \
+                     with another body it is a 422. 1 to 255 visible ASCII characters; kept for 24 hours.",
+                );
+            }
+            for status in statuses {
+                let name = PROBLEMS
+                    .iter()
+                    .find(|(s, _, _)| *s == status)
+                    .map(|(_, n, _)| *n);
+                if let Some(name) = name {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                }
+            }
+            for response in op.responses.responses.values_mut() {
+                if let RefOr::T(r) = response {
+                    r.headers
+                        .entry("x-request-id".to_owned())
+                        .or_insert_with(|| {
+                            HeaderBuilder::new()
+                                .schema(Some(Object::with_type(Type::String)))
+                                .description(Some("The request's id, for support and logs."))
+                                .build()
+                                .into()
+                        });
+                }
+            }
+        }
+    }
+}
+
+fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(HttpMethod, &mut Operation)> {
+    [
+        (HttpMethod::Get, item.get.as_mut()),
+        (HttpMethod::Post, item.post.as_mut()),
+        (HttpMethod::Put, item.put.as_mut()),
+        (HttpMethod::Patch, item.patch.as_mut()),
+        (HttpMethod::Delete, item.delete.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.map(|op| (m, op)))
+    .collect()
+}
+
+fn problem_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header(
+            "x-request-id",
+            HeaderBuilder::new()
+                .schema(Some(Object::with_type(Type::String)))
+                .description(Some("The request's id, for support and logs."))
+                .build(),
+        )
+        .build()
+}
+
+fn add_header_param(op: &mut Operation, name: &str, required: Required, description: &str) {
+    let params = op.parameters.get_or_insert_with(Vec::new);
+    if params
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.name == name))
+    {
+        return;
+    }
+    params.push(
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(required)
+            .description(Some(description))
+            .schema(Some(Object::with_type(Type::String)))
+            .build()
+            .into(),
+    );
+}

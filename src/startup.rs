@@ -1,0 +1,252 @@
+//! The HTTP application: routes, middleware, shared state, the server and its shutdown.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{ResourceDef, Server, ServerHandle};
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use anyhow::Context;
+use sqlx::PgPool;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::KeyStore;
+use crate::config::ServeSettings;
+use crate::db::Database;
+use crate::error::ApiError;
+use crate::extract::{BodyLimit, path_error, query_error};
+use crate::health::Lifecycle;
+
+/// Every documented route. The OpenAPI document is generated from exactly this.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(crate::health::healthz)
+        .service(crate::health::readyz)
+        .service(crate::health::prometheus_metrics)
+        .service(
+            scope("/api/v1")
+                .configure(crate::towns::configure)
+                .configure(crate::branches::configure),
+        );
+}
+
+/// What every worker shares.
+#[derive(Clone)]
+pub struct State {
+    /// The database pool.
+    pub pool: PgPool,
+    /// Token verification keys.
+    pub keys: web::Data<KeyStore>,
+    /// Shutdown state.
+    pub lifecycle: web::Data<Lifecycle>,
+    /// The largest request body.
+    pub body_limit: usize,
+    /// The OpenAPI document, built once.
+    pub openapi: Arc<OpenApiDoc>,
+}
+
+/// The documented paths and the methods each allows, for telling a wrong method (405)
+/// from an unknown path (404).
+struct KnownRoutes(Vec<(ResourceDef, String)>);
+
+impl KnownRoutes {
+    fn from_openapi(api: &OpenApiDoc) -> KnownRoutes {
+        let routes = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let allowed: Vec<&str> = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(name, present)| present.then_some(name))
+                .collect();
+                (ResourceDef::new(path.as_str()), allowed.join(", "))
+            })
+            .collect();
+        KnownRoutes(routes)
+    }
+}
+
+/// Every request no route took: 405 with `Allow` for a known path, 404 otherwise.
+async fn unrouted(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpResponse {
+    let allow = known
+        .0
+        .iter()
+        .find(|(def, _)| def.is_match(req.path()))
+        .map(|(_, allow)| allow);
+    match allow {
+        Some(allow) => {
+            let mut res = ResponseError::error_response(&ApiError::MethodNotAllowed);
+            if let Ok(v) = header::HeaderValue::from_str(allow) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            res
+        }
+        None => ResponseError::error_response(&ApiError::NotFound),
+    }
+}
+
+/// The application for one worker.
+pub fn app(
+    state: State,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .configure(routes)
+        .split_for_parts();
+    let openapi = (*state.openapi).clone();
+    app.app_data(web::Data::new(state.pool.clone()))
+        .app_data(state.keys.clone())
+        .app_data(state.lifecycle.clone())
+        .app_data(web::Data::new(BodyLimit(state.body_limit)))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PayloadConfig::default().limit(state.body_limit))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi))
+        .service(web::redirect("/docs", "/docs/"))
+        .app_data(web::Data::new(KnownRoutes::from_openapi(&state.openapi)))
+        .default_service(web::to(unrouted))
+        .wrap(from_fn(crate::telemetry::around_request))
+}
+
+/// A built server, listening, not yet awaited.
+pub struct Application {
+    port: u16,
+    server: Server,
+    lifecycle: web::Data<Lifecycle>,
+    shutdown_delay: Duration,
+}
+
+impl Application {
+    /// Binds the listener and builds the server on an existing pool.
+    pub fn build(
+        pool: PgPool,
+        keys: KeyStore,
+        listener: TcpListener,
+        serve: &ServeSettings,
+    ) -> anyhow::Result<Application> {
+        let port = listener.local_addr()?.port();
+        let lifecycle = web::Data::new(Lifecycle::default());
+        let state = State {
+            pool,
+            keys: web::Data::new(keys),
+            lifecycle: lifecycle.clone(),
+            body_limit: serve.body_limit,
+            openapi: Arc::new(crate::openapi::document()),
+        };
+        // Touch the recorder so /metrics works from the first request.
+        let _ = crate::telemetry::metrics();
+        let mut server = HttpServer::new(move || app(state.clone()))
+            .listen(listener)
+            .context("cannot listen")?
+            .shutdown_timeout(serve.shutdown_timeout.as_secs())
+            .disable_signals();
+        if let Some(workers) = serve.workers {
+            server = server.workers(workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            lifecycle,
+            shutdown_delay: serve.shutdown_delay,
+        })
+    }
+
+    /// The port the server listens on (useful when bound to port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that stops the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until SIGINT or SIGTERM, then: `/readyz` turns 503, new connections stop
+    /// after the configured delay, in-flight requests are answered, and it returns.
+    pub async fn run_until_signalled(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let lifecycle = self.lifecycle.clone();
+        let delay = self.shutdown_delay;
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested: draining");
+            lifecycle.begin_shutdown();
+            tokio::time::sleep(delay).await;
+            handle.stop(true).await;
+        });
+        self.server.await.context("the HTTP server failed")
+    }
+
+    /// Runs until stopped through [`Application::handle`] (tests).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// `party-center serve`: open the database, migrate, serve until a signal, stop.
+pub async fn serve(
+    settings: &crate::config::Settings,
+    serve: &ServeSettings,
+) -> anyhow::Result<()> {
+    let keys = KeyStore::from_settings(settings)?;
+    let db = Database::open(settings).await?;
+    if serve.migrate {
+        crate::db::migrate(&db.pool).await?;
+    }
+    let purge = tokio::spawn(purge_idempotency_keys(db.pool.clone()));
+    let listener = TcpListener::bind(serve.bind)
+        .with_context(|| format!("cannot listen on {}", serve.bind))?;
+    let app = Application::build(db.pool.clone(), keys, listener, serve)?;
+    tracing::info!(
+        address = %serve.bind,
+        embedded_database = db.embedded.is_some(),
+        "party-center is serving; API docs at /docs/"
+    );
+    let result = app.run_until_signalled().await;
+    purge.abort();
+    db.stop().await?;
+    tracing::info!("stopped");
+    result
+}
+
+/// Idempotency records are kept 24 hours; removed hourly.
+async fn purge_idempotency_keys(pool: PgPool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match crate::idempotency::purge_expired(&pool, Duration::from_secs(24 * 3600)).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired idempotency keys"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+        }
+    }
+}

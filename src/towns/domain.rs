@@ -1,0 +1,173 @@
+//! Towns: the tenants. Pure types and checks.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::validate::Checks;
+
+/// The name the center branch of a new town gets unless the request names it.
+pub const DEFAULT_CENTER_BRANCH_NAME: &str = "党员服务转化中心支部";
+
+/// A town (镇): every other record belongs to one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Town {
+    /// The town's id.
+    pub id: Uuid,
+    /// Its administrative code, unique across the service.
+    #[schema(example = "320114101")]
+    pub code: String,
+    /// Its name.
+    #[schema(example = "铁心桥街道")]
+    pub name: String,
+    /// The code of its county; a `county` token reads the towns of its county.
+    #[schema(example = "320114")]
+    pub county_code: String,
+    /// The IANA time zone its calendar dates are in.
+    #[schema(example = "Asia/Shanghai")]
+    pub time_zone: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Its version; the `ETag` is this number in quotes.
+    pub version: i64,
+}
+
+/// A town to create (admin). Its center branch is created with it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTown {
+    /// Administrative code: 1 to 32 letters, digits or dashes; unique.
+    #[schema(example = "320114101")]
+    pub code: String,
+    /// Name, 1 to 100 characters.
+    #[schema(example = "铁心桥街道")]
+    pub name: String,
+    /// County code: 1 to 32 letters, digits or dashes.
+    #[schema(example = "320114")]
+    pub county_code: String,
+    /// IANA time zone; default `Asia/Shanghai`.
+    #[serde(default)]
+    #[schema(example = "Asia/Shanghai")]
+    pub time_zone: Option<String>,
+    /// Name of the center branch created with the town; default `党员服务转化中心支部`.
+    #[serde(default)]
+    pub center_branch_name: Option<String>,
+}
+
+/// Checked fields of a new town.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidTown {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// County code.
+    pub county_code: String,
+    /// Time zone.
+    pub time_zone: String,
+    /// Center branch name.
+    pub center_branch_name: String,
+}
+
+impl NewTown {
+    /// Checks every field; a 422 lists all that are wrong.
+    pub fn validate(&self) -> Result<ValidTown, ApiError> {
+        let mut c = Checks::new();
+        let town = ValidTown {
+            code: c.code("code", &self.code),
+            name: c.text("name", &self.name, 1, 100),
+            county_code: c.code("county_code", &self.county_code),
+            time_zone: c.time_zone(
+                "time_zone",
+                self.time_zone.as_deref().unwrap_or("Asia/Shanghai"),
+            ),
+            center_branch_name: c.text(
+                "center_branch_name",
+                self.center_branch_name
+                    .as_deref()
+                    .unwrap_or(DEFAULT_CENTER_BRANCH_NAME),
+                1,
+                100,
+            ),
+        };
+        c.finish()?;
+        Ok(town)
+    }
+}
+
+/// A change to a town (admin); absent fields stay as they are. The code never changes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TownPatch {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New county code.
+    #[serde(default)]
+    pub county_code: Option<String>,
+    /// New time zone.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+impl TownPatch {
+    /// Checks the fields present and returns them trimmed.
+    pub fn validate(&self) -> Result<TownPatch, ApiError> {
+        let mut c = Checks::new();
+        let patch = TownPatch {
+            name: self.name.as_deref().map(|n| c.text("name", n, 1, 100)),
+            county_code: self
+                .county_code
+                .as_deref()
+                .map(|n| c.code("county_code", n)),
+            time_zone: self
+                .time_zone
+                .as_deref()
+                .map(|n| c.time_zone("time_zone", n)),
+        };
+        c.finish()?;
+        Ok(patch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_town() -> NewTown {
+        NewTown {
+            code: "320114101".into(),
+            name: " 铁心桥 ".into(),
+            county_code: "320114".into(),
+            time_zone: None,
+            center_branch_name: None,
+        }
+    }
+
+    #[test]
+    fn a_new_town_gets_defaults_for_zone_and_center_branch() {
+        let t = new_town().validate().unwrap();
+        assert_eq!(t.name, "铁心桥");
+        assert_eq!(t.time_zone, "Asia/Shanghai");
+        assert_eq!(t.center_branch_name, DEFAULT_CENTER_BRANCH_NAME);
+    }
+
+    #[test]
+    fn every_bad_field_of_a_town_is_named() {
+        let bad = NewTown {
+            code: "has space".into(),
+            name: "".into(),
+            time_zone: Some("Nowhere/City".into()),
+            ..new_town()
+        };
+        let ApiError::Validation(errors) = bad.validate().unwrap_err() else {
+            panic!("expected 422");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["code", "name", "time_zone"]);
+    }
+}

@@ -1,0 +1,9 @@
+//! Endpoint tests: the real HTTP server on a real PostgreSQL (one cluster per run, one
+//! fresh database per test).
+
+mod auth;
+mod branches;
+mod errors;
+mod helpers;
+mod operations;
+mod towns;

@@ -156,9 +156,24 @@ fn shape_error(path: String, serde_msg: &str) -> FieldError {
     )
 }
 
-/// The `If-Match` header of a change: one strong ETag (a version number).
+/// The `If-Match` header of a change: one strong ETag (a version number), or `*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IfMatch(pub i64);
+pub enum IfMatch {
+    /// `*`: any current version (RFC 9110); the change is not checked against one.
+    Any,
+    /// `"<n>"`: only if the resource is still at version n.
+    Version(i64),
+}
+
+impl IfMatch {
+    /// The version the change expects, if any.
+    pub fn version(self) -> Option<i64> {
+        match self {
+            IfMatch::Any => None,
+            IfMatch::Version(v) => Some(v),
+        }
+    }
+}
 
 impl FromRequest for IfMatch {
     type Error = ApiError;
@@ -168,13 +183,22 @@ impl FromRequest for IfMatch {
         let Some(value) = req.headers().get(header::IF_MATCH) else {
             return ready(Err(ApiError::PreconditionRequired));
         };
-        // A syntactically bad or non-matching tag is a stale precondition: 412.
-        let version = value
-            .to_str()
-            .ok()
-            .and_then(parse_etag)
-            .ok_or(ApiError::PreconditionFailed);
-        ready(version.map(IfMatch))
+        let parsed = value.to_str().ok().map(str::trim).and_then(|v| {
+            if v == "*" {
+                Some(IfMatch::Any)
+            } else {
+                parse_etag(v).map(IfMatch::Version)
+            }
+        });
+        ready(parsed.ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_if_match",
+                msg!(
+                    "If-Match 须为资源的 ETag（如 \"3\"）或 *。",
+                    "If-Match must be the resource's ETag (such as \"3\") or *."
+                ),
+            )
+        }))
     }
 }
 
@@ -183,13 +207,13 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
+/// `"<1 to 18 digits>"`: a version as the ETag carries it (and as the spec's pattern says).
 fn parse_etag(value: &str) -> Option<i64> {
-    value
-        .trim()
-        .strip_prefix('"')?
-        .strip_suffix('"')?
-        .parse()
-        .ok()
+    let digits = value.trim().strip_prefix('"')?.strip_suffix('"')?;
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
@@ -301,5 +325,7 @@ mod tests {
         assert_eq!(parse_etag(&etag(7)), Some(7));
         assert_eq!(parse_etag("W/\"7\""), None);
         assert_eq!(parse_etag("7"), None);
+        assert_eq!(parse_etag("\"+7\""), None);
+        assert_eq!(parse_etag("\"0000000000000000000\""), None, "19 digits");
     }
 }

@@ -22,4 +22,5 @@ pub mod startup;
 pub mod telemetry;
 pub mod text_enum;
 pub mod towns;
+pub mod types;
 pub mod validate;

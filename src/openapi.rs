@@ -6,6 +6,7 @@
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Object, OpenApi as OpenApiDoc, Ref, RefOr, Required, Type};
 use utoipa::{Modify, OpenApi};
@@ -158,7 +159,8 @@ fn conventions(api: &mut OpenApiDoc) {
                     op,
                     "If-Match",
                     Required::True,
-                    "The resource's current `ETag`, e.g. `\"3\"`.",
+                    "The resource's current `ETag`, e.g. `\"3\"` (a stale one is a 412), or `*` for any version.",
+                    string_matching(r#"^(\*|"[0-9]{1,18}")$"#, 1, 20),
                 );
             }
             if method == HttpMethod::Post && op.responses.responses.contains_key("201") {
@@ -168,6 +170,7 @@ fn conventions(api: &mut OpenApiDoc) {
                     Required::False,
                     "Makes a retry safe: the same key with the same body returns the first answer and changes nothing; \
                      with another body it is a 422. 1 to 255 visible ASCII characters; kept for 24 hours.",
+                    string_matching("^[!-~]+$", 1, 255),
                 );
             }
             for status in statuses {
@@ -231,7 +234,23 @@ fn problem_response(description: &str) -> Response {
         .build()
 }
 
-fn add_header_param(op: &mut Operation, name: &str, required: Required, description: &str) {
+/// A string schema with a pattern and length bounds.
+fn string_matching(pattern: &str, min: usize, max: usize) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .min_length(Some(min))
+        .max_length(Some(max))
+        .build()
+}
+
+fn add_header_param(
+    op: &mut Operation,
+    name: &str,
+    required: Required,
+    description: &str,
+    schema: Object,
+) {
     let params = op.parameters.get_or_insert_with(Vec::new);
     if params
         .iter()
@@ -245,7 +264,7 @@ fn add_header_param(op: &mut Operation, name: &str, required: Required, descript
             .parameter_in(ParameterIn::Header)
             .required(required)
             .description(Some(description))
-            .schema(Some(Object::with_type(Type::String)))
+            .schema(Some(schema))
             .build()
             .into(),
     );

@@ -26,6 +26,7 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page; omit for the first page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 200)]
     pub cursor: Option<String>,
 }
 

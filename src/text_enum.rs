@@ -3,13 +3,15 @@
 //! lists extensible by a plain migration, and the CHECK keeps the database strict.
 
 /// Declares an enum that is a snake_case string in JSON, in the OpenAPI document and in
-/// a PostgreSQL `text` column.
+/// a PostgreSQL `text` column. (The strings are `tt`, not `literal`: utoipa does not see
+/// through the invisible group a `literal` fragment is wrapped in, and would fall back to
+/// the variant names.)
 #[macro_export]
 macro_rules! text_enum {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
-            $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+            $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)?
         }
     ) => {
         $(#[$meta])*

@@ -51,8 +51,13 @@ pub struct Branch {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBranch {
-    /// Name, 1 to 100 characters, unique in the town.
+    /// Name, 1 to 100 characters, not blank, unique in the town.
     #[schema(example = "新村党支部")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Kind: any but `center`.
     pub kind: BranchKind,
@@ -64,6 +69,11 @@ pub struct NewBranch {
 pub struct BranchPatch {
     /// New name.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
     /// New kind; the center branch keeps its kind, and no other becomes `center`.
     #[serde(default)]

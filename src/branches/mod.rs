@@ -157,8 +157,8 @@ async fn update_branch(
     auth: Auth<{ roles::COMMITTEE | roles::ADMIN }>,
     db: web::Data<PgPool>,
     path: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
     body: Json<BranchPatch>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (town, id) = path.into_inner();
     let town = auth.town(&db, town).await?;
@@ -167,7 +167,7 @@ async fn update_branch(
         .await?
         .ok_or(ApiError::NotFound)?;
     let patch = body.validate(current.kind)?;
-    let updated = repo::update(&mut tx, town, id, if_match.0, &patch).await?;
+    let updated = repo::update(&mut tx, town, id, if_match.version(), &patch).await?;
     audit::record(
         &mut tx,
         &auth,

@@ -67,12 +67,13 @@ pub async fn list(
     .await?)
 }
 
-/// Applies a checked patch if the branch is still at `version`; 412 when it moved on.
+/// Applies a checked patch if the branch is still at `version` (any, for `None`); 412
+/// when it moved on.
 pub async fn update(
     conn: &mut PgConnection,
     town: Uuid,
     id: Uuid,
-    version: i64,
+    version: Option<i64>,
     patch: &BranchPatch,
 ) -> Result<Branch, ApiError> {
     let updated = sqlx::query_as!(
@@ -82,7 +83,7 @@ pub async fn update(
                kind = COALESCE($5, kind),
                version = version + 1,
                updated_at = now()
-           WHERE town_id = $1 AND id = $2 AND version = $3
+           WHERE town_id = $1 AND id = $2 AND ($3::bigint IS NULL OR version = $3)
            RETURNING id, town_id, name, kind AS "kind: BranchKind", created_at, updated_at, version"#,
         town,
         id,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::types::TimeZoneName;
 use crate::validate::Checks;
 
 /// The name the center branch of a new town gets unless the request names it.
@@ -26,7 +27,6 @@ pub struct Town {
     #[schema(example = "320114")]
     pub county_code: String,
     /// The IANA time zone its calendar dates are in.
-    #[schema(example = "Asia/Shanghai")]
     pub time_zone: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -41,20 +41,29 @@ pub struct Town {
 #[serde(deny_unknown_fields)]
 pub struct NewTown {
     /// Administrative code: 1 to 32 letters, digits or dashes; unique.
-    #[schema(example = "320114101")]
+    #[schema(example = "320114101", pattern = "^[0-9A-Za-z-]{1,32}$")]
     pub code: String,
-    /// Name, 1 to 100 characters.
+    /// Name, 1 to 100 characters, not blank.
     #[schema(example = "铁心桥街道")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// County code: 1 to 32 letters, digits or dashes.
-    #[schema(example = "320114")]
+    #[schema(example = "320114", pattern = "^[0-9A-Za-z-]{1,32}$")]
     pub county_code: String,
     /// IANA time zone; default `Asia/Shanghai`.
     #[serde(default)]
-    #[schema(example = "Asia/Shanghai")]
-    pub time_zone: Option<String>,
+    pub time_zone: Option<TimeZoneName>,
     /// Name of the center branch created with the town; default `党员服务转化中心支部`.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub center_branch_name: Option<String>,
 }
 
@@ -68,7 +77,7 @@ pub struct ValidTown {
     /// County code.
     pub county_code: String,
     /// Time zone.
-    pub time_zone: String,
+    pub time_zone: TimeZoneName,
     /// Center branch name.
     pub center_branch_name: String,
 }
@@ -81,10 +90,10 @@ impl NewTown {
             code: c.code("code", &self.code),
             name: c.text("name", &self.name, 1, 100),
             county_code: c.code("county_code", &self.county_code),
-            time_zone: c.time_zone(
-                "time_zone",
-                self.time_zone.as_deref().unwrap_or("Asia/Shanghai"),
-            ),
+            time_zone: self
+                .time_zone
+                .clone()
+                .unwrap_or_else(TimeZoneName::shanghai),
             center_branch_name: c.text(
                 "center_branch_name",
                 self.center_branch_name
@@ -105,13 +114,19 @@ impl NewTown {
 pub struct TownPatch {
     /// New name.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
     /// New county code.
     #[serde(default)]
+    #[schema(pattern = "^[0-9A-Za-z-]{1,32}$")]
     pub county_code: Option<String>,
     /// New time zone.
     #[serde(default)]
-    pub time_zone: Option<String>,
+    pub time_zone: Option<TimeZoneName>,
 }
 
 impl TownPatch {
@@ -124,10 +139,7 @@ impl TownPatch {
                 .county_code
                 .as_deref()
                 .map(|n| c.code("county_code", n)),
-            time_zone: self
-                .time_zone
-                .as_deref()
-                .map(|n| c.time_zone("time_zone", n)),
+            time_zone: self.time_zone.clone(),
         };
         c.finish()?;
         Ok(patch)
@@ -152,7 +164,7 @@ mod tests {
     fn a_new_town_gets_defaults_for_zone_and_center_branch() {
         let t = new_town().validate().unwrap();
         assert_eq!(t.name, "铁心桥");
-        assert_eq!(t.time_zone, "Asia/Shanghai");
+        assert_eq!(t.time_zone, TimeZoneName::shanghai());
         assert_eq!(t.center_branch_name, DEFAULT_CENTER_BRANCH_NAME);
     }
 
@@ -161,13 +173,13 @@ mod tests {
         let bad = NewTown {
             code: "has space".into(),
             name: "".into(),
-            time_zone: Some("Nowhere/City".into()),
+            county_code: "".into(),
             ..new_town()
         };
         let ApiError::Validation(errors) = bad.validate().unwrap_err() else {
             panic!("expected 422");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["code", "name", "time_zone"]);
+        assert_eq!(fields, ["code", "name", "county_code"]);
     }
 }

@@ -155,13 +155,13 @@ async fn update_town(
     auth: Auth<{ roles::ADMIN }>,
     db: web::Data<PgPool>,
     path: web::Path<Uuid>,
-    if_match: IfMatch,
     body: Json<TownPatch>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
     let patch = body.validate()?;
     let mut tx = db.begin().await?;
-    let updated = repo::update(&mut tx, town, if_match.0, &patch).await?;
+    let updated = repo::update(&mut tx, town, if_match.version(), &patch).await?;
     audit::record(
         &mut tx,
         &auth,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::domain::{Town, TownPatch, ValidTown};
 use crate::error::ApiError;
 use crate::paging::Keyset;
+use crate::types::TimeZoneName;
 
 /// Which towns a list may show.
 #[derive(Debug, Clone)]
@@ -28,7 +29,7 @@ pub async fn insert(conn: &mut PgConnection, id: Uuid, town: &ValidTown) -> Resu
         town.code,
         town.name,
         town.county_code,
-        town.time_zone,
+        town.time_zone.as_str(),
     )
     .fetch_one(conn)
     .await?)
@@ -72,11 +73,12 @@ pub async fn list(
     .await?)
 }
 
-/// Applies a checked patch if the town is still at `version`; 412 when it moved on.
+/// Applies a checked patch if the town is still at `version` (any, for `None`); 412 when
+/// it moved on.
 pub async fn update(
     conn: &mut PgConnection,
     id: Uuid,
-    version: i64,
+    version: Option<i64>,
     patch: &TownPatch,
 ) -> Result<Town, ApiError> {
     let updated = sqlx::query_as!(
@@ -87,13 +89,13 @@ pub async fn update(
              time_zone = COALESCE($5, time_zone),
              version = version + 1,
              updated_at = now()
-         WHERE id = $1 AND version = $2
+         WHERE id = $1 AND ($2::bigint IS NULL OR version = $2)
          RETURNING id, code, name, county_code, time_zone, created_at, updated_at, version",
         id,
         version,
         patch.name,
         patch.county_code,
-        patch.time_zone,
+        patch.time_zone.as_ref().map(TimeZoneName::as_str),
     )
     .fetch_optional(&mut *conn)
     .await?;

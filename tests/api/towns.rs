@@ -157,6 +157,21 @@ async fn changes_need_the_current_etag() {
         .unwrap();
     assert_eq!(res.headers()["etag"], "\"2\"");
     assert_eq!(res.json::<Value>().await.unwrap()["name"], "新名");
+    let res = patch(Some("W/\"2\""), json!({"name": "x"})).await.unwrap();
+    assert_eq!(
+        problem(res, 400).await["code"],
+        "invalid_if_match",
+        "weak tags do not match"
+    );
+    let res = patch(Some("*"), json!({"time_zone": "Asia/Urumqi"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "`*` matches any current version");
+    assert_eq!(res.headers()["etag"], "\"3\"");
+    let res = patch(Some("\"3\""), json!({"time_zone": "Mars/Olympus"}))
+        .await
+        .unwrap();
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "time_zone");
 
     let committee = app.token(Role::Committee, Some(id));
     let res = app

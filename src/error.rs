@@ -466,9 +466,18 @@ fn lock_or_timeout_error(sqlstate: Option<&str>) -> Option<ApiError> {
 }
 
 /// Maps the database's named constraints to the client errors they stand for. Every
-/// constraint a client can trip by sending valid-looking data is listed here, so that
-/// the database's rule and the client's answer cannot drift apart.
+/// constraint a client can trip by sending valid-looking data is mapped, here or by the
+/// part of the domain that owns it, so that the database's rule and the client's answer
+/// cannot drift apart.
 fn constraint_error(constraint: &str) -> Option<ApiError> {
+    foundation_constraint_error(constraint)
+        .or_else(|| crate::members::constraint_error(constraint))
+        .or_else(|| crate::transfers::constraint_error(constraint))
+        .or_else(|| crate::certificates::constraint_error(constraint))
+        .or_else(|| crate::desk::constraint_error(constraint))
+}
+
+fn foundation_constraint_error(constraint: &str) -> Option<ApiError> {
     let e = match constraint {
         "towns_code_key" => ApiError::conflict(
             "town_code_taken",

@@ -29,6 +29,12 @@ town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `
     tags(
         (name = "towns", description = "Towns, the tenants of the service."),
         (name = "branches", description = "Party branches of a town; the center branch among them."),
+        (name = "members", description = "Party members of a town: records, search, import; sensitive numbers masked."),
+        (name = "transfers", description = "Organizational relation transfers (组织关系接转) and introduction letters."),
+        (name = "certificates", description = "Floating party member activity certificates (流动党员活动证)."),
+        (name = "desk", description = "The service desk register: whoever comes, whatever they ask."),
+        (name = "audit", description = "The audit trail of every write."),
+        (name = "me", description = "A member's own record, through a `member` token."),
         (name = "operations", description = "Health, readiness and metrics."),
     ),
     components(schemas(Problem, FieldProblem)),

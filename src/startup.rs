@@ -30,7 +30,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(
             scope("/api/v1")
                 .configure(crate::towns::configure)
-                .configure(crate::branches::configure),
+                .configure(crate::branches::configure)
+                .configure(crate::members::configure)
+                .configure(crate::transfers::configure)
+                .configure(crate::certificates::configure)
+                .configure(crate::desk::configure),
         );
 }
 

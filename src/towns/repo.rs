@@ -105,3 +105,13 @@ pub async fn update(
         None => Err(ApiError::NotFound),
     }
 }
+
+/// Today's date in the town's time zone: what "today" means for its calendar dates.
+pub async fn today(conn: &mut PgConnection, id: Uuid) -> Result<chrono::NaiveDate, ApiError> {
+    let zone = sqlx::query_scalar!("SELECT time_zone FROM towns WHERE id = $1", id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    Ok(chrono::Utc::now().with_timezone(&tz).date_naive())
+}

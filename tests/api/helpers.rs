@@ -253,3 +253,64 @@ pub async fn problem(res: Response, status: u16) -> Value {
 pub fn uuid(v: &Value) -> Uuid {
     v.as_str().expect("a uuid string").parse().expect("a uuid")
 }
+
+/// A valid 18-character national ID number (with its check digit) for sequence `n`.
+pub fn national_id(n: u32) -> String {
+    let body = format!("320114198{:01}{:02}{:02}{:03}", n % 10, 1 + n % 12, 1 + n % 28, n % 1000);
+    let body = &body[..17];
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{body}{check}")
+}
+
+/// The id of a town's center branch.
+pub async fn center_branch(app: &TestApp, town: Uuid) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM branches WHERE town_id = $1 AND kind = 'center'")
+        .bind(town)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Creates a village branch in `town` straight in the database (test set-up).
+pub async fn insert_branch(app: &TestApp, town: Uuid, name: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO branches (town_id, id, name, kind) VALUES ($1, $2, $3, 'village')")
+        .bind(town)
+        .bind(id)
+        .bind(name)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    id
+}
+
+/// Registers a member in `branch` straight in the database, with the registration
+/// transfer that puts them there (test set-up for parts that only need a member).
+pub async fn insert_member(app: &TestApp, town: Uuid, branch: Uuid, name: &str, n: u32) -> Uuid {
+    let id = Uuid::now_v7();
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO members (town_id, id, name, national_id, branch_id) VALUES ($1, $2, $3, $4, $5)")
+        .bind(town)
+        .bind(id)
+        .bind(name)
+        .bind(national_id(n))
+        .bind(branch)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO transfers (town_id, id, member_id, kind, to_branch_id, reason, decided_by, decided_on, status)
+         VALUES ($1, $2, $3, 'registration', $4, 'test set-up', 'tests', current_date, 'completed')",
+    )
+    .bind(town)
+    .bind(Uuid::now_v7())
+    .bind(id)
+    .bind(branch)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}

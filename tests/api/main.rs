@@ -3,7 +3,11 @@
 
 mod auth;
 mod branches;
+mod certificates;
+mod desk;
 mod errors;
 mod helpers;
+mod members;
 mod operations;
 mod towns;
+mod transfers;

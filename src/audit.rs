@@ -2,12 +2,18 @@
 //! transaction as the change it describes, so the two can never disagree; the table is
 //! append-only in the database itself (see the foundation migration).
 
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::Caller;
+use crate::auth::{Auth, Caller, roles};
 use crate::error::ApiError;
+use crate::paging::{Page, PageParams};
 
 /// One change, as recorded.
 #[derive(Debug, Clone)]
@@ -45,4 +51,96 @@ pub async fn record(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Registers the audit trail's read route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_audit);
+}
+
+/// One recorded change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    /// Its position in the trail (increasing).
+    pub id: i64,
+    /// When the change was made.
+    pub occurred_at: DateTime<Utc>,
+    /// Who made it (the token's subject).
+    pub actor_sub: String,
+    /// With which role.
+    pub actor_role: String,
+    /// The request it was made by (`x-request-id`).
+    pub request_id: Option<String>,
+    /// What happened, e.g. `member.created`, `member.revealed`.
+    pub action: String,
+    /// The kind of resource.
+    pub resource_type: String,
+    /// The resource's id.
+    pub resource_id: Uuid,
+    /// A compact description of the change (ids, states; never personal data).
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// Filters of the audit trail.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this kind of resource, e.g. `member`.
+    #[param(max_length = 50)]
+    pub resource_type: Option<String>,
+    /// Only this resource.
+    pub resource_id: Option<Uuid>,
+    /// Only changes by this subject.
+    #[param(max_length = 200)]
+    pub actor: Option<String>,
+    /// Only changes at or after this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Only changes before this time (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Read the audit trail.
+///
+/// Every write of the town, newest first: who, with which role, when, by which request,
+/// what. Roles: `committee`.
+#[utoipa::path(
+    tag = "audit",
+    params(("town" = Uuid, Path, description = "The town's id."), AuditQuery, PageParams),
+    responses((status = 200, description = "A page of the trail, newest first.", body = Page<AuditEntry>)),
+    security(("bearer" = ["committee"])),
+)]
+#[get("/towns/{town}/audit")]
+async fn list_audit(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    query: web::Query<AuditQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<AuditEntry>>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let keyset = page.keyset::<i64>()?;
+    let rows = sqlx::query_as!(
+        AuditEntry,
+        "SELECT id, occurred_at, actor_sub, actor_role, request_id, action, resource_type, resource_id, data
+         FROM audit_log
+         WHERE town_id = $1 AND id < $2
+           AND ($3::text IS NULL OR resource_type = $3)
+           AND ($4::uuid IS NULL OR resource_id = $4)
+           AND ($5::text IS NULL OR actor_sub = $5)
+           AND ($6::timestamptz IS NULL OR occurred_at >= $6)
+           AND ($7::timestamptz IS NULL OR occurred_at < $7)
+         ORDER BY id DESC LIMIT $8",
+        town,
+        keyset.after.unwrap_or(i64::MAX),
+        query.resource_type,
+        query.resource_id,
+        query.actor,
+        query.from,
+        query.to,
+        keyset.fetch(),
+    )
+    .fetch_all(&**db)
+    .await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |e| e.id)))
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod me;
 pub mod members;
 pub mod openapi;
 pub mod paging;

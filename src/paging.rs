@@ -30,21 +30,61 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+/// A key lists are ordered by, and that a cursor carries.
+pub trait CursorKey: Copy {
+    /// The opaque text of a cursor after this key.
+    fn encode(self) -> String;
+    /// The key a cursor carries, if it is one of ours.
+    fn decode(text: &str) -> Option<Self>;
+}
+
+impl CursorKey for Uuid {
+    fn encode(self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("k1:{self}"))
+    }
+
+    fn decode(text: &str) -> Option<Uuid> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        String::from_utf8(bytes)
+            .ok()?
+            .strip_prefix("k1:")?
+            .parse()
+            .ok()
+    }
+}
+
+impl CursorKey for i64 {
+    fn encode(self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("n1:{self}"))
+    }
+
+    fn decode(text: &str) -> Option<i64> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        String::from_utf8(bytes)
+            .ok()?
+            .strip_prefix("n1:")?
+            .parse()
+            .ok()
+    }
+}
+
 /// Checked paging parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Keyset {
-    /// Items with an id greater than this one come next.
-    pub after: Option<Uuid>,
+pub struct Keyset<K = Uuid> {
+    /// Items after this key (in the list's order) come next.
+    pub after: Option<K>,
     /// The page size.
     pub limit: u32,
 }
 
-impl Keyset {
+impl<K> Keyset<K> {
     /// How many rows to fetch: one more than the page, to know whether another follows.
     pub fn fetch(&self) -> i64 {
         i64::from(self.limit) + 1
     }
+}
 
+impl Keyset<Uuid> {
     /// The lower bound for `id > $after` (the nil UUID when on the first page).
     pub fn after_or_nil(&self) -> Uuid {
         self.after.unwrap_or(Uuid::nil())
@@ -53,7 +93,7 @@ impl Keyset {
 
 impl PageParams {
     /// Validates the limit and decodes the cursor (400 when either is bad).
-    pub fn keyset(&self) -> Result<Keyset, ApiError> {
+    pub fn keyset<K: CursorKey>(&self) -> Result<Keyset<K>, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::bad_request(
@@ -64,7 +104,18 @@ impl PageParams {
                 ),
             ));
         }
-        let after = self.cursor.as_deref().map(decode_cursor).transpose()?;
+        let after = match self.cursor.as_deref() {
+            None => None,
+            Some(text) => Some(K::decode(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_cursor",
+                    msg!(
+                        "cursor 无效：请使用上一页返回的 next_cursor。",
+                        "Invalid cursor: pass the next_cursor of the previous page."
+                    ),
+                )
+            })?),
+        };
         Ok(Keyset { after, limit })
     }
 }
@@ -72,7 +123,7 @@ impl PageParams {
 /// A page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
-    /// The items, in id (creation) order.
+    /// The items, in the list's order.
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
@@ -80,12 +131,16 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Cuts the extra row fetched by [`Keyset::fetch`] and makes the next cursor from the
-    /// last item's id.
-    pub fn from_rows(mut rows: Vec<T>, keyset: Keyset, id: impl Fn(&T) -> Uuid) -> Page<T> {
+    /// last item's key.
+    pub fn from_rows<K: CursorKey>(
+        mut rows: Vec<T>,
+        keyset: Keyset<K>,
+        key: impl Fn(&T) -> K,
+    ) -> Page<T> {
         let more = rows.len() > keyset.limit as usize;
         rows.truncate(keyset.limit as usize);
         let next_cursor = if more {
-            rows.last().map(|last| encode_cursor(id(last)))
+            rows.last().map(|last| key(last).encode())
         } else {
             None
         };
@@ -96,27 +151,6 @@ impl<T> Page<T> {
     }
 }
 
-fn encode_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("k1:{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|s| s.strip_prefix("k1:").and_then(|id| id.parse().ok()))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_cursor",
-                msg!(
-                    "cursor 无效：请使用上一页返回的 next_cursor。",
-                    "Invalid cursor: pass the next_cursor of the previous page."
-                ),
-            )
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,9 +158,15 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
         let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
-        assert!(decode_cursor("not-a-cursor").is_err());
-        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("k1:nope")).is_err());
+        assert_eq!(Uuid::decode(&id.encode()), Some(id));
+        assert_eq!(i64::decode(&42i64.encode()), Some(42));
+        assert_eq!(Uuid::decode("not-a-cursor"), None);
+        assert_eq!(Uuid::decode(&URL_SAFE_NO_PAD.encode("k1:nope")), None);
+        assert_eq!(
+            i64::decode(&id.encode()),
+            None,
+            "a cursor of one list is not one of another"
+        );
     }
 
     #[test]
@@ -139,8 +179,8 @@ mod tests {
         let page = Page::from_rows(ids.clone(), keyset, |id| *id);
         assert_eq!(page.items, ids[..2]);
         assert_eq!(
-            decode_cursor(page.next_cursor.as_deref().unwrap()).unwrap(),
-            ids[1]
+            Uuid::decode(page.next_cursor.as_deref().unwrap()),
+            Some(ids[1])
         );
         let last = Page::from_rows(ids[2..].to_vec(), keyset, |id| *id);
         assert!(last.next_cursor.is_none());
@@ -153,11 +193,14 @@ mod tests {
                 limit: Some(limit),
                 cursor: None,
             }
-            .keyset()
+            .keyset::<Uuid>()
         };
         assert!(p(0).is_err());
         assert!(p(201).is_err());
         assert_eq!(p(200).unwrap().limit, 200);
-        assert_eq!(PageParams::default().keyset().unwrap().limit, DEFAULT_LIMIT);
+        assert_eq!(
+            PageParams::default().keyset::<Uuid>().unwrap().limit,
+            DEFAULT_LIMIT
+        );
     }
 }

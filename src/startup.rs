@@ -34,7 +34,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::members::configure)
                 .configure(crate::transfers::configure)
                 .configure(crate::certificates::configure)
-                .configure(crate::desk::configure),
+                .configure(crate::desk::configure)
+                .configure(crate::audit::configure)
+                .configure(crate::me::configure),
         );
 }
 

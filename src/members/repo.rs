@@ -1,0 +1,181 @@
+//! SQL for members. Functions take a connection so they run inside the caller's transaction.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::domain::{MemberRow, MemberStatus, NameSearch, ValidMember, ValidPatch};
+use crate::error::ApiError;
+use crate::paging::Keyset;
+
+/// The filters of the member list, checked.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Current branch.
+    pub branch_id: Option<Uuid>,
+    /// Village.
+    pub village: Option<String>,
+    /// Status.
+    pub status: Option<MemberStatus>,
+    /// Reserve cadres only (or none).
+    pub reserve_cadre: Option<bool>,
+    /// Outstanding young members only (or none).
+    pub outstanding_young: Option<bool>,
+    /// Name search.
+    pub name: Option<NameSearch>,
+}
+
+/// Inserts a member in their first branch. The caller records the registration transfer
+/// in the same transaction.
+pub async fn insert(
+    conn: &mut PgConnection,
+    town: Uuid,
+    id: Uuid,
+    m: &ValidMember,
+) -> Result<MemberRow, ApiError> {
+    Ok(sqlx::query_as!(
+        MemberRow,
+        r#"INSERT INTO members (town_id, id, name, national_id, phone, village, branch_id, joined_party_on,
+                                reserve_cadre, outstanding_young)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           RETURNING id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
+                     joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version"#,
+        town,
+        id,
+        m.name,
+        m.national_id.as_str(),
+        m.phone.as_ref().map(|p| p.as_str()),
+        m.village,
+        m.branch_id,
+        m.joined_party_on,
+        m.reserve_cadre,
+        m.outstanding_young,
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// One member of a town.
+pub async fn get(
+    conn: &mut PgConnection,
+    town: Uuid,
+    id: Uuid,
+) -> Result<Option<MemberRow>, ApiError> {
+    Ok(sqlx::query_as!(
+        MemberRow,
+        r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
+                  joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version
+           FROM members WHERE town_id = $1 AND id = $2"#,
+        town,
+        id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// A page of a town's members matching `filter`, in id order. The name search uses the
+/// GIN index of name grams, then rechecks the substring.
+pub async fn list(
+    conn: &mut PgConnection,
+    town: Uuid,
+    filter: &Filter,
+    page: Keyset,
+) -> Result<Vec<MemberRow>, ApiError> {
+    let (grams, needle) = match &filter.name {
+        Some(s) => (Some(s.grams.clone()), Some(s.needle.clone())),
+        None => (None, None),
+    };
+    Ok(sqlx::query_as!(
+        MemberRow,
+        r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
+                  joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version
+           FROM members
+           WHERE town_id = $1 AND id > $2
+             AND ($3::uuid IS NULL OR branch_id = $3)
+             AND ($4::text IS NULL OR village = $4)
+             AND ($5::text IS NULL OR status = $5)
+             AND ($6::bool IS NULL OR reserve_cadre = $6)
+             AND ($7::bool IS NULL OR outstanding_young = $7)
+             AND ($8::text[] IS NULL OR name_grams @> $8)
+             AND ($9::text IS NULL OR strpos(lower(name), $9) > 0)
+           ORDER BY id LIMIT $10"#,
+        town,
+        page.after_or_nil(),
+        filter.branch_id,
+        filter.village,
+        filter.status.map(MemberStatus::as_str),
+        filter.reserve_cadre,
+        filter.outstanding_young,
+        grams.as_deref(),
+        needle,
+        page.fetch(),
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Applies a checked change if the member is still at `version` (any, for `None`).
+pub async fn update(
+    conn: &mut PgConnection,
+    town: Uuid,
+    id: Uuid,
+    version: Option<i64>,
+    p: &ValidPatch,
+) -> Result<MemberRow, ApiError> {
+    let updated = sqlx::query_as!(
+        MemberRow,
+        r#"UPDATE members SET
+               name = COALESCE($4, name),
+               phone = COALESCE($5, phone),
+               village = COALESCE($6, village),
+               joined_party_on = COALESCE($7, joined_party_on),
+               reserve_cadre = COALESCE($8, reserve_cadre),
+               outstanding_young = COALESCE($9, outstanding_young),
+               version = version + 1,
+               updated_at = now()
+           WHERE town_id = $1 AND id = $2 AND ($3::bigint IS NULL OR version = $3)
+           RETURNING id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
+                     joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version"#,
+        town,
+        id,
+        version,
+        p.name,
+        p.phone.as_ref().map(|p| p.as_str()),
+        p.village,
+        p.joined_party_on,
+        p.reserve_cadre,
+        p.outstanding_young,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match updated {
+        Some(m) => Ok(m),
+        None if get(conn, town, id).await?.is_some() => Err(ApiError::PreconditionFailed),
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// Records a member's registration in their first branch: the transfer every later move
+/// follows from.
+pub async fn record_registration(
+    conn: &mut PgConnection,
+    town: Uuid,
+    member: Uuid,
+    branch: Uuid,
+    decided_by: &str,
+    decided_on: chrono::NaiveDate,
+) -> Result<Uuid, ApiError> {
+    let id = Uuid::now_v7();
+    sqlx::query!(
+        "INSERT INTO transfers (town_id, id, member_id, kind, to_branch_id, reason, decided_by, decided_on, status)
+         VALUES ($1, $2, $3, 'registration', $4, 'registration', $5, $6, 'completed')",
+        town,
+        id,
+        member,
+        branch,
+        decided_by,
+        decided_on,
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}

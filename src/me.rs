@@ -33,7 +33,8 @@ async fn me(
         return Err(ApiError::Forbidden);
     };
     let mut conn = db.acquire().await?;
-    let row = crate::members::repo::get(&mut conn, town, member_id)
+    let today = crate::towns::repo::today(&mut conn, town).await?;
+    let row = crate::members::repo::get(&mut conn, town, member_id, today)
         .await?
         .ok_or(ApiError::NotFound)?;
     let member = row.view(Disclosure::Masked);

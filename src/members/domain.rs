@@ -238,6 +238,8 @@ pub struct MemberRow {
     pub updated_at: DateTime<Utc>,
     /// Version (ETag).
     pub version: i64,
+    /// Holds a valid floating member certificate.
+    pub floating: bool,
 }
 
 /// A party member of a town.
@@ -273,6 +275,8 @@ pub struct Member {
     pub reserve_cadre: bool,
     /// An outstanding young member (优秀年轻党员).
     pub outstanding_young: bool,
+    /// Holds a valid floating member certificate (流动党员).
+    pub floating: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -312,6 +316,7 @@ impl MemberRow {
             joined_party_on: self.joined_party_on,
             reserve_cadre: self.reserve_cadre,
             outstanding_young: self.outstanding_young,
+            floating: self.floating,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,

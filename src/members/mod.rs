@@ -89,6 +89,8 @@ pub struct MemberQuery {
     /// Name search: members whose name contains this text (one or more characters).
     #[param(max_length = 50)]
     pub q: Option<String>,
+    /// Only holders of a valid floating member certificate (`true`) or only others.
+    pub floating: Option<bool>,
 }
 
 impl MemberQuery {
@@ -100,6 +102,7 @@ impl MemberQuery {
             reserve_cadre: self.reserve_cadre,
             outstanding_young: self.outstanding_young,
             name: self.q.as_deref().and_then(NameSearch::new),
+            floating: self.floating,
         }
     }
 }
@@ -147,7 +150,19 @@ async fn create_member(
         return Ok(res);
     }
     let row = repo::insert(&mut tx, town, Uuid::now_v7(), &valid).await?;
-    repo::record_registration(&mut tx, town, row.id, valid.branch_id, &auth.sub, today).await?;
+    crate::transfers::repo::record(
+        &mut tx,
+        &auth,
+        crate::transfers::domain::NewTransferRecord {
+            town_id: town,
+            member_id: row.id,
+            kind: crate::transfers::domain::RecordKind::Registration,
+            to_branch_id: valid.branch_id,
+            reason: "registration".to_owned(),
+            decided_on: today,
+        },
+    )
+    .await?;
     audit::record(
         &mut tx,
         &auth,
@@ -190,7 +205,8 @@ async fn list_members(
     let town = auth.town(&db, path.into_inner()).await?;
     let keyset = page.keyset()?;
     let mut conn = db.acquire().await?;
-    let rows = repo::list(&mut conn, town, &query.filter(), keyset).await?;
+    let today = crate::towns::repo::today(&mut conn, town).await?;
+    let rows = repo::list(&mut conn, town, &query.filter(), today, keyset).await?;
     let page = Page::from_rows(rows, keyset, |m| m.id);
     Ok(web::Json(Page {
         items: page
@@ -227,7 +243,8 @@ async fn get_member(
         return Err(ApiError::Forbidden);
     }
     let mut tx = db.begin().await?;
-    let row = repo::get(&mut tx, town, id)
+    let today = crate::towns::repo::today(&mut tx, town).await?;
+    let row = repo::get(&mut tx, town, id, today)
         .await?
         .ok_or(ApiError::NotFound)?;
     let disclosure = if reveal {
@@ -280,7 +297,7 @@ async fn update_member(
     let mut tx = db.begin().await?;
     let today = crate::towns::repo::today(&mut tx, town).await?;
     let patch = body.validate(today)?;
-    let row = repo::update(&mut tx, town, id, if_match.version(), &patch).await?;
+    let row = repo::update(&mut tx, town, id, if_match.version(), &patch, today).await?;
     audit::record(
         &mut tx,
         &auth,

@@ -1,5 +1,6 @@
 //! SQL for members. Functions take a connection so they run inside the caller's transaction.
 
+use chrono::NaiveDate;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -22,6 +23,8 @@ pub struct Filter {
     pub outstanding_young: Option<bool>,
     /// Name search.
     pub name: Option<NameSearch>,
+    /// Holders of a valid floating member certificate only (or none).
+    pub floating: Option<bool>,
 }
 
 /// Inserts a member in their first branch. The caller records the registration transfer
@@ -38,7 +41,8 @@ pub async fn insert(
                                 reserve_cadre, outstanding_young)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            RETURNING id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
-                     joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version"#,
+                     joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
+                     false AS "floating!""#,
         town,
         id,
         m.name,
@@ -54,19 +58,24 @@ pub async fn insert(
     .await?)
 }
 
-/// One member of a town.
+/// One member of a town; `today` (in the town's zone) decides whether a certificate is
+/// still valid.
 pub async fn get(
     conn: &mut PgConnection,
     town: Uuid,
     id: Uuid,
+    today: NaiveDate,
 ) -> Result<Option<MemberRow>, ApiError> {
     Ok(sqlx::query_as!(
         MemberRow,
         r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
-                  joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version
+                  joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
+                  EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
+                          AND c.status = 'valid' AND c.valid_until >= $3) AS "floating!"
            FROM members WHERE town_id = $1 AND id = $2"#,
         town,
-        id
+        id,
+        today,
     )
     .fetch_optional(conn)
     .await?)
@@ -78,6 +87,7 @@ pub async fn list(
     conn: &mut PgConnection,
     town: Uuid,
     filter: &Filter,
+    today: NaiveDate,
     page: Keyset,
 ) -> Result<Vec<MemberRow>, ApiError> {
     let (grams, needle) = match &filter.name {
@@ -87,7 +97,9 @@ pub async fn list(
     Ok(sqlx::query_as!(
         MemberRow,
         r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
-                  joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version
+                  joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
+                  EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
+                          AND c.status = 'valid' AND c.valid_until >= $11) AS "floating!"
            FROM members
            WHERE town_id = $1 AND id > $2
              AND ($3::uuid IS NULL OR branch_id = $3)
@@ -97,6 +109,9 @@ pub async fn list(
              AND ($7::bool IS NULL OR outstanding_young = $7)
              AND ($8::text[] IS NULL OR name_grams @> $8)
              AND ($9::text IS NULL OR strpos(lower(name), $9) > 0)
+             AND ($12::bool IS NULL OR $12 = EXISTS (
+                     SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
+                       AND c.status = 'valid' AND c.valid_until >= $11))
            ORDER BY id LIMIT $10"#,
         town,
         page.after_or_nil(),
@@ -108,6 +123,8 @@ pub async fn list(
         grams.as_deref(),
         needle,
         page.fetch(),
+        today,
+        filter.floating,
     )
     .fetch_all(conn)
     .await?)
@@ -120,6 +137,7 @@ pub async fn update(
     id: Uuid,
     version: Option<i64>,
     p: &ValidPatch,
+    today: NaiveDate,
 ) -> Result<MemberRow, ApiError> {
     let updated = sqlx::query_as!(
         MemberRow,
@@ -134,7 +152,9 @@ pub async fn update(
                updated_at = now()
            WHERE town_id = $1 AND id = $2 AND ($3::bigint IS NULL OR version = $3)
            RETURNING id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
-                     joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version"#,
+                     joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
+                     EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
+                          AND c.status = 'valid' AND c.valid_until >= $10) AS "floating!""#,
         town,
         id,
         version,
@@ -144,38 +164,13 @@ pub async fn update(
         p.joined_party_on,
         p.reserve_cadre,
         p.outstanding_young,
+        today,
     )
     .fetch_optional(&mut *conn)
     .await?;
     match updated {
         Some(m) => Ok(m),
-        None if get(conn, town, id).await?.is_some() => Err(ApiError::PreconditionFailed),
+        None if get(conn, town, id, today).await?.is_some() => Err(ApiError::PreconditionFailed),
         None => Err(ApiError::NotFound),
     }
-}
-
-/// Records a member's registration in their first branch: the transfer every later move
-/// follows from.
-pub async fn record_registration(
-    conn: &mut PgConnection,
-    town: Uuid,
-    member: Uuid,
-    branch: Uuid,
-    decided_by: &str,
-    decided_on: chrono::NaiveDate,
-) -> Result<Uuid, ApiError> {
-    let id = Uuid::now_v7();
-    sqlx::query!(
-        "INSERT INTO transfers (town_id, id, member_id, kind, to_branch_id, reason, decided_by, decided_on, status)
-         VALUES ($1, $2, $3, 'registration', $4, 'registration', $5, $6, 'completed')",
-        town,
-        id,
-        member,
-        branch,
-        decided_by,
-        decided_on,
-    )
-    .execute(conn)
-    .await?;
-    Ok(id)
 }

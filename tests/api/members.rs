@@ -560,3 +560,48 @@ async fn the_committee_reads_the_audit_trail_by_resource() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn holders_of_a_valid_certificate_read_as_floating() {
+    let app = TestApp::spawn().await;
+    let t = town(&app, "MD").await;
+    let holder: Value = register(&app, &t, member_body("张建国", 60, t.village_branch)).await.json().await.unwrap();
+    register(&app, &t, member_body("李四", 61, t.village_branch)).await;
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let res = app
+        .authed(Method::POST, &format!("/api/v1/towns/{}/certificates", t.id), &t.staff)
+        .json(&json!({
+            "number": "LD-2026-001",
+            "member_id": holder["id"],
+            "destination": "江苏省苏州市",
+            "purpose": "务工",
+            "issued_on": today,
+            "valid_until": today + chrono::Duration::days(180),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let page: Value = app
+        .authed(Method::GET, &format!("/api/v1/towns/{}/members?floating=true", t.id), &t.staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "张建国");
+    assert_eq!(items[0]["floating"], true);
+    let others: Value = app
+        .authed(Method::GET, &format!("/api/v1/towns/{}/members?floating=false", t.id), &t.staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(others["items"][0]["name"], "李四");
+    assert_eq!(others["items"][0]["floating"], false);
+}

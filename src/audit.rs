@@ -119,6 +119,10 @@ async fn list_audit(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<AuditEntry>>, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
+    crate::extract::check_query_lengths(&[
+        ("resource_type", query.resource_type.as_deref(), 50),
+        ("actor", query.actor.as_deref(), 200),
+    ])?;
     let keyset = page.keyset::<i64>()?;
     let rows = sqlx::query_as!(
         AuditEntry,

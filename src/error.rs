@@ -448,19 +448,29 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::Database(db) => db
                 .constraint()
                 .and_then(constraint_error)
-                .or_else(|| lock_or_timeout_error(db.code().as_deref()))
+                .or_else(|| sqlstate_error(db.code().as_deref()))
                 .unwrap_or_else(|| ApiError::Internal(anyhow::Error::new(e))),
             _ => ApiError::Internal(anyhow::Error::new(e)),
         }
     }
 }
 
-/// Statement timeouts and lock timeouts mean the database is overloaded, not that the
-/// request is wrong: 503, so the client retries.
-fn lock_or_timeout_error(sqlstate: Option<&str>) -> Option<ApiError> {
+/// Errors the database reports by class rather than by constraint.
+fn sqlstate_error(sqlstate: Option<&str>) -> Option<ApiError> {
     match sqlstate {
-        // query_canceled (statement_timeout), lock_not_available, too_many_connections
+        // Statement timeouts, lock timeouts and a full server mean the database is
+        // overloaded, not that the request is wrong: 503, so the client retries.
+        // (query_canceled, lock_not_available, too_many_connections)
         Some("57014" | "55P03" | "53300") => Some(ApiError::Unavailable),
+        // Text PostgreSQL cannot store (a NUL character) in a parameter that no field
+        // check covers, such as a search filter.
+        Some("22021" | "22P05") => Some(ApiError::bad_request(
+            "invalid_characters",
+            msg!(
+                "文本中含有无法保存的字符（如 NUL）。",
+                "The text holds a character that cannot be stored (such as NUL)."
+            ),
+        )),
         _ => None,
     }
 }

@@ -262,6 +262,22 @@ pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
     .into()
 }
 
+/// 400 unless every text parameter of a query is within its documented length.
+pub fn check_query_lengths(params: &[(&str, Option<&str>, usize)]) -> Result<(), ApiError> {
+    for (name, value, max) in params {
+        if value.is_some_and(|v| v.chars().count() > *max) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                msg!(
+                    ("查询参数 {} 最多 {} 个字符。", name, max),
+                    ("Query parameter `{}` is at most {} characters.", name, max)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// 400 for a query string that does not parse.
 pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     let detail = match &err {

@@ -20,8 +20,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// Roles: `member`.
 #[utoipa::path(
     tag = "me",
-    responses((status = 200, description = "Your record.", body = Member,
-               headers(("ETag" = String, description = "The record's version")))),
+    responses(
+        (status = 200, description = "Your record.", body = Member,
+         headers(("ETag" = String, description = "The record's version"))),
+        (status = 404, description = "`not_found`: the token names no member record of its town.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = ["member"])),
 )]
 #[get("/me")]

@@ -159,7 +159,8 @@ fn conventions(api: &mut OpenApiDoc) {
             if op.request_body.is_some() {
                 statuses.extend(["413", "415", "422"]);
             }
-            if method == HttpMethod::Patch {
+            // Changes carry If-Match: every PATCH, and any action that declares a 428.
+            if method == HttpMethod::Patch || op.responses.responses.contains_key("428") {
                 statuses.extend(["412", "428"]);
                 add_header_param(
                     op,

@@ -83,7 +83,8 @@ impl KnownRoutes {
     }
 }
 
-/// Every request no route took: 405 with `Allow` for a known path, 404 otherwise.
+/// Every request no route took: 405 with `Allow` for a known path and another method,
+/// 404 otherwise.
 async fn unrouted(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpResponse {
     let allow = known
         .0
@@ -91,6 +92,11 @@ async fn unrouted(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpRespon
         .find(|(def, _)| def.is_match(req.path()))
         .map(|(_, allow)| allow);
     match allow {
+        // The path's shape is known and the method is served there, but a segment (an id)
+        // did not fit: no such resource.
+        Some(allow) if allow.split(", ").any(|m| m == req.method().as_str()) => {
+            ResponseError::error_response(&ApiError::NotFound)
+        }
         Some(allow) => {
             let mut res = ResponseError::error_response(&ApiError::MethodNotAllowed);
             if let Ok(v) = header::HeaderValue::from_str(allow) {

@@ -33,13 +33,14 @@ impl Checks {
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) -> String {
         let trimmed = value.trim();
         let len = trimmed.chars().count();
+        // The upper bound holds for the text as sent, as the schema's maxLength says.
         if len < min {
             self.push(FieldError::new(
                 field,
                 "required",
                 msg!(("{} 不能为空。", field), ("`{}` must not be empty.", field)),
             ));
-        } else if len > max {
+        } else if value.chars().count() > max {
             self.push(FieldError::new(
                 field,
                 "too_long",

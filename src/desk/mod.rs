@@ -1,13 +1,307 @@
-//! (being written)
+//! The service desk register (articles 3-14): whoever comes, member of this town or not,
+//! whatever their jurisdiction, is registered truthfully and handled. Staff and the
+//! committee register and move entries along; a county system reads them. Counselling
+//! entries are confidential: only their author and the committee see them.
 
+pub mod domain;
+pub mod repo;
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
+use self::domain::{
+    DeskCategory, DeskEntry, DeskEntryDetail, DeskStatus, NewDeskEntry, StatusChange, Viewer,
+};
+use crate::audit::{self, Change};
+use crate::auth::{Auth, Caller, roles};
 use crate::error::ApiError;
+use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::idempotency::{self, Answer, Claim};
+use crate::msg;
+use crate::paging::{Page, PageParams};
+use crate::reply;
 
-/// Registers the routes.
-pub fn configure(_cfg: &mut ServiceConfig) {}
+/// Registers the desk routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(register_visit)
+        .service(list_entries)
+        .service(get_entry)
+        .service(change_status);
+}
 
-/// Client errors for this part's named constraints.
-pub fn constraint_error(_constraint: &str) -> Option<ApiError> {
-    None
+/// Client errors for the desk's named constraints.
+pub fn constraint_error(constraint: &str) -> Option<ApiError> {
+    let e = match constraint {
+        "desk_entries_member_fk" => ApiError::invalid(
+            "member_id",
+            "unknown_member",
+            msg!(
+                "本镇没有该党员；非本镇党员请只登记姓名和来处。",
+                "No member of this town has this id; register anyone else by name and jurisdiction."
+            ),
+        ),
+        "desk_entries_received_not_future" => {
+            ApiError::Validation(vec![domain::received_in_the_future()])
+        }
+        "desk_entries_status_machine" => ApiError::conflict(
+            "invalid_status_change",
+            msg!(
+                "登记状态不允许这样变更。",
+                "The register does not allow this status change."
+            ),
+        ),
+        _ => return None,
+    };
+    Some(e)
+}
+
+/// The largest `open_for_days`: a hundred years.
+const MAX_OPEN_FOR_DAYS: i32 = 36500;
+
+/// Filters of the register's list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeskFilter {
+    /// Only entries in this status.
+    pub status: Option<DeskStatus>,
+    /// Only entries of this category.
+    pub category: Option<DeskCategory>,
+    /// Only this member's visits.
+    pub member_id: Option<Uuid>,
+    /// Only entries still open (`registered`, `in_progress` or `referred`) that were
+    /// received more than this many days ago.
+    #[param(minimum = 0, maximum = 36500)]
+    pub open_for_days: Option<u32>,
+}
+
+impl DeskFilter {
+    /// The filter for the repository; 400 for an `open_for_days` out of range.
+    fn checked(&self) -> Result<repo::Filter, ApiError> {
+        let open_for_days = match self.open_for_days.map(i32::try_from) {
+            None => None,
+            Some(Ok(n)) if n <= MAX_OPEN_FOR_DAYS => Some(n),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    msg!(
+                        "open_for_days 须在 0 到 36500 之间。",
+                        "open_for_days must be between 0 and 36500."
+                    ),
+                ));
+            }
+        };
+        Ok(repo::Filter {
+            status: self.status,
+            category: self.category,
+            member_id: self.member_id,
+            open_for_days,
+        })
+    }
+}
+
+fn viewer(caller: &Caller) -> Viewer {
+    Viewer::new(caller.role, &caller.sub)
+}
+
+/// The entry with its history, as `viewer` may see it.
+async fn detail(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    entry: DeskEntry,
+) -> Result<DeskEntryDetail, ApiError> {
+    let history = repo::history(conn, entry.town_id, entry.id).await?;
+    Ok(DeskEntryDetail {
+        entry: viewer.present(entry),
+        history,
+    })
+}
+
+/// Register a visit.
+///
+/// Anyone who comes is registered, member of this town or not, whatever their
+/// jurisdiction. The caller is recorded as the receiver; `received_at` is now unless an
+/// earlier time is given. The entry starts `registered`, its history with it. Roles:
+/// `staff`, `committee`.
+#[utoipa::path(
+    tag = "desk",
+    params(("town" = Uuid, Path, description = "The town's id.")),
+    request_body = NewDeskEntry,
+    responses(
+        (status = 201, description = "The visit was registered.", body = DeskEntryDetail,
+         headers(("ETag" = String, description = "The entry's version"), ("Location" = String, description = "The entry's URL"))),
+    ),
+    security(("bearer" = ["staff", "committee"])),
+)]
+#[post("/towns/{town}/desk-entries")]
+async fn register_visit(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: Json<NewDeskEntry>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let valid = body.validate(Utc::now())?;
+    let mut tx = db.begin().await?;
+    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
+    if let Claim::Replay(res) = claim {
+        return Ok(res);
+    }
+    let entry = repo::insert(&mut tx, town, Uuid::now_v7(), &valid, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "desk_entry.registered",
+            resource_type: "desk_entry",
+            resource_id: entry.id,
+            data: json!({ "status": entry.status, "version": entry.version }),
+        },
+    )
+    .await?;
+    let location = format!("/api/v1/towns/{town}/desk-entries/{}", entry.id);
+    let version = entry.version;
+    let detail = detail(&mut tx, &viewer(&auth), entry).await?;
+    let answer = Answer::created(&detail, etag(version), location)?;
+    let res = claim.finish(&mut tx, answer).await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+/// List the register.
+///
+/// In registration order. Confidential (counselling) entries appear only to their author
+/// and the committee; for everyone else they are left out without a trace. `county` sees
+/// the visitor's phone masked. Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "desk",
+    params(("town" = Uuid, Path, description = "The town's id."), DeskFilter, PageParams),
+    responses((status = 200, description = "A page of entries.", body = Page<DeskEntry>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/desk-entries")]
+async fn list_entries(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    filter: web::Query<DeskFilter>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<DeskEntry>>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let filter = filter.checked()?;
+    let keyset = page.keyset()?;
+    let viewer = viewer(&auth);
+    let mut conn = db.acquire().await?;
+    let rows = repo::list(&mut conn, town, &viewer, filter, keyset).await?;
+    let rows = rows.into_iter().map(|e| viewer.present(e)).collect();
+    Ok(web::Json(Page::from_rows(rows, keyset, |e: &DeskEntry| {
+        e.id
+    })))
+}
+
+/// Read an entry with its history.
+///
+/// Every status it took, with who and when, oldest first. A confidential (counselling)
+/// entry answers 404 to anyone but its author and the committee. `county` sees the
+/// visitor's phone masked. Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "desk",
+    params(("town" = Uuid, Path, description = "The town's id."), ("entry" = Uuid, Path, description = "The entry's id.")),
+    responses((status = 200, description = "The entry and its history.", body = DeskEntryDetail,
+               headers(("ETag" = String, description = "The entry's version")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/desk-entries/{entry}")]
+async fn get_entry(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let viewer = viewer(&auth);
+    let mut conn = db.acquire().await?;
+    let entry = repo::get(&mut conn, town, id, &viewer)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let version = entry.version;
+    let detail = detail(&mut conn, &viewer, entry).await?;
+    Ok(reply::with_etag(&detail, version))
+}
+
+/// Change an entry's status.
+///
+/// Needs `If-Match` with the entry's ETag (`*` for any version). The register's state
+/// machine: `registered` -> `in_progress`; `in_progress` -> `resolved` (with `outcome`)
+/// or `referred` (with `referred_to` and `reason`); a referred entry comes back with its
+/// follow-up in `note`, to `in_progress` or straight to `resolved` (with `outcome`). Any
+/// other change is a 409 `invalid_status_change` and changes nothing; a field the change
+/// needs and lacks, or takes not, is a 422 naming it. Nothing registered is ever edited:
+/// only the handling moves, and every change is kept in the history with who and when.
+/// Roles: `staff`, `committee`.
+#[utoipa::path(
+    tag = "desk",
+    params(
+        ("town" = Uuid, Path, description = "The town's id."),
+        ("entry" = Uuid, Path, description = "The entry's id."),
+        ("If-Match" = String, Header, description = "The entry's current `ETag`, e.g. `\"3\"` (a stale one is a 412), or `*` for any version.",
+         pattern = r#"^(\*|"[0-9]{1,18}")$"#, min_length = 1, max_length = 20),
+    ),
+    request_body = StatusChange,
+    responses(
+        (status = 200, description = "The changed entry and its history.", body = DeskEntryDetail,
+         headers(("ETag" = String, description = "The entry's new version"))),
+        (status = 409, description = "`invalid_status_change`: the state machine does not allow this change from the entry's status.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names a version that is no longer current (`precondition_failed`).",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "A status change needs `If-Match` (`precondition_required`).",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee"])),
+)]
+#[post("/towns/{town}/desk-entries/{entry}/status")]
+async fn change_status(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    body: Json<StatusChange>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let viewer = viewer(&auth);
+    let mut tx = db.begin().await?;
+    let current = repo::lock(&mut tx, town, id, &viewer)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if if_match.version().is_some_and(|v| v != current.version) {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let next = body.apply(&current.handling())?;
+    let entry = repo::change_status(&mut tx, town, id, &next, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "desk_entry.status_changed",
+            resource_type: "desk_entry",
+            resource_id: id,
+            data: json!({ "from": current.status, "to": entry.status, "version": entry.version }),
+        },
+    )
+    .await?;
+    let version = entry.version;
+    let detail = detail(&mut tx, &viewer, entry).await?;
+    tx.commit().await?;
+    Ok(reply::with_etag(&detail, version))
 }

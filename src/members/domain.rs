@@ -82,29 +82,32 @@ impl NationalId {
     }
 }
 
-/// A mobile (11 digits, `1[3-9]…`) or landline (`0` area code, optional dash, 7-8 digits)
-/// telephone number, stored without spaces.
+/// The OpenAPI pattern of a phone number: what [`Phone::parse`] accepts.
+pub const PHONE_PATTERN: &str = "^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$";
+
+/// A mobile (11 digits, `1[3-9]…`) or landline (`0`, a 2-3 digit area code, an optional
+/// dash, 7-8 digits) telephone number: exactly what the OpenAPI pattern
+/// `^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$` says.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Phone(String);
 
 impl Phone {
-    /// Parses a phone number; spaces are dropped.
+    /// Parses a phone number (surrounding spaces are ignored).
     pub fn parse(input: &str) -> Option<Phone> {
-        let s: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        let s = input.trim();
         let b = s.as_bytes();
-        let mobile = b.len() == 11
-            && b[0] == b'1'
-            && (b'3'..=b'9').contains(&b[1])
-            && b.iter().all(u8::is_ascii_digit);
-        let landline = {
-            let digits: Vec<u8> = b.iter().copied().filter(|c| *c != b'-').collect();
-            b.first() == Some(&b'0')
-                && b.iter().filter(|c| **c == b'-').count() <= 1
-                && b.last() != Some(&b'-')
-                && (10..=12).contains(&digits.len())
-                && digits.iter().all(u8::is_ascii_digit)
+        let digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
+        let mobile = b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && digits(b);
+        let landline = b.first() == Some(&b'0') && {
+            let rest = &b[1..];
+            (2..=3).any(|area| {
+                rest.len() > area && digits(&rest[..area]) && {
+                    let number = rest[area..].strip_prefix(b"-").unwrap_or(&rest[area..]);
+                    (7..=8).contains(&number.len()) && digits(number)
+                }
+            })
         };
-        (mobile || landline).then_some(Phone(s))
+        (mobile || landline).then(|| Phone(s.to_owned()))
     }
 
     /// A number read back from the database.
@@ -643,10 +646,7 @@ mod tests {
     fn sensitive_numbers_are_masked_to_their_ends() {
         let id = NationalId::parse("11010519491231002X", today()).unwrap();
         assert_eq!(id.masked(), "1101**********002X");
-        assert_eq!(
-            Phone::parse("138 1234 5678").unwrap().masked(),
-            "138****5678"
-        );
+        assert_eq!(Phone::parse("13812345678").unwrap().masked(), "138****5678");
     }
 
     #[test]
@@ -698,6 +698,12 @@ mod tests {
         assert!(Phone::parse("12812345678").is_none());
         assert!(Phone::parse("1381234567").is_none());
         assert!(Phone::parse("025--8456123").is_none());
+        assert!(
+            Phone::parse("138 1234 5678").is_none(),
+            "no inner spaces: the schema says so"
+        );
+        assert!(Phone::parse("0571-8888888").is_some());
+        assert!(Phone::parse("0-12345678").is_none());
         assert!(Phone::parse("abc").is_none());
     }
 }

@@ -94,8 +94,12 @@ pub struct MemberQuery {
 }
 
 impl MemberQuery {
-    fn filter(&self) -> repo::Filter {
-        repo::Filter {
+    fn filter(&self) -> Result<repo::Filter, ApiError> {
+        crate::extract::check_query_lengths(&[
+            ("village", self.village.as_deref(), 50),
+            ("q", self.q.as_deref(), 50),
+        ])?;
+        Ok(repo::Filter {
             branch_id: self.branch_id,
             village: self.village.clone(),
             status: self.status,
@@ -103,7 +107,7 @@ impl MemberQuery {
             outstanding_young: self.outstanding_young,
             name: self.q.as_deref().and_then(NameSearch::new),
             floating: self.floating,
-        }
+        })
     }
 }
 
@@ -206,7 +210,7 @@ async fn list_members(
     let keyset = page.keyset()?;
     let mut conn = db.acquire().await?;
     let today = crate::towns::repo::today(&mut conn, town).await?;
-    let rows = repo::list(&mut conn, town, &query.filter(), today, keyset).await?;
+    let rows = repo::list(&mut conn, town, &query.filter()?, today, keyset).await?;
     let page = Page::from_rows(rows, keyset, |m| m.id);
     Ok(web::Json(Page {
         items: page
@@ -229,7 +233,7 @@ async fn list_members(
                headers(("ETag" = String, description = "The member's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/members/{member}")]
+#[get("/towns/{town}/members/{member:[0-9a-fA-F-]+}")]
 async fn get_member(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -284,7 +288,7 @@ async fn get_member(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[patch("/towns/{town}/members/{member}")]
+#[patch("/towns/{town}/members/{member:[0-9a-fA-F-]+}")]
 async fn update_member(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,

@@ -892,7 +892,7 @@ mod tests {
         NewInflow {
             name: "王建国".into(),
             national_id: NationalIdInput("11010519491231002x".into()),
-            phone: Some("138 1234 5678".into()),
+            phone: Some("13812345678".into()),
             village: None,
             external_org: "江宁区秣陵街道党工委".into(),
             letter_serial: "宁党介〔2026〕第102号".into(),

@@ -181,7 +181,7 @@ async fn list_member_transfers(
                headers(("ETag" = String, description = "The transfer's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/transfers/{transfer}")]
+#[get("/towns/{town}/transfers/{transfer:[0-9a-fA-F-]+}")]
 async fn get_transfer(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,

@@ -256,10 +256,20 @@ pub fn uuid(v: &Value) -> Uuid {
 
 /// A valid 18-character national ID number (with its check digit) for sequence `n`.
 pub fn national_id(n: u32) -> String {
-    let body = format!("320114198{:01}{:02}{:02}{:03}", n % 10, 1 + n % 12, 1 + n % 28, n % 1000);
+    let body = format!(
+        "320114198{:01}{:02}{:02}{:03}",
+        n % 10,
+        1 + n % 12,
+        1 + n % 28,
+        n % 1000
+    );
     let body = &body[..17];
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let sum: u32 = body
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
     let check = b"10X98765432"[(sum % 11) as usize] as char;
     format!("{body}{check}")
 }

@@ -565,11 +565,21 @@ async fn the_committee_reads_the_audit_trail_by_resource() {
 async fn holders_of_a_valid_certificate_read_as_floating() {
     let app = TestApp::spawn().await;
     let t = town(&app, "MD").await;
-    let holder: Value = register(&app, &t, member_body("张建国", 60, t.village_branch)).await.json().await.unwrap();
+    let holder: Value = register(&app, &t, member_body("张建国", 60, t.village_branch))
+        .await
+        .json()
+        .await
+        .unwrap();
     register(&app, &t, member_body("李四", 61, t.village_branch)).await;
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
     let res = app
-        .authed(Method::POST, &format!("/api/v1/towns/{}/certificates", t.id), &t.staff)
+        .authed(
+            Method::POST,
+            &format!("/api/v1/towns/{}/certificates", t.id),
+            &t.staff,
+        )
         .json(&json!({
             "number": "LD-2026-001",
             "member_id": holder["id"],
@@ -583,7 +593,11 @@ async fn holders_of_a_valid_certificate_read_as_floating() {
         .unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let page: Value = app
-        .authed(Method::GET, &format!("/api/v1/towns/{}/members?floating=true", t.id), &t.staff)
+        .authed(
+            Method::GET,
+            &format!("/api/v1/towns/{}/members?floating=true", t.id),
+            &t.staff,
+        )
         .send()
         .await
         .unwrap()
@@ -595,7 +609,11 @@ async fn holders_of_a_valid_certificate_read_as_floating() {
     assert_eq!(items[0]["name"], "张建国");
     assert_eq!(items[0]["floating"], true);
     let others: Value = app
-        .authed(Method::GET, &format!("/api/v1/towns/{}/members?floating=false", t.id), &t.staff)
+        .authed(
+            Method::GET,
+            &format!("/api/v1/towns/{}/members?floating=false", t.id),
+            &t.staff,
+        )
         .send()
         .await
         .unwrap()

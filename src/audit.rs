@@ -53,6 +53,36 @@ pub async fn record(
     Ok(())
 }
 
+/// Appends many changes of one kind of resource with one statement (set-based writers:
+/// imports, attendance rolls).
+pub async fn record_many(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    town: Uuid,
+    resource_type: &str,
+    actions: &[String],
+    resource_ids: &[Uuid],
+    data: &[Value],
+) -> Result<(), ApiError> {
+    sqlx::query!(
+        "INSERT INTO audit_log (town_id, actor_sub, actor_role, request_id, action, resource_type, resource_id, data)
+         SELECT $1, $2, $3, $4, a.action, $5, a.resource_id, a.data
+         FROM UNNEST($6::text[], $7::uuid[], $8::jsonb[]) WITH ORDINALITY AS a(action, resource_id, data, n)
+         ORDER BY a.n",
+        town,
+        caller.sub,
+        caller.role.as_str(),
+        caller.request_id.as_deref(),
+        resource_type,
+        actions,
+        resource_ids,
+        data,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Registers the audit trail's read route.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_audit);

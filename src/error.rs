@@ -485,6 +485,10 @@ fn constraint_error(constraint: &str) -> Option<ApiError> {
         .or_else(|| crate::transfers::constraint_error(constraint))
         .or_else(|| crate::certificates::constraint_error(constraint))
         .or_else(|| crate::desk::constraint_error(constraint))
+        .or_else(|| crate::cases::constraint_error(constraint))
+        .or_else(|| crate::tasks::constraint_error(constraint))
+        .or_else(|| crate::activities::constraint_error(constraint))
+        .or_else(|| crate::evaluations::constraint_error(constraint))
 }
 
 fn foundation_constraint_error(constraint: &str) -> Option<ApiError> {

@@ -246,6 +246,21 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
+impl IdempotencyKey {
+    /// The key, which writes that move points must carry (400 `idempotency_key_required`).
+    pub fn required(&self) -> Result<&str, ApiError> {
+        self.0.as_deref().ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_required",
+                msg!(
+                    "记分类写入须带 Idempotency-Key 请求头，以便安全重试。",
+                    "Writes that move points need an Idempotency-Key header, so that a retry is safe."
+                ),
+            )
+        })
+    }
+}
+
 /// 400 for a path parameter that does not parse (a malformed id).
 pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
     let detail = match &err {

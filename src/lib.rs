@@ -5,14 +5,17 @@
 //! folder (`towns`, `branches`, ...) with `domain.rs` (pure rules), `repo.rs` (SQL) and
 //! its routes in `mod.rs`.
 
+pub mod activities;
 pub mod audit;
 pub mod auth;
 pub mod branches;
+pub mod cases;
 pub mod certificates;
 pub mod config;
 pub mod db;
 pub mod desk;
 pub mod error;
+pub mod evaluations;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
@@ -21,8 +24,11 @@ pub mod members;
 pub mod openapi;
 pub mod paging;
 pub mod pg;
+pub mod policy;
 pub mod reply;
+pub mod scores;
 pub mod startup;
+pub mod tasks;
 pub mod telemetry;
 pub mod text_enum;
 pub mod towns;

@@ -35,6 +35,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::transfers::configure)
                 .configure(crate::certificates::configure)
                 .configure(crate::desk::configure)
+                .configure(crate::policy::configure)
+                .configure(crate::cases::configure)
+                .configure(crate::tasks::configure)
+                .configure(crate::activities::configure)
+                .configure(crate::evaluations::configure)
                 .configure(crate::audit::configure)
                 .configure(crate::me::configure),
         );

@@ -29,10 +29,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update_town);
 }
 
-/// Create a town, with its center branch.
+/// Create a town, with its center branch and its policy.
 ///
-/// The town and its center branch are written in one transaction; the database refuses
-/// a town without one. Roles: `admin`.
+/// The town, its center branch and version 1 of its policy (the rules as written) are
+/// written in one transaction; the database refuses a town without either. Roles: `admin`.
 #[utoipa::path(
     tag = "towns",
     request_body = NewTown,
@@ -66,6 +66,7 @@ async fn create_town(
         BranchKind::Center,
     )
     .await?;
+    crate::policy::create_initial(&mut tx, town.id, &auth.sub).await?;
     audit::record(
         &mut tx,
         &auth,

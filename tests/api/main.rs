@@ -1,13 +1,17 @@
 //! Endpoint tests: the real HTTP server on a real PostgreSQL (one cluster per run, one
 //! fresh database per test).
 
+mod activities;
 mod auth;
 mod branches;
+mod cases;
 mod certificates;
 mod desk;
 mod errors;
+mod evaluations;
 mod helpers;
 mod members;
 mod operations;
+mod tasks;
 mod towns;
 mod transfers;

@@ -1,0 +1,287 @@
+//! SQL for cases and committee matters. Functions take a connection so they run inside the
+//! caller's transaction.
+
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::domain::{Case, Conclusion, Disposition, Matter};
+use crate::error::ApiError;
+use crate::msg;
+use crate::paging::Keyset;
+use crate::scores::domain::CaseStatus;
+use crate::scores::points::HalfPoints;
+
+/// The fields of a new case.
+#[derive(Debug, Clone)]
+pub struct NewCaseRow<'a> {
+    /// Id.
+    pub id: Uuid,
+    /// Member.
+    pub member_id: Uuid,
+    /// Where they came from.
+    pub original_branch_id: Uuid,
+    /// The intake transfer.
+    pub intake_transfer_id: Uuid,
+    /// Why.
+    pub reason: &'a str,
+    /// When.
+    pub opened_on: NaiveDate,
+    /// Who.
+    pub opened_by: &'a str,
+    /// Policy in force.
+    pub policy_version: i32,
+    /// The base score.
+    pub base: HalfPoints,
+}
+
+/// Inserts a case at its base score.
+pub async fn insert(
+    conn: &mut PgConnection,
+    town: Uuid,
+    c: &NewCaseRow<'_>,
+) -> Result<Case, ApiError> {
+    Ok(sqlx::query_as!(
+        Case,
+        r#"INSERT INTO cases (town_id, id, member_id, original_branch_id, intake_transfer_id, reason, opened_on,
+                              opened_by, policy_version, base_half_points, score_half_points)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+           RETURNING id, town_id, member_id, original_branch_id, intake_transfer_id, reason, opened_on, opened_by,
+                     policy_version, base_half_points AS "base_score: HalfPoints", score_half_points AS "score: HalfPoints",
+                     status AS "status: CaseStatus", evaluation_due_at, entries_count, concluded_on,
+                     conclusion AS "conclusion: Conclusion", created_at, updated_at, version"#,
+        town,
+        c.id,
+        c.member_id,
+        c.original_branch_id,
+        c.intake_transfer_id,
+        c.reason,
+        c.opened_on,
+        c.opened_by,
+        c.policy_version,
+        c.base.0,
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// One case of a town.
+pub async fn get(conn: &mut PgConnection, town: Uuid, id: Uuid) -> Result<Option<Case>, ApiError> {
+    Ok(sqlx::query_as!(
+        Case,
+        r#"SELECT id, town_id, member_id, original_branch_id, intake_transfer_id, reason, opened_on, opened_by,
+                  policy_version, base_half_points AS "base_score: HalfPoints", score_half_points AS "score: HalfPoints",
+                  status AS "status: CaseStatus", evaluation_due_at, entries_count, concluded_on,
+                  conclusion AS "conclusion: Conclusion", created_at, updated_at, version
+           FROM cases WHERE town_id = $1 AND id = $2"#,
+        town,
+        id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The open case of a member, if any.
+pub async fn open_case_of(
+    conn: &mut PgConnection,
+    town: Uuid,
+    member: Uuid,
+) -> Result<Option<Case>, ApiError> {
+    Ok(sqlx::query_as!(
+        Case,
+        r#"SELECT id, town_id, member_id, original_branch_id, intake_transfer_id, reason, opened_on, opened_by,
+                  policy_version, base_half_points AS "base_score: HalfPoints", score_half_points AS "score: HalfPoints",
+                  status AS "status: CaseStatus", evaluation_due_at, entries_count, concluded_on,
+                  conclusion AS "conclusion: Conclusion", created_at, updated_at, version
+           FROM cases WHERE town_id = $1 AND member_id = $2 AND status <> 'concluded'"#,
+        town,
+        member
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// A page of a town's cases, in id order.
+pub async fn list(
+    conn: &mut PgConnection,
+    town: Uuid,
+    status: Option<CaseStatus>,
+    member: Option<Uuid>,
+    page: Keyset,
+) -> Result<Vec<Case>, ApiError> {
+    Ok(sqlx::query_as!(
+        Case,
+        r#"SELECT id, town_id, member_id, original_branch_id, intake_transfer_id, reason, opened_on, opened_by,
+                  policy_version, base_half_points AS "base_score: HalfPoints", score_half_points AS "score: HalfPoints",
+                  status AS "status: CaseStatus", evaluation_due_at, entries_count, concluded_on,
+                  conclusion AS "conclusion: Conclusion", created_at, updated_at, version
+           FROM cases
+           WHERE town_id = $1 AND id > $2 AND ($3::text IS NULL OR status = $3) AND ($4::uuid IS NULL OR member_id = $4)
+           ORDER BY id LIMIT $5"#,
+        town,
+        page.after_or_nil(),
+        status.map(CaseStatus::as_str),
+        member,
+        page.fetch(),
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Marks a due case as under evaluation (an evaluation was scheduled); 409 unless it is due.
+pub async fn start_evaluation(
+    conn: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+) -> Result<(), ApiError> {
+    let changed = sqlx::query!(
+        "UPDATE cases SET status = 'under_evaluation', updated_at = now(), version = version + 1
+         WHERE town_id = $1 AND id = $2 AND status = 'evaluation_due'",
+        town,
+        case
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(
+            "case_not_due",
+            msg!(
+                "该档案尚未达到民主评议分数线。",
+                "The case is not due for an evaluation."
+            ),
+        ))
+    }
+}
+
+/// Ends an evaluation that did not pass: the case is no longer under evaluation. With
+/// `restart`, the due flag is cleared too (the caller then writes the correction that
+/// brings the score back to the base, so reaching the threshold again counts again).
+pub async fn end_failed_evaluation(
+    conn: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+    restart: bool,
+) -> Result<(), ApiError> {
+    sqlx::query!(
+        "UPDATE cases
+         SET status = CASE WHEN score_half_points < p.low_threshold_half_points THEN 'below_threshold'
+                           WHEN $3 THEN 'active' ELSE 'evaluation_due' END,
+             evaluation_due_at = CASE WHEN $3 THEN NULL ELSE evaluation_due_at END,
+             updated_at = now(), version = version + 1
+         FROM (SELECT low_threshold_half_points FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1) p
+         WHERE cases.town_id = $1 AND cases.id = $2 AND cases.status = 'under_evaluation'",
+        town,
+        case,
+        restart,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends a case.
+pub async fn conclude(
+    conn: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+    how: Conclusion,
+    on: NaiveDate,
+) -> Result<(), ApiError> {
+    let changed = sqlx::query!(
+        "UPDATE cases SET status = 'concluded', conclusion = $3, concluded_on = $4, updated_at = now(), version = version + 1
+         WHERE town_id = $1 AND id = $2 AND status <> 'concluded'",
+        town,
+        case,
+        how.as_str(),
+        on,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(crate::scores::refusal_error(
+            crate::scores::domain::Refusal::Concluded,
+        ))
+    }
+}
+
+/// The committee matters of a case, newest first.
+pub async fn matters(
+    conn: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+) -> Result<Vec<Matter>, ApiError> {
+    Ok(sqlx::query_as!(
+        Matter,
+        r#"SELECT id, case_id, opened_by_entry_id, opened_at, score_half_points AS "score: HalfPoints",
+                  disposition AS "disposition: Disposition", disposition_note, deadline, decided_by, decided_at, version
+           FROM committee_matters WHERE town_id = $1 AND case_id = $2 ORDER BY id DESC"#,
+        town,
+        case
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Records the committee's disposition of an open matter, if it is still at `version`.
+#[allow(clippy::too_many_arguments)]
+pub async fn decide(
+    conn: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+    matter: Uuid,
+    version: Option<i64>,
+    disposition: Disposition,
+    note: &str,
+    deadline: Option<NaiveDate>,
+    by: &str,
+) -> Result<Matter, ApiError> {
+    let decided = sqlx::query_as!(
+        Matter,
+        r#"UPDATE committee_matters
+           SET disposition = $5, disposition_note = $6, deadline = $7, decided_by = $8, decided_at = now(),
+               version = version + 1
+           WHERE town_id = $1 AND case_id = $2 AND id = $3 AND ($4::bigint IS NULL OR version = $4)
+             AND disposition IS NULL
+           RETURNING id, case_id, opened_by_entry_id, opened_at, score_half_points AS "score: HalfPoints",
+                     disposition AS "disposition: Disposition", disposition_note, deadline, decided_by, decided_at, version"#,
+        town,
+        case,
+        matter,
+        version,
+        disposition.as_str(),
+        note,
+        deadline,
+        by,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(m) = decided {
+        return Ok(m);
+    }
+    let current = sqlx::query!(
+        "SELECT version, disposition IS NOT NULL AS decided FROM committee_matters WHERE town_id = $1 AND case_id = $2 AND id = $3",
+        town,
+        case,
+        matter
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    if current.decided == Some(true) {
+        Err(ApiError::conflict(
+            "matter_decided",
+            msg!(
+                "该事项已作出处理决定。",
+                "The committee has decided this matter already."
+            ),
+        ))
+    } else {
+        Err(ApiError::PreconditionFailed)
+    }
+}

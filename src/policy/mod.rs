@@ -1,0 +1,593 @@
+//! A town's policy: the numbers the rules leave open (DOMAIN.md "Policy"), versioned. A
+//! change makes a new version; old versions stay, and every ledger entry and evaluation
+//! names the version it used.
+
+use actix_web::{HttpResponse, get, patch, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::auth::{Auth, roles};
+use crate::error::{ApiError, FieldError};
+use crate::extract::{IfMatch, Json};
+use crate::msg;
+use crate::paging::{Page, PageParams};
+use crate::reply;
+use crate::scores::domain::Rules;
+use crate::scores::points::HalfPoints;
+
+/// Registers the policy routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_policy)
+        .service(list_versions)
+        .service(change_policy);
+}
+
+/// One version of a town's policy.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Policy {
+    /// The version: 1 for the rules as written, then one more per change.
+    pub version: i32,
+    /// The score a case opens with (art. 21: 5).
+    pub base_score: HalfPoints,
+    /// What one task or one absence is worth (art. 21, 22: 0.5).
+    pub step: HalfPoints,
+    /// Below this score, a committee matter opens (art. 23: 3).
+    pub low_threshold: HalfPoints,
+    /// At this score, an evaluation becomes due (art. 23: 15).
+    pub evaluation_threshold: HalfPoints,
+    /// Whether an excused leave costs points like an absence (default no).
+    pub excused_leave_costs: bool,
+    /// Whether tasks and attendance still move the score once an evaluation is due.
+    pub score_moves_after_due: bool,
+    /// Whether a failed evaluation starts the score again at the base (as a correction).
+    pub failed_evaluation_resets_score: bool,
+    /// The fewest votes an evaluation must have to be closed.
+    pub evaluation_quorum: i32,
+    /// A pass needs more than this percentage of the votes cast to be `qualified` (50: a simple majority).
+    pub evaluation_majority_percent: i32,
+    /// How many working days a member has to object to a ledger entry (公示).
+    pub objection_period_working_days: i32,
+    /// The fewest trainees a cohort can be confirmed with (art. 16: 10).
+    pub cohort_min: i32,
+    /// The most trainees a cohort can hold (art. 16: 15).
+    pub cohort_max: i32,
+    /// The most open mentorships a mentor may have at once (art. 18: 2).
+    pub mentor_limit: i32,
+    /// The validity of an introduction letter unless given (days).
+    pub letter_validity_default_days: i32,
+    /// The longest validity of an introduction letter (days, at most about 3 months).
+    pub letter_validity_max_days: i32,
+    /// When this version was made.
+    pub created_at: DateTime<Utc>,
+    /// Who made it.
+    pub created_by: String,
+}
+
+impl Policy {
+    /// The part of the policy the score follows.
+    pub fn rules(&self) -> Rules {
+        Rules {
+            base: self.base_score,
+            step: self.step,
+            low: self.low_threshold,
+            evaluation: self.evaluation_threshold,
+            score_moves_after_due: self.score_moves_after_due,
+        }
+    }
+}
+
+/// A change of policy (committee): absent fields keep their current value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyChange {
+    /// New base score.
+    #[serde(default)]
+    pub base_score: Option<HalfPoints>,
+    /// New step.
+    #[serde(default)]
+    pub step: Option<HalfPoints>,
+    /// New low threshold (at most the base score).
+    #[serde(default)]
+    pub low_threshold: Option<HalfPoints>,
+    /// New evaluation threshold (above the base score).
+    #[serde(default)]
+    pub evaluation_threshold: Option<HalfPoints>,
+    /// Whether excused leave costs points.
+    #[serde(default)]
+    pub excused_leave_costs: Option<bool>,
+    /// Whether the score keeps moving once an evaluation is due.
+    #[serde(default)]
+    pub score_moves_after_due: Option<bool>,
+    /// Whether a failed evaluation resets the score to the base.
+    #[serde(default)]
+    pub failed_evaluation_resets_score: Option<bool>,
+    /// Quorum of an evaluation (1 to 200).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 200)]
+    pub evaluation_quorum: Option<i32>,
+    /// Majority of an evaluation, in percent (50 to 99).
+    #[serde(default)]
+    #[schema(minimum = 50, maximum = 99)]
+    pub evaluation_majority_percent: Option<i32>,
+    /// Objection period in working days (0 to 30).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 30)]
+    pub objection_period_working_days: Option<i32>,
+    /// Smallest cohort (1 to 100).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
+    pub cohort_min: Option<i32>,
+    /// Largest cohort (1 to 100).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
+    pub cohort_max: Option<i32>,
+    /// Mentor limit (1 to 10).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10)]
+    pub mentor_limit: Option<i32>,
+    /// Default letter validity in days (1 to 92).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 92)]
+    pub letter_validity_default_days: Option<i32>,
+    /// Longest letter validity in days (1 to 92).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 92)]
+    pub letter_validity_max_days: Option<i32>,
+}
+
+fn field_error(field: &str, zh: &str, en: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "policy_inconsistent",
+        crate::error::Msg::new(zh.to_owned(), en.to_owned()),
+    )
+}
+
+impl PolicyChange {
+    /// The next version: the current one with this change applied, checked as a whole.
+    pub fn apply_to(&self, current: &Policy) -> Result<Policy, ApiError> {
+        let p = Policy {
+            version: current.version + 1,
+            base_score: self.base_score.unwrap_or(current.base_score),
+            step: self.step.unwrap_or(current.step),
+            low_threshold: self.low_threshold.unwrap_or(current.low_threshold),
+            evaluation_threshold: self
+                .evaluation_threshold
+                .unwrap_or(current.evaluation_threshold),
+            excused_leave_costs: self
+                .excused_leave_costs
+                .unwrap_or(current.excused_leave_costs),
+            score_moves_after_due: self
+                .score_moves_after_due
+                .unwrap_or(current.score_moves_after_due),
+            failed_evaluation_resets_score: self
+                .failed_evaluation_resets_score
+                .unwrap_or(current.failed_evaluation_resets_score),
+            evaluation_quorum: self.evaluation_quorum.unwrap_or(current.evaluation_quorum),
+            evaluation_majority_percent: self
+                .evaluation_majority_percent
+                .unwrap_or(current.evaluation_majority_percent),
+            objection_period_working_days: self
+                .objection_period_working_days
+                .unwrap_or(current.objection_period_working_days),
+            cohort_min: self.cohort_min.unwrap_or(current.cohort_min),
+            cohort_max: self.cohort_max.unwrap_or(current.cohort_max),
+            mentor_limit: self.mentor_limit.unwrap_or(current.mentor_limit),
+            letter_validity_default_days: self
+                .letter_validity_default_days
+                .unwrap_or(current.letter_validity_default_days),
+            letter_validity_max_days: self
+                .letter_validity_max_days
+                .unwrap_or(current.letter_validity_max_days),
+            created_at: current.created_at,
+            created_by: current.created_by.clone(),
+        };
+        let mut errors = Vec::new();
+        let ranges: [(&str, i32, i32, i32); 7] = [
+            ("evaluation_quorum", p.evaluation_quorum, 1, 200),
+            (
+                "evaluation_majority_percent",
+                p.evaluation_majority_percent,
+                50,
+                99,
+            ),
+            (
+                "objection_period_working_days",
+                p.objection_period_working_days,
+                0,
+                30,
+            ),
+            ("cohort_min", p.cohort_min, 1, 100),
+            ("cohort_max", p.cohort_max, 1, 100),
+            ("mentor_limit", p.mentor_limit, 1, 10),
+            (
+                "letter_validity_max_days",
+                p.letter_validity_max_days,
+                1,
+                92,
+            ),
+        ];
+        for (field, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                errors.push(FieldError::new(
+                    field,
+                    "out_of_range",
+                    msg!(
+                        ("{} 须在 {} 到 {} 之间。", field, min, max),
+                        ("`{}` must be between {} and {}.", field, min, max)
+                    ),
+                ));
+            }
+        }
+        if p.step.0 < 1 {
+            errors.push(field_error(
+                "step",
+                "步长须为正数。",
+                "The step must be positive.",
+            ));
+        }
+        if p.base_score.0 < 0 {
+            errors.push(field_error(
+                "base_score",
+                "基础分不能为负。",
+                "The base score cannot be negative.",
+            ));
+        }
+        if p.low_threshold.0 < 0 || p.low_threshold > p.base_score {
+            errors.push(field_error(
+                "low_threshold",
+                "低分线须在 0 与基础分之间。",
+                "The low threshold must be between 0 and the base score.",
+            ));
+        }
+        if p.evaluation_threshold <= p.base_score {
+            errors.push(field_error(
+                "evaluation_threshold",
+                "评议分数线须高于基础分。",
+                "The evaluation threshold must be above the base score.",
+            ));
+        }
+        if p.cohort_max < p.cohort_min {
+            errors.push(field_error(
+                "cohort_max",
+                "人数上限不能小于下限。",
+                "cohort_max cannot be below cohort_min.",
+            ));
+        }
+        if !(1..=p.letter_validity_max_days).contains(&p.letter_validity_default_days) {
+            errors.push(field_error(
+                "letter_validity_default_days",
+                "介绍信默认有效期须在 1 天与最长有效期之间。",
+                "The default letter validity must be between 1 day and the longest validity.",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(p)
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+struct Row {
+    version: i32,
+    base_half_points: i32,
+    step_half_points: i32,
+    low_threshold_half_points: i32,
+    evaluation_threshold_half_points: i32,
+    excused_leave_costs: bool,
+    score_moves_after_due: bool,
+    failed_evaluation_resets_score: bool,
+    evaluation_quorum: i32,
+    evaluation_majority_percent: i32,
+    objection_period_working_days: i32,
+    cohort_min: i32,
+    cohort_max: i32,
+    mentor_limit: i32,
+    letter_validity_default_days: i32,
+    letter_validity_max_days: i32,
+    created_at: DateTime<Utc>,
+    created_by: String,
+}
+
+impl From<Row> for Policy {
+    fn from(r: Row) -> Policy {
+        Policy {
+            version: r.version,
+            base_score: HalfPoints(r.base_half_points),
+            step: HalfPoints(r.step_half_points),
+            low_threshold: HalfPoints(r.low_threshold_half_points),
+            evaluation_threshold: HalfPoints(r.evaluation_threshold_half_points),
+            excused_leave_costs: r.excused_leave_costs,
+            score_moves_after_due: r.score_moves_after_due,
+            failed_evaluation_resets_score: r.failed_evaluation_resets_score,
+            evaluation_quorum: r.evaluation_quorum,
+            evaluation_majority_percent: r.evaluation_majority_percent,
+            objection_period_working_days: r.objection_period_working_days,
+            cohort_min: r.cohort_min,
+            cohort_max: r.cohort_max,
+            mentor_limit: r.mentor_limit,
+            letter_validity_default_days: r.letter_validity_default_days,
+            letter_validity_max_days: r.letter_validity_max_days,
+            created_at: r.created_at,
+            created_by: r.created_by,
+        }
+    }
+}
+
+/// The town's current policy.
+pub async fn current(conn: &mut PgConnection, town: Uuid) -> Result<Policy, ApiError> {
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT version, base_half_points, step_half_points, low_threshold_half_points,
+                evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
+                failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
+                objection_period_working_days, cohort_min, cohort_max, mentor_limit,
+                letter_validity_default_days, letter_validity_max_days, created_at, created_by
+         FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1",
+        town
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    Ok(row.into())
+}
+
+/// A given version of the town's policy.
+pub async fn version(
+    conn: &mut PgConnection,
+    town: Uuid,
+    version: i32,
+) -> Result<Policy, ApiError> {
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT version, base_half_points, step_half_points, low_threshold_half_points,
+                evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
+                failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
+                objection_period_working_days, cohort_min, cohort_max, mentor_limit,
+                letter_validity_default_days, letter_validity_max_days, created_at, created_by
+         FROM policies WHERE town_id = $1 AND version = $2",
+        town,
+        version
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    Ok(row.into())
+}
+
+/// Writes version 1, the rules as written, for a new town.
+pub async fn create_initial(conn: &mut PgConnection, town: Uuid, by: &str) -> Result<(), ApiError> {
+    sqlx::query!(
+        "INSERT INTO policies (town_id, version, created_by) VALUES ($1, 1, $2)",
+        town,
+        by
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    town: Uuid,
+    p: &Policy,
+    by: &str,
+) -> Result<Policy, ApiError> {
+    let row = sqlx::query_as!(
+        Row,
+        "INSERT INTO policies (town_id, version, base_half_points, step_half_points, low_threshold_half_points,
+                               evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
+                               failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
+                               objection_period_working_days, cohort_min, cohort_max, mentor_limit,
+                               letter_validity_default_days, letter_validity_max_days, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+         RETURNING version, base_half_points, step_half_points, low_threshold_half_points,
+                   evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
+                   failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
+                   objection_period_working_days, cohort_min, cohort_max, mentor_limit,
+                   letter_validity_default_days, letter_validity_max_days, created_at, created_by",
+        town,
+        p.version,
+        p.base_score.0,
+        p.step.0,
+        p.low_threshold.0,
+        p.evaluation_threshold.0,
+        p.excused_leave_costs,
+        p.score_moves_after_due,
+        p.failed_evaluation_resets_score,
+        p.evaluation_quorum,
+        p.evaluation_majority_percent,
+        p.objection_period_working_days,
+        p.cohort_min,
+        p.cohort_max,
+        p.mentor_limit,
+        p.letter_validity_default_days,
+        p.letter_validity_max_days,
+        by,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(row.into())
+}
+
+/// The town's current policy.
+///
+/// Scores are in points (steps of 0.5). The `ETag` is the version. Roles: all, for the
+/// towns they cover.
+#[utoipa::path(
+    tag = "policy",
+    params(("town" = Uuid, Path, description = "The town's id.")),
+    responses((status = 200, description = "The current policy.", body = Policy,
+               headers(("ETag" = String, description = "The policy's version")))),
+    security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
+)]
+#[get("/towns/{town}/policy")]
+async fn get_policy(
+    auth: Auth<{ roles::ANY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let mut conn = db.acquire().await?;
+    let p = current(&mut conn, town).await?;
+    Ok(reply::with_etag(&p, i64::from(p.version)))
+}
+
+/// Every version of the town's policy, newest first.
+///
+/// Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "policy",
+    params(("town" = Uuid, Path, description = "The town's id."), PageParams),
+    responses((status = 200, description = "A page of versions, newest first.", body = Page<Policy>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/policy/versions")]
+async fn list_versions(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Policy>>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let keyset = page.keyset::<i64>()?;
+    let before = keyset.after.unwrap_or(i64::MAX).min(i64::from(i32::MAX)) as i32;
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT version, base_half_points, step_half_points, low_threshold_half_points,
+                evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
+                failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
+                objection_period_working_days, cohort_min, cohort_max, mentor_limit,
+                letter_validity_default_days, letter_validity_max_days, created_at, created_by
+         FROM policies WHERE town_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
+        town,
+        before,
+        keyset.fetch(),
+    )
+    .fetch_all(&**db)
+    .await?;
+    let policies: Vec<Policy> = rows.into_iter().map(Policy::from).collect();
+    Ok(web::Json(Page::from_rows(policies, keyset, |p| {
+        i64::from(p.version)
+    })))
+}
+
+/// Change the policy: a new version.
+///
+/// Needs `If-Match` with the current version's ETag. The new version applies to what is
+/// written from now on; entries and evaluations already written keep the version they used.
+/// Roles: `committee`.
+#[utoipa::path(
+    tag = "policy",
+    params(("town" = Uuid, Path, description = "The town's id.")),
+    request_body = PolicyChange,
+    responses((status = 200, description = "The new version.", body = Policy,
+               headers(("ETag" = String, description = "The new version")))),
+    security(("bearer" = ["committee"])),
+)]
+#[patch("/towns/{town}/policy")]
+async fn change_policy(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    body: Json<PolicyChange>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let mut tx = db.begin().await?;
+    // Serialize changes of one town's policy: the next version number is taken under this lock.
+    sqlx::query!("SELECT id FROM towns WHERE id = $1 FOR UPDATE", town)
+        .fetch_one(&mut *tx)
+        .await?;
+    let now = current(&mut tx, town).await?;
+    if if_match
+        .version()
+        .is_some_and(|v| v != i64::from(now.version))
+    {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let next = body.apply_to(&now)?;
+    let saved = insert(&mut tx, town, &next, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "policy.changed",
+            resource_type: "policy",
+            resource_id: town,
+            data: json!({ "version": saved.version }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(reply::with_etag(&saved, i64::from(saved.version)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written() -> Policy {
+        Policy {
+            version: 1,
+            base_score: HalfPoints(10),
+            step: HalfPoints(1),
+            low_threshold: HalfPoints(6),
+            evaluation_threshold: HalfPoints(30),
+            excused_leave_costs: false,
+            score_moves_after_due: true,
+            failed_evaluation_resets_score: false,
+            evaluation_quorum: 5,
+            evaluation_majority_percent: 50,
+            objection_period_working_days: 3,
+            cohort_min: 10,
+            cohort_max: 15,
+            mentor_limit: 2,
+            letter_validity_default_days: 30,
+            letter_validity_max_days: 90,
+            created_at: Utc::now(),
+            created_by: "migration".into(),
+        }
+    }
+
+    #[test]
+    fn a_change_is_the_next_version_with_the_rest_kept() {
+        let next = PolicyChange {
+            evaluation_quorum: Some(7),
+            ..Default::default()
+        }
+        .apply_to(&written())
+        .unwrap();
+        assert_eq!(next.version, 2);
+        assert_eq!(next.evaluation_quorum, 7);
+        assert_eq!(next.rules(), written().rules());
+    }
+
+    #[test]
+    fn inconsistent_thresholds_are_refused_by_field() {
+        let e = PolicyChange {
+            low_threshold: Some(HalfPoints(12)),
+            evaluation_threshold: Some(HalfPoints(8)),
+            cohort_min: Some(20),
+            ..Default::default()
+        }
+        .apply_to(&written())
+        .unwrap_err();
+        let ApiError::Validation(errors) = e else {
+            panic!("422")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["low_threshold", "evaluation_threshold", "cohort_max"]
+        );
+    }
+}

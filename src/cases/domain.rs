@@ -93,26 +93,32 @@ pub struct NewCase {
     pub decided_on: Option<NaiveDate>,
 }
 
-/// A committee adjustment of a case's score.
+crate::text_enum! {
+    /// What a committee adjustment does.
+    pub enum AdjustmentKind {
+        /// Adds any amount but zero (`points`), with a reason.
+        Correction = "correction",
+        /// Undoes one earlier entry (`entry_id`), once, with a reason.
+        Reversal = "reversal",
+    }
+}
+
+/// A committee adjustment of a case's score: a correction (with `points`) or the reversal
+/// of one entry (with `entry_id`); always with a reason.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Adjustment {
-    /// A correction of any amount but zero, with a reason.
-    Correction {
-        /// Points to add (negative: take away), in steps of 0.5.
-        points: HalfPoints,
-        /// Why, 1 to 500 characters.
-        #[schema(min_length = 1, max_length = 500)]
-        reason: String,
-    },
-    /// The reversal of one earlier entry (once; a reversal itself cannot be reversed).
-    Reversal {
-        /// The entry to reverse.
-        entry_id: Uuid,
-        /// Why, 1 to 500 characters.
-        #[schema(min_length = 1, max_length = 500)]
-        reason: String,
-    },
+#[serde(deny_unknown_fields)]
+pub struct Adjustment {
+    /// `correction` or `reversal`.
+    pub kind: AdjustmentKind,
+    /// For a correction: the points to add (negative: take away), in steps of 0.5, not 0.
+    #[serde(default)]
+    pub points: Option<HalfPoints>,
+    /// For a reversal: the entry to reverse (a reversal itself cannot be reversed).
+    #[serde(default)]
+    pub entry_id: Option<Uuid>,
+    /// Why, 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
 }
 
 /// A committee matter: opened when the score went below the low threshold.

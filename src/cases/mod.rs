@@ -12,7 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use self::domain::{Adjustment, Case, Conclusion, Disposition, Matter, NewCase, NewDisposition};
+use self::domain::{
+    Adjustment, AdjustmentKind, Case, Conclusion, Disposition, Matter, NewCase, NewDisposition,
+};
 use crate::audit::{self, Change};
 use crate::auth::{Auth, roles};
 use crate::error::{ApiError, FieldError};
@@ -327,19 +329,48 @@ async fn adjust(
     let town = auth.town(&db, town).await?;
     key.required()?;
     let mut c = Checks::new();
-    let reason = match &*body {
-        Adjustment::Correction { reason, points } => {
-            if points.0 == 0 {
-                c.push(FieldError::new(
+    let reason = c.text("reason", &body.reason, 1, 500);
+    let not_allowed = |field: &str| {
+        FieldError::new(
+            field,
+            "not_allowed",
+            msg!(
+                ("{} 不适用于该类调整。", field),
+                ("`{}` does not go with this kind.", field)
+            ),
+        )
+    };
+    let required = |field: &str| {
+        FieldError::new(
+            field,
+            "required",
+            msg!(("缺少 {}。", field), ("`{}` is required.", field)),
+        )
+    };
+    match body.kind {
+        AdjustmentKind::Correction => {
+            match body.points {
+                None => c.push(required("points")),
+                Some(p) if p.0 == 0 => c.push(FieldError::new(
                     "points",
                     "zero",
                     msg!("更正分值不能为 0。", "A correction cannot be 0."),
-                ));
+                )),
+                Some(_) => {}
             }
-            c.text("reason", reason, 1, 500)
+            if body.entry_id.is_some() {
+                c.push(not_allowed("entry_id"));
+            }
         }
-        Adjustment::Reversal { reason, .. } => c.text("reason", reason, 1, 500),
-    };
+        AdjustmentKind::Reversal => {
+            if body.entry_id.is_none() {
+                c.push(required("entry_id"));
+            }
+            if body.points.is_some() {
+                c.push(not_allowed("points"));
+            }
+        }
+    }
     c.finish()?;
     let mut tx = db.begin().await?;
     let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
@@ -348,17 +379,17 @@ async fn adjust(
     }
     // The case's lock comes first, so a concurrent reversal of the same entry waits here.
     scores::lock_case(&mut tx, town, case).await?;
-    let entry = match &*body {
-        Adjustment::Correction { points, .. } => NewEntry {
+    let entry = match (body.kind, body.points, body.entry_id) {
+        (AdjustmentKind::Correction, Some(points), _) => NewEntry {
             case_id: case,
             kind: EntryKind::Correction,
-            points: *points,
+            points,
             source: None,
             reverses: None,
             reason: Some(reason),
         },
-        Adjustment::Reversal { entry_id, .. } => {
-            let target = scores::entry(&mut tx, town, case, *entry_id)
+        (_, _, Some(entry_id)) => {
+            let target = scores::entry(&mut tx, town, case, entry_id)
                 .await?
                 .ok_or_else(|| {
                     ApiError::Validation(vec![FieldError::new(
@@ -384,6 +415,11 @@ async fn adjust(
                 reverses: Some(target.id),
                 reason: Some(reason),
             }
+        }
+        _ => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "adjustment passed its checks without its field"
+            )));
         }
     };
     let written = scores::write_entry(&mut tx, &auth, town, entry).await?;

@@ -243,6 +243,8 @@ pub struct MemberRow {
     pub version: i64,
     /// Holds a valid floating member certificate.
     pub floating: bool,
+    /// Has an open transformation case.
+    pub under_transformation: bool,
 }
 
 /// A party member of a town.
@@ -280,6 +282,8 @@ pub struct Member {
     pub outstanding_young: bool,
     /// Holds a valid floating member certificate (流动党员).
     pub floating: bool,
+    /// Under transformation management: has an open case (转化党员).
+    pub under_transformation: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -320,6 +324,7 @@ impl MemberRow {
             reserve_cadre: self.reserve_cadre,
             outstanding_young: self.outstanding_young,
             floating: self.floating,
+            under_transformation: self.under_transformation,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,

@@ -91,6 +91,8 @@ pub struct MemberQuery {
     pub q: Option<String>,
     /// Only holders of a valid floating member certificate (`true`) or only others.
     pub floating: Option<bool>,
+    /// Only members under transformation, with an open case (`true`), or only others.
+    pub under_transformation: Option<bool>,
 }
 
 impl MemberQuery {
@@ -107,6 +109,7 @@ impl MemberQuery {
             outstanding_young: self.outstanding_young,
             name: self.q.as_deref().and_then(NameSearch::new),
             floating: self.floating,
+            under_transformation: self.under_transformation,
         })
     }
 }

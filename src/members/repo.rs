@@ -25,6 +25,8 @@ pub struct Filter {
     pub name: Option<NameSearch>,
     /// Holders of a valid floating member certificate only (or none).
     pub floating: Option<bool>,
+    /// Members with an open transformation case only (or none).
+    pub under_transformation: Option<bool>,
 }
 
 /// Inserts a member in their first branch. The caller records the registration transfer
@@ -42,7 +44,7 @@ pub async fn insert(
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            RETURNING id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
                      joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
-                     false AS "floating!""#,
+                     false AS "floating!", false AS "under_transformation!""#,
         town,
         id,
         m.name,
@@ -71,7 +73,9 @@ pub async fn get(
         r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
                   joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
                   EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
-                          AND c.status = 'valid' AND c.valid_until >= $3) AS "floating!"
+                          AND c.status = 'valid' AND c.valid_until >= $3) AS "floating!",
+                  EXISTS (SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
+                          AND k.status <> 'concluded') AS "under_transformation!"
            FROM members WHERE town_id = $1 AND id = $2"#,
         town,
         id,
@@ -99,7 +103,9 @@ pub async fn list(
         r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
                   joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
                   EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
-                          AND c.status = 'valid' AND c.valid_until >= $11) AS "floating!"
+                          AND c.status = 'valid' AND c.valid_until >= $11) AS "floating!",
+                  EXISTS (SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
+                          AND k.status <> 'concluded') AS "under_transformation!"
            FROM members
            WHERE town_id = $1 AND id > $2
              AND ($3::uuid IS NULL OR branch_id = $3)
@@ -112,6 +118,9 @@ pub async fn list(
              AND ($12::bool IS NULL OR $12 = EXISTS (
                      SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
                        AND c.status = 'valid' AND c.valid_until >= $11))
+             AND ($13::bool IS NULL OR $13 = EXISTS (
+                     SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
+                       AND k.status <> 'concluded'))
            ORDER BY id LIMIT $10"#,
         town,
         page.after_or_nil(),
@@ -125,6 +134,7 @@ pub async fn list(
         page.fetch(),
         today,
         filter.floating,
+        filter.under_transformation,
     )
     .fetch_all(conn)
     .await?)
@@ -154,7 +164,9 @@ pub async fn update(
            RETURNING id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
                      joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
                      EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
-                          AND c.status = 'valid' AND c.valid_until >= $10) AS "floating!""#,
+                          AND c.status = 'valid' AND c.valid_until >= $10) AS "floating!",
+                     EXISTS (SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
+                          AND k.status <> 'concluded') AS "under_transformation!""#,
         town,
         id,
         version,

@@ -195,3 +195,22 @@ mod tests {
         assert_eq!(body.points, HalfPoints(5));
     }
 }
+
+#[cfg(test)]
+mod extract_tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        points: HalfPoints,
+        reason: String,
+    }
+
+    #[test]
+    fn points_read_through_the_request_extractor() {
+        let b: Body = crate::extract::parse_json(br#"{"points": -1.5, "reason": "x"}"#).unwrap();
+        assert_eq!(b.points, HalfPoints(-3));
+    }
+}

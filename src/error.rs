@@ -489,6 +489,8 @@ fn constraint_error(constraint: &str) -> Option<ApiError> {
         .or_else(|| crate::tasks::constraint_error(constraint))
         .or_else(|| crate::activities::constraint_error(constraint))
         .or_else(|| crate::evaluations::constraint_error(constraint))
+        .or_else(|| crate::cohorts::constraint_error(constraint))
+        .or_else(|| crate::mentorships::constraint_error(constraint))
 }
 
 fn foundation_constraint_error(constraint: &str) -> Option<ApiError> {

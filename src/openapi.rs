@@ -39,6 +39,8 @@ town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `
         (name = "tasks", description = "Tasks of a case and their one outcome; members' objections to ledger entries."),
         (name = "activities", description = "Meetings and activities of the center, and their attendance rolls."),
         (name = "evaluations", description = "Democratic evaluations (民主评议): panels, secret ballots, closing."),
+        (name = "cohorts", description = "Yearly training cohorts (10-15 trainees), placements and rosters."),
+        (name = "mentorships", description = "One-on-one mentoring (结对教育): pairings, meeting logs, mentor loads."),
         (name = "me", description = "A member's own record, through a `member` token."),
         (name = "operations", description = "Health, readiness and metrics."),
     ),

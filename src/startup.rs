@@ -40,6 +40,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::tasks::configure)
                 .configure(crate::activities::configure)
                 .configure(crate::evaluations::configure)
+                .configure(crate::cohorts::configure)
+                .configure(crate::mentorships::configure)
                 .configure(crate::audit::configure)
                 .configure(crate::me::configure),
         );

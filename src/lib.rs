@@ -17,6 +17,7 @@ pub mod db;
 pub mod desk;
 pub mod error;
 pub mod evaluations;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod idempotency;

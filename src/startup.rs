@@ -43,6 +43,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::cohorts::configure)
                 .configure(crate::mentorships::configure)
                 .configure(crate::audit::configure)
+                .configure(crate::events::configure)
                 .configure(crate::me::configure),
         );
 }
@@ -60,6 +61,8 @@ pub struct State {
     pub body_limit: usize,
     /// The OpenAPI document, built once.
     pub openapi: Arc<OpenApiDoc>,
+    /// Wakes long-polling readers of the change feed.
+    pub events: web::Data<crate::events::EventBus>,
 }
 
 /// The documented paths and the methods each allows, for telling a wrong method (405)
@@ -135,6 +138,7 @@ pub fn app(
     app.app_data(web::Data::new(state.pool.clone()))
         .app_data(state.keys.clone())
         .app_data(state.lifecycle.clone())
+        .app_data(state.events.clone())
         .app_data(web::Data::new(BodyLimit(state.body_limit)))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -164,12 +168,15 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let lifecycle = web::Data::new(Lifecycle::default());
+        let events = crate::events::EventBus::new();
+        events.listen(pool.clone());
         let state = State {
             pool,
             keys: web::Data::new(keys),
             lifecycle: lifecycle.clone(),
             body_limit: serve.body_limit,
             openapi: Arc::new(crate::openapi::document()),
+            events: web::Data::new(events),
         };
         // Touch the recorder so /metrics works from the first request.
         let _ = crate::telemetry::metrics();

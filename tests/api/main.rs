@@ -10,6 +10,7 @@ mod cohorts;
 mod desk;
 mod errors;
 mod evaluations;
+mod events;
 mod helpers;
 mod ledger_model;
 mod members;

@@ -1,0 +1,290 @@
+//! The change feed (`/towns/{town}/events`): every committed write of a town, in a stable
+//! order, for county systems and mobile backends that sync.
+//!
+//! Events are the audit trail's rows, written in the same transaction as each change, so
+//! an event exists if and only if its change committed. They are read by `(tx_id, id)`,
+//! and only from transactions older than every transaction still running
+//! (`pg_snapshot_xmin`): a later read can never find an event before a position already
+//! handed out, so a consumer that resumes from its last cursor misses nothing and sees
+//! nothing twice, even while writers commit out of order. Long-polling (`wait=`) sleeps on
+//! a broadcast fed by one LISTEN connection per process, woken at each commit.
+
+use std::time::Duration;
+
+use actix_web::{get, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::{Auth, roles};
+use crate::error::ApiError;
+use crate::msg;
+
+/// Registers the feed's route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_events);
+}
+
+/// The longest a request may wait for new events.
+pub const MAX_WAIT_SECS: u32 = 30;
+
+/// Wakes waiting readers when a town's write commits.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Uuid>,
+}
+
+impl EventBus {
+    /// A bus with nobody listening to the database yet.
+    pub fn new() -> EventBus {
+        let (sender, _) = broadcast::channel(1024);
+        EventBus { sender }
+    }
+
+    /// Listens to the database's notifications for as long as the process runs,
+    /// reconnecting after errors.
+    pub fn listen(&self, pool: PgPool) {
+        let sender = self.sender.clone();
+        tokio::spawn(async move {
+            loop {
+                match PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if let Err(e) = listener.listen("party_center_events").await {
+                            tracing::warn!(error = %e, "cannot LISTEN for events");
+                        } else {
+                            loop {
+                                match listener.recv().await {
+                                    Ok(n) => {
+                                        if let Ok(town) = n.payload().parse::<Uuid>() {
+                                            let _ = sender.send(town);
+                                        }
+                                    }
+                                    Err(e) => {
+                                        tracing::warn!(error = %e, "event listener lost its connection");
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "event listener cannot connect"),
+                }
+                // A missed wake-up only delays a long-poll until its next check.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+        self.sender.subscribe()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> EventBus {
+        EventBus::new()
+    }
+}
+
+/// One committed change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Event {
+    /// The event's position; pass as `after` to read what follows it.
+    pub cursor: String,
+    /// What happened, such as `case.opened`, `ledger.entry_added`, `case.threshold_low`,
+    /// `transfer.completed`, `member.created`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The kind of resource.
+    pub resource_type: String,
+    /// The resource's id.
+    pub resource_id: Uuid,
+    /// When the change was made.
+    pub occurred_at: DateTime<Utc>,
+    /// Who made it (token subject).
+    pub actor: String,
+    /// With which role.
+    pub actor_role: String,
+    /// A compact payload: ids, states, points; never personal data.
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// A page of the feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    /// The events after `after`, oldest first.
+    pub items: Vec<Event>,
+    /// Where to resume: the last event's cursor, or `after` again when there was none.
+    pub next_cursor: String,
+}
+
+/// Where to read from.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// The `next_cursor` (or an event's `cursor`) already read; omit to start at the beginning.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 100)]
+    pub after: Option<String>,
+    /// How many events at most: 1 to 500, default 100.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Seconds to wait for new events when there are none yet: 0 to 30, default 0.
+    #[param(minimum = 0, maximum = 30)]
+    pub wait: Option<u32>,
+}
+
+fn encode(tx: i64, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("e1:{tx}:{id}"))
+}
+
+fn decode(cursor: &str) -> Option<(i64, i64)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (tx, id) = text.strip_prefix("e1:")?.split_once(':')?;
+    Some((tx.parse().ok()?, id.parse().ok()?))
+}
+
+struct Row {
+    tx: i64,
+    id: i64,
+    action: String,
+    resource_type: String,
+    resource_id: Uuid,
+    occurred_at: DateTime<Utc>,
+    actor_sub: String,
+    actor_role: String,
+    data: Value,
+}
+
+async fn read(
+    db: &PgPool,
+    town: Uuid,
+    after: (i64, i64),
+    limit: i64,
+) -> Result<Vec<Row>, ApiError> {
+    Ok(sqlx::query_as!(
+        Row,
+        r#"SELECT tx_id::text::bigint AS "tx!", id, action, resource_type, resource_id, occurred_at,
+                  actor_sub, actor_role, data
+           FROM audit_log
+           WHERE town_id = $1
+             AND (tx_id, id) > ($2::text::xid8, $3)
+             AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+           ORDER BY tx_id, id
+           LIMIT $4"#,
+        town,
+        after.0.to_string(),
+        after.1,
+        limit,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Read the change feed.
+///
+/// Every committed write of the town, oldest first, from a cursor: resume with the
+/// `next_cursor` you were given and you will see every event exactly once, in the same
+/// order, however writers interleave. With `wait`, an empty answer is held back until an
+/// event arrives or the wait ends. Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "events",
+    params(("town" = Uuid, Path, description = "The town's id."), EventQuery),
+    responses((status = 200, description = "A page of events.", body = EventPage)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/events")]
+async fn list_events(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    bus: web::Data<EventBus>,
+    path: web::Path<Uuid>,
+    query: web::Query<EventQuery>,
+) -> Result<web::Json<EventPage>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let bad = |code, zh: &'static str, en: &'static str| {
+        ApiError::bad_request(code, crate::error::Msg::new(zh, en))
+    };
+    let after = match query.after.as_deref() {
+        None => (0, 0),
+        Some(c) => decode(c).ok_or_else(|| {
+            bad(
+                "invalid_cursor",
+                "cursor 无效：请使用上次返回的 next_cursor。",
+                "Invalid cursor: pass a next_cursor you were given.",
+            )
+        })?,
+    };
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(bad(
+            "invalid_limit",
+            "limit 须在 1 到 500 之间。",
+            "limit must be between 1 and 500.",
+        ));
+    }
+    let wait = query.wait.unwrap_or(0);
+    if wait > MAX_WAIT_SECS {
+        return Err(ApiError::bad_request(
+            "invalid_wait",
+            msg!("wait 最多 30 秒。", "wait is at most 30 seconds."),
+        ));
+    }
+    // Subscribe before the first read, so that a commit between the read and the wait
+    // still wakes us.
+    let mut wake = bus.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(wait));
+    let rows = loop {
+        let rows = read(&db, town, after, i64::from(limit)).await?;
+        if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
+            break rows;
+        }
+        // Wake on this town's commit, or re-check every second (a transaction that was
+        // still running may have ended without a write of this town).
+        let tick = tokio::time::Instant::now() + Duration::from_secs(1);
+        let until = tick.min(deadline);
+        loop {
+            match tokio::time::timeout_at(until, wake.recv()).await {
+                Ok(Ok(t)) if t != town => continue,
+                _ => break,
+            }
+        }
+    };
+    let next_cursor = rows
+        .last()
+        .map_or_else(|| encode(after.0, after.1), |r| encode(r.tx, r.id));
+    let items = rows
+        .into_iter()
+        .map(|r| Event {
+            cursor: encode(r.tx, r.id),
+            type_: r.action,
+            resource_type: r.resource_type,
+            resource_id: r.resource_id,
+            occurred_at: r.occurred_at,
+            actor: r.actor_sub,
+            actor_role: r.actor_role,
+            data: r.data,
+        })
+        .collect();
+    Ok(web::Json(EventPage { items, next_cursor }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_others() {
+        assert_eq!(decode(&encode(812, 4)), Some((812, 4)));
+        assert_eq!(decode("garbage"), None);
+        assert_eq!(decode(&URL_SAFE_NO_PAD.encode("k1:812:4")), None);
+    }
+}

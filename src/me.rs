@@ -1,17 +1,46 @@
-//! `/me`: what a party member sees of themselves through a `member` token.
+//! `/me`: what a party member sees of themselves through a `member` token: their record,
+//! their transformation case with its ledger and tasks, and their objections to entries.
 
-use actix_web::{HttpResponse, get, web};
-use sqlx::PgPool;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use sqlx::{PgConnection, PgPool};
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
-use crate::auth::{Auth, Scope, roles};
+use crate::auth::{Auth, Caller, Scope, roles};
+use crate::cases::domain::Case;
 use crate::error::ApiError;
+use crate::extract::{IdempotencyKey, Json, etag};
+use crate::idempotency::{self, Answer, Claim};
 use crate::members::domain::{Disclosure, Member};
+use crate::paging::{Page, PageParams};
 use crate::reply;
+use crate::scores::LedgerEntry;
+use crate::tasks::domain::{NewObjection, Objection, Task};
 
 /// Registers the `/me` routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(me);
+    cfg.service(me)
+        .service(my_case)
+        .service(my_ledger)
+        .service(my_tasks)
+        .service(my_objections)
+        .service(my_objection)
+        .service(object);
+}
+
+/// The town and member a `member` token names.
+fn member_scope(caller: &Caller) -> Result<(Uuid, Uuid), ApiError> {
+    match caller.scope {
+        Scope::Member { town, member_id } => Ok((town, member_id)),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+/// The member's open case, else their latest; 404 when they never had one.
+async fn case_id(conn: &mut PgConnection, town: Uuid, member: Uuid) -> Result<Uuid, ApiError> {
+    crate::tasks::repo::case_of_member(conn, town, member)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 /// Your own member record.
@@ -33,9 +62,7 @@ async fn me(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
-    let Scope::Member { town, member_id } = auth.scope else {
-        return Err(ApiError::Forbidden);
-    };
+    let (town, member_id) = member_scope(&auth)?;
     let mut conn = db.acquire().await?;
     let today = crate::towns::repo::today(&mut conn, town).await?;
     let row = crate::members::repo::get(&mut conn, town, member_id, today)
@@ -43,4 +70,186 @@ async fn me(
         .ok_or(ApiError::NotFound)?;
     let member = row.view(Disclosure::Masked);
     Ok(reply::with_etag(&member, member.version))
+}
+
+/// Your transformation case.
+///
+/// Your open case, or if none is open, your latest one: its score and status.
+/// Roles: `member`.
+#[utoipa::path(
+    tag = "me",
+    responses(
+        (status = 200, description = "Your case.", body = Case,
+         headers(("ETag" = String, description = "The case's version"))),
+        (status = 404, description = "`not_found`: you have no case.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["member"])),
+)]
+#[get("/me/case")]
+async fn my_case(
+    auth: Auth<{ roles::MEMBER }>,
+    db: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, member) = member_scope(&auth)?;
+    let mut conn = db.acquire().await?;
+    let id = case_id(&mut conn, town, member).await?;
+    let case = crate::cases::repo::get(&mut conn, town, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(reply::with_etag(&case, case.version))
+}
+
+/// The ledger of your case, newest first.
+///
+/// Every change of the score of your case (open, else latest): kind, source, when, and the
+/// score after it. You may object to an entry within the objection period
+/// (`POST /me/objections`). Roles: `member`.
+#[utoipa::path(
+    tag = "me",
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of entries, newest first.", body = Page<LedgerEntry>),
+        (status = 404, description = "`not_found`: you have no case.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["member"])),
+)]
+#[get("/me/ledger")]
+async fn my_ledger(
+    auth: Auth<{ roles::MEMBER }>,
+    db: web::Data<PgPool>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<LedgerEntry>>, ApiError> {
+    let (town, member) = member_scope(&auth)?;
+    page.keyset::<i64>()?;
+    let id = {
+        let mut conn = db.acquire().await?;
+        case_id(&mut conn, town, member).await?
+    };
+    crate::cases::ledger_of(&db, town, id, &page)
+        .await
+        .map(web::Json)
+}
+
+/// The tasks of your case.
+///
+/// The tasks of your case (open, else latest), in the order they were assigned, with their
+/// outcomes. Roles: `member`.
+#[utoipa::path(
+    tag = "me",
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of tasks.", body = Page<Task>),
+        (status = 404, description = "`not_found`: you have no case.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["member"])),
+)]
+#[get("/me/tasks")]
+async fn my_tasks(
+    auth: Auth<{ roles::MEMBER }>,
+    db: web::Data<PgPool>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Task>>, ApiError> {
+    let (town, member) = member_scope(&auth)?;
+    page.keyset::<Uuid>()?;
+    let mut conn = db.acquire().await?;
+    let id = case_id(&mut conn, town, member).await?;
+    crate::tasks::tasks_of_case(&mut conn, town, id, &page)
+        .await
+        .map(web::Json)
+}
+
+/// Your objections, in the order you lodged them.
+///
+/// Roles: `member`.
+#[utoipa::path(
+    tag = "me",
+    params(PageParams),
+    responses((status = 200, description = "A page of your objections.", body = Page<Objection>)),
+    security(("bearer" = ["member"])),
+)]
+#[get("/me/objections")]
+async fn my_objections(
+    auth: Auth<{ roles::MEMBER }>,
+    db: web::Data<PgPool>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Objection>>, ApiError> {
+    let (town, member) = member_scope(&auth)?;
+    let keyset = page.keyset()?;
+    let mut conn = db.acquire().await?;
+    let rows =
+        crate::tasks::repo::list_objections(&mut conn, town, Some(member), None, None, keyset)
+            .await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |o| o.id)))
+}
+
+/// One of your objections.
+///
+/// Roles: `member`.
+#[utoipa::path(
+    tag = "me",
+    params(("objection" = Uuid, Path, description = "The objection's id.")),
+    responses((status = 200, description = "Your objection.", body = Objection,
+               headers(("ETag" = String, description = "The objection's version")))),
+    security(("bearer" = ["member"])),
+)]
+#[get("/me/objections/{objection}")]
+async fn my_objection(
+    auth: Auth<{ roles::MEMBER }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, member) = member_scope(&auth)?;
+    let mut conn = db.acquire().await?;
+    let objection =
+        crate::tasks::repo::get_objection(&mut conn, town, path.into_inner(), Some(member), false)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    Ok(reply::with_etag(&objection, objection.version))
+}
+
+/// Object to an entry of your ledger.
+///
+/// Within the objection period of the policy the entry was scored under
+/// (`objection_period_working_days` working days, Monday to Friday, after the day it was
+/// recorded, in the town's calendar), with a reason. One objection per entry. The committee
+/// upholds it (the entry is reversed) or rejects it. An entry that is not of your own case
+/// answers 404. Roles: `member`.
+#[utoipa::path(
+    tag = "me",
+    request_body = NewObjection,
+    responses(
+        (status = 201, description = "The objection, open.", body = Objection,
+         headers(("ETag" = String, description = "The objection's version"), ("Location" = String, description = "The objection's URL"))),
+        (status = 404, description = "`not_found`: the entry is not of your own case.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`objection_period_over`, `objection_exists`, `already_reversed` (the entry was reversed already), `cannot_object_to_reversal`, `case_concluded`.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["member"])),
+)]
+#[post("/me/objections")]
+async fn object(
+    auth: Auth<{ roles::MEMBER }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: Json<NewObjection>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, member) = member_scope(&auth)?;
+    let reason = body.validate()?;
+    let mut tx = db.begin().await?;
+    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
+    if let Claim::Replay(res) = claim {
+        return Ok(res);
+    }
+    let objection =
+        crate::tasks::lodge_objection(&mut tx, &auth, town, member, &body, &reason).await?;
+    let location = format!("/api/v1/me/objections/{}", objection.id);
+    let answer = Answer::created(&objection, etag(objection.version), location)?;
+    let res = claim.finish(&mut tx, answer).await?;
+    tx.commit().await?;
+    Ok(res)
 }

@@ -1,13 +1,676 @@
-//! (being written)
+//! Training cohorts (articles 15-17): the year's 10-15 trainees, selected by the committee
+//! from the town's outstanding young members and village reserve cadres, their placements
+//! (party lectures, temporary posts, the town's central work) and the cohort's roster.
 
+pub mod domain;
+pub mod repo;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgPool;
+use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
-use crate::error::ApiError;
+use self::domain::{
+    CloseCohort, Cohort, ExportFormat, FormatQuery, MyTraining, NewCohort, NewPlacement,
+    NewTrainee, Placement, Roster, Trainee,
+};
+use crate::audit::{self, Change};
+use crate::auth::{Auth, Scope, roles};
+use crate::error::{ApiError, FieldError};
+use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::idempotency::{self, Answer, Claim};
+use crate::msg;
+use crate::paging::{Page, PageParams};
+use crate::reply;
+use crate::validate::Checks;
 
-/// Registers the routes.
-pub fn configure(_cfg: &mut ServiceConfig) {}
+/// Registers the cohort routes and `/me/training`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_cohort)
+        .service(list_cohorts)
+        .service(get_cohort)
+        .service(add_trainee)
+        .service(list_trainees)
+        .service(remove_trainee)
+        .service(confirm_cohort)
+        .service(close_cohort)
+        .service(add_placement)
+        .service(list_placements)
+        .service(get_roster)
+        .service(my_training);
+}
 
-/// Client errors for this part's named constraints.
-pub fn constraint_error(_constraint: &str) -> Option<ApiError> {
-    None
+/// Client errors for the cohorts' named constraints.
+pub fn constraint_error(constraint: &str) -> Option<ApiError> {
+    let e = match constraint {
+        "cohorts_one_per_year" => ApiError::conflict(
+            "cohort_exists",
+            msg!(
+                "本年度的培养学员班已建立。",
+                "This year's cohort exists already."
+            ),
+        ),
+        "cohorts_not_over_max" => domain::full(),
+        "cohorts_confirmed_size" => domain::too_small(),
+        "cohort_trainees_cohort_selecting" => domain::confirmed(),
+        "cohort_trainees_pkey" | "cohort_trainees_one_cohort_a_year" => ApiError::conflict(
+            "already_a_trainee",
+            msg!(
+                "该党员已是本年度的培养学员。",
+                "The member is a trainee of this year's cohort already."
+            ),
+        ),
+        "placements_no_overlap" => ApiError::conflict(
+            "placement_overlap",
+            msg!(
+                "该学员在这段时间已有其他培养安排。",
+                "The trainee has another placement in these dates."
+            ),
+        ),
+        "placements_trainee_fk" => ApiError::conflict(
+            "trainee_has_placements",
+            msg!(
+                "该学员已有培养安排，不能移出。",
+                "The trainee has placements and cannot be removed."
+            ),
+        ),
+        _ => return None,
+    };
+    Some(e)
+}
+
+/// Filters of the cohort list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CohortQuery {
+    /// Only the cohort of this year.
+    #[param(minimum = 2000, maximum = 2200)]
+    pub year: Option<i32>,
+}
+
+/// Create the year's cohort (art. 16).
+///
+/// One cohort per town and year: this year in the town's time zone (the default) or the
+/// next. Its size bounds are the current policy's (`cohort_min`, `cohort_max`), recorded
+/// on the cohort. Roles: `committee`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(("town" = Uuid, Path, description = "The town's id.")),
+    request_body = NewCohort,
+    responses(
+        (status = 201, description = "The cohort, selecting its trainees.", body = Cohort,
+         headers(("ETag" = String, description = "The cohort's version"), ("Location" = String, description = "The cohort's URL"))),
+        (status = 409, description = "`cohort_exists`: the year has its cohort.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/cohorts")]
+async fn create_cohort(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: Json<NewCohort>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let mut tx = db.begin().await?;
+    let today = crate::towns::repo::today(&mut tx, town).await?;
+    let year = body.year(today)?;
+    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
+    if let Claim::Replay(res) = claim {
+        return Ok(res);
+    }
+    let policy = crate::policy::current(&mut tx, town).await?;
+    let cohort = repo::insert(&mut tx, town, Uuid::now_v7(), year, &policy, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "cohort.created",
+            resource_type: "cohort",
+            resource_id: cohort.id,
+            data: json!({ "year": year, "policy_version": policy.version,
+                          "min_size": cohort.min_size, "max_size": cohort.max_size }),
+        },
+    )
+    .await?;
+    let location = format!("/api/v1/towns/{town}/cohorts/{}", cohort.id);
+    let answer = Answer::created(&cohort, etag(cohort.version), location)?;
+    let res = claim.finish(&mut tx, answer).await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+/// List a town's cohorts.
+///
+/// Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(("town" = Uuid, Path, description = "The town's id."), CohortQuery, PageParams),
+    responses((status = 200, description = "A page of cohorts.", body = Page<Cohort>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/cohorts")]
+async fn list_cohorts(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    query: web::Query<CohortQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Cohort>>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let keyset = page.keyset()?;
+    if query.year.is_some_and(|y| !(2000..=2200).contains(&y)) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            msg!(
+                "year 须在 2000 到 2200 之间。",
+                "year must be between 2000 and 2200."
+            ),
+        ));
+    }
+    let mut conn = db.acquire().await?;
+    let rows = repo::list(&mut conn, town, query.year, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |c| c.id)))
+}
+
+/// Read a cohort.
+///
+/// Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id.")),
+    responses((status = 200, description = "The cohort.", body = Cohort,
+               headers(("ETag" = String, description = "The cohort's version")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/cohorts/{cohort}")]
+async fn get_cohort(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut conn = db.acquire().await?;
+    let cohort = repo::get(&mut conn, town, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(reply::with_etag(&cohort, cohort.version))
+}
+
+/// Select a trainee (art. 15, 16).
+///
+/// The member must be an outstanding young member or a village reserve cadre of this town
+/// (422 `not_eligible`), active in a branch (409 `member_not_active`), and in no other
+/// cohort this year. The cohort must still be selecting and below its maximum: the
+/// database refuses the one over it even under concurrent requests. The cohort's version
+/// (ETag) moves with every trainee change. Roles: `committee`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id.")),
+    request_body = NewTrainee,
+    responses(
+        (status = 201, description = "The trainee.", body = Trainee,
+         headers(("Location" = String, description = "The trainee's placements"))),
+        (status = 409, description = "`cohort_full`, `cohort_confirmed`, `cohort_closed`, `member_not_active`, or `already_a_trainee`.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_eligible`: neither an outstanding young member nor a reserve cadre; `validation_failed` (`member_id`: `unknown_member`).",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/cohorts/{cohort}/trainees")]
+async fn add_trainee(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    key: IdempotencyKey,
+    body: Json<NewTrainee>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, cohort_id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
+    if let Claim::Replay(res) = claim {
+        return Ok(res);
+    }
+    let cohort = repo::lock(&mut tx, town, cohort_id).await?;
+    domain::check_selecting(cohort.status)?;
+    let facts = repo::member_facts(&mut tx, town, body.member_id)
+        .await?
+        .ok_or_else(unknown_member)?;
+    let eligible =
+        domain::check_eligible(facts.active, facts.outstanding_young, facts.reserve_cadre)?;
+    domain::check_room(cohort.trainee_count, cohort.max_size)?;
+    let trainee =
+        repo::insert_trainee(&mut tx, &cohort, body.member_id, eligible, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "cohort.trainee_added",
+            resource_type: "cohort",
+            resource_id: cohort.id,
+            data: json!({ "member_id": trainee.member_id, "eligible_as": eligible,
+                          "trainee_count": cohort.trainee_count + 1 }),
+        },
+    )
+    .await?;
+    let answer = Answer {
+        status: actix_web::http::StatusCode::CREATED,
+        body: serde_json::to_value(&trainee).map_err(anyhow::Error::from)?,
+        etag: None,
+        location: Some(format!(
+            "/api/v1/towns/{town}/cohorts/{}/trainees/{}/placements",
+            cohort.id, trainee.member_id
+        )),
+    };
+    let res = claim.finish(&mut tx, answer).await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+fn unknown_member() -> ApiError {
+    ApiError::Validation(vec![FieldError::new(
+        "member_id",
+        "unknown_member",
+        msg!("本镇没有该党员。", "This town has no such member."),
+    )])
+}
+
+/// List a cohort's trainees.
+///
+/// Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id."), PageParams),
+    responses((status = 200, description = "A page of trainees, in member id order.", body = Page<Trainee>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/cohorts/{cohort}/trainees")]
+async fn list_trainees(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Trainee>>, ApiError> {
+    let (town, cohort) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let keyset = page.keyset()?;
+    let mut conn = db.acquire().await?;
+    repo::get(&mut conn, town, cohort)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let rows = repo::trainees(&mut conn, town, cohort, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |t| t.member_id)))
+}
+
+/// Remove a trainee before confirmation.
+///
+/// Only while the cohort is selecting (409 `cohort_confirmed` after); a trainee with
+/// placements stays (409 `trainee_has_placements`). Their open mentorship as a trainee of
+/// this cohort ends with them. Roles: `committee`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(
+        ("town" = Uuid, Path, description = "The town's id."),
+        ("cohort" = Uuid, Path, description = "The cohort's id."),
+        ("member" = Uuid, Path, description = "The trainee's member id."),
+    ),
+    responses(
+        (status = 204, description = "The trainee was removed."),
+        (status = 409, description = "`cohort_confirmed`, `cohort_closed`, or `trainee_has_placements`.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[delete("/towns/{town}/cohorts/{cohort}/trainees/{member}")]
+async fn remove_trainee(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, cohort_id, member) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let cohort = repo::lock(&mut tx, town, cohort_id).await?;
+    repo::trainee(&mut tx, town, cohort.id, member)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    domain::check_selecting(cohort.status)?;
+    let ended = crate::mentorships::repo::end_for_trainee(
+        &mut tx,
+        &auth,
+        town,
+        cohort.id,
+        member,
+        "移出培养学员班 / removed from the cohort",
+    )
+    .await?;
+    repo::delete_trainee(&mut tx, town, cohort.id, member).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "cohort.trainee_removed",
+            resource_type: "cohort",
+            resource_id: cohort.id,
+            data: json!({ "member_id": member, "trainee_count": cohort.trainee_count - 1,
+                          "mentorships_ended": ended }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Confirm a cohort's trainees.
+///
+/// Needs at least the cohort's minimum of trainees (409 `cohort_too_small`); after it the
+/// list is fixed. Needs `If-Match` with the cohort's ETag. Roles: `committee`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id.")),
+    responses(
+        (status = 200, description = "The confirmed cohort.", body = Cohort,
+         headers(("ETag" = String, description = "The cohort's new version"))),
+        (status = 409, description = "`cohort_too_small`, `cohort_confirmed`, or `cohort_closed`.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/cohorts/{cohort}/confirm")]
+async fn confirm_cohort(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (town, cohort_id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let cohort = repo::lock(&mut tx, town, cohort_id).await?;
+    check_version(&cohort, if_match)?;
+    domain::check_confirm(cohort.status, cohort.trainee_count, cohort.min_size)?;
+    let today = crate::towns::repo::today(&mut tx, town).await?;
+    let cohort = repo::confirm(&mut tx, town, cohort.id, today, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "cohort.confirmed",
+            resource_type: "cohort",
+            resource_id: cohort.id,
+            data: json!({ "trainee_count": cohort.trainee_count, "confirmed_on": today,
+                          "version": cohort.version }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(reply::with_etag(&cohort, cohort.version))
+}
+
+/// Close a cohort: the year's training is over.
+///
+/// Its trainees' open mentorships end, with the reason given. Needs `If-Match` with the
+/// cohort's ETag. Roles: `committee`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id.")),
+    request_body = CloseCohort,
+    responses(
+        (status = 200, description = "The closed cohort.", body = Cohort,
+         headers(("ETag" = String, description = "The cohort's new version"))),
+        (status = 409, description = "`cohort_closed`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/cohorts/{cohort}/close")]
+async fn close_cohort(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<CloseCohort>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (town, cohort_id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut c = Checks::new();
+    let reason = c.text("reason", &body.reason, 1, 500);
+    c.finish()?;
+    let mut tx = db.begin().await?;
+    let cohort = repo::lock(&mut tx, town, cohort_id).await?;
+    check_version(&cohort, if_match)?;
+    domain::check_close(cohort.status)?;
+    let today = crate::towns::repo::today(&mut tx, town).await?;
+    let ended =
+        crate::mentorships::repo::end_for_cohort(&mut tx, &auth, town, cohort.id, &reason).await?;
+    let cohort = repo::close(&mut tx, town, cohort.id, today, &auth.sub, &reason).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "cohort.closed",
+            resource_type: "cohort",
+            resource_id: cohort.id,
+            data: json!({ "closed_on": today, "mentorships_ended": ended, "version": cohort.version }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(reply::with_etag(&cohort, cohort.version))
+}
+
+fn check_version(cohort: &Cohort, if_match: IfMatch) -> Result<(), ApiError> {
+    match if_match.version() {
+        Some(v) if v != cohort.version => Err(ApiError::PreconditionFailed),
+        _ => Ok(()),
+    }
+}
+
+/// Record a placement of a trainee (art. 15).
+///
+/// A party lecture, a temporary post (with its post and unit) or the town's central work,
+/// from a start to an end date (both included), starting in the cohort's year. A
+/// trainee's placements never overlap (409 `placement_overlap`, held by the database). Not
+/// once the cohort is closed. Roles: `staff`, `committee`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(
+        ("town" = Uuid, Path, description = "The town's id."),
+        ("cohort" = Uuid, Path, description = "The cohort's id."),
+        ("member" = Uuid, Path, description = "The trainee's member id."),
+    ),
+    request_body = NewPlacement,
+    responses(
+        (status = 201, description = "The placement.", body = Placement,
+         headers(("Location" = String, description = "The trainee's placements"))),
+        (status = 409, description = "`placement_overlap`, or `cohort_closed`.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee"])),
+)]
+#[post("/towns/{town}/cohorts/{cohort}/trainees/{member}/placements")]
+async fn add_placement(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid, Uuid)>,
+    key: IdempotencyKey,
+    body: Json<NewPlacement>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, cohort_id, member) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let cohort = repo::get(&mut tx, town, cohort_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    repo::trainee(&mut tx, town, cohort.id, member)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let valid = body.validate(cohort.year)?;
+    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
+    if let Claim::Replay(res) = claim {
+        return Ok(res);
+    }
+    // Under the cohort's lock, so a placement cannot slip in while it closes.
+    let cohort = repo::lock(&mut tx, town, cohort.id).await?;
+    if cohort.status == domain::CohortStatus::Closed {
+        return Err(domain::closed());
+    }
+    let placement = repo::insert_placement(
+        &mut tx,
+        town,
+        Uuid::now_v7(),
+        cohort.id,
+        member,
+        &valid,
+        &auth.sub,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "placement.created",
+            resource_type: "placement",
+            resource_id: placement.id,
+            data: json!({ "cohort_id": cohort.id, "member_id": member, "kind": placement.kind,
+                          "starts_on": placement.starts_on, "ends_on": placement.ends_on }),
+        },
+    )
+    .await?;
+    let answer = Answer {
+        status: actix_web::http::StatusCode::CREATED,
+        body: serde_json::to_value(&placement).map_err(anyhow::Error::from)?,
+        etag: None,
+        location: Some(format!(
+            "/api/v1/towns/{town}/cohorts/{}/trainees/{member}/placements",
+            cohort.id
+        )),
+    };
+    let res = claim.finish(&mut tx, answer).await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+/// List a trainee's placements, by start date.
+///
+/// Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(
+        ("town" = Uuid, Path, description = "The town's id."),
+        ("cohort" = Uuid, Path, description = "The cohort's id."),
+        ("member" = Uuid, Path, description = "The trainee's member id."),
+    ),
+    responses((status = 200, description = "The trainee's placements.", body = Vec<Placement>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/cohorts/{cohort}/trainees/{member}/placements")]
+async fn list_placements(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid, Uuid)>,
+) -> Result<web::Json<Vec<Placement>>, ApiError> {
+    let (town, cohort, member) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut conn = db.acquire().await?;
+    repo::trainee(&mut conn, town, cohort, member)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(web::Json(
+        repo::placements(&mut conn, town, cohort, Some(member)).await?,
+    ))
+}
+
+/// The cohort's roster.
+///
+/// Each trainee with their placements, their mentor (the open mentorship, if any) and
+/// their attendance at the center's activities of the cohort's year whose roll has been
+/// recorded (art. 17: present / required). `?format=csv` gives a CSV (UTF-8 with a byte
+/// order mark) with Chinese column headings: 姓名, 党员编号, 村（社区）, 入选条件, 培养安排,
+/// 结对导师, 出勤次数/应出勤次数, 出勤率. Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "cohorts",
+    params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id."), FormatQuery),
+    responses((status = 200, description = "The roster.",
+               content((Roster = "application/json"), (String = "text/csv"), (crate::members::import::RosterFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/cohorts/{cohort}/roster")]
+async fn get_roster(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, cohort) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut conn = db.acquire().await?;
+    let cohort = repo::get(&mut conn, town, cohort)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let trainees = repo::roster(&mut conn, &cohort).await?;
+    let roster = Roster { cohort, trainees };
+    match query.format.unwrap_or(ExportFormat::Json) {
+        ExportFormat::Json => Ok(HttpResponse::Ok().json(&roster)),
+        format => crate::export::download(
+            format,
+            &format!("roster-{}", roster.cohort.year),
+            &domain::ROSTER_HEADINGS,
+            &domain::roster_rows(&roster),
+        ),
+    }
+}
+
+/// Your training: your cohorts, placements and mentor.
+///
+/// For the member the token names: the cohorts they are (or were) a trainee of with their
+/// placements, and their open mentorship's mentor. Roles: `member`.
+#[utoipa::path(
+    tag = "me",
+    responses(
+        (status = 200, description = "Your training.", body = MyTraining),
+        (status = 404, description = "`not_found`: the token names no member record of its town.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["member"])),
+)]
+#[get("/me/training")]
+async fn my_training(
+    auth: Auth<{ roles::MEMBER }>,
+    db: web::Data<PgPool>,
+) -> Result<web::Json<MyTraining>, ApiError> {
+    let Scope::Member { town, member_id } = auth.scope else {
+        return Err(ApiError::Forbidden);
+    };
+    let town = auth.town(&db, town).await?;
+    let mut conn = db.acquire().await?;
+    if repo::member_facts(&mut conn, town, member_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound);
+    }
+    let cohorts = repo::cohorts_of_member(&mut conn, town, member_id).await?;
+    let mentor = repo::open_mentors(&mut conn, town, &[member_id])
+        .await?
+        .remove(&member_id);
+    Ok(web::Json(MyTraining { cohorts, mentor }))
 }

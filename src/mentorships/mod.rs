@@ -1,13 +1,392 @@
-//! (being written)
+//! One-on-one mentoring (结对教育, art. 18): each staff party member of the center branch
+//! mentors one or two trainees (or members under transformation) at a time, and keeps a
+//! log of their meetings.
 
+pub mod domain;
+pub mod repo;
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgPool;
+use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
+use self::domain::{EndMentorship, MentorLoads, Mentorship, MentorshipLog, NewLog, NewMentorship};
+use crate::audit::{self, Change};
+use crate::auth::{Auth, roles};
+use crate::cohorts::domain::{ExportFormat, FormatQuery};
 use crate::error::ApiError;
+use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::idempotency::{self, Answer, Claim};
+use crate::msg;
+use crate::paging::{Page, PageParams};
+use crate::reply;
 
-/// Registers the routes.
-pub fn configure(_cfg: &mut ServiceConfig) {}
+/// Registers the mentorship routes (`loads` before `{mentorship}`).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(mentor_loads)
+        .service(create_mentorship)
+        .service(list_mentorships)
+        .service(get_mentorship)
+        .service(end_mentorship)
+        .service(add_log)
+        .service(list_logs);
+}
 
-/// Client errors for this part's named constraints.
-pub fn constraint_error(_constraint: &str) -> Option<ApiError> {
-    None
+/// Client errors for the mentorships' named constraints.
+pub fn constraint_error(constraint: &str) -> Option<ApiError> {
+    let e = match constraint {
+        "mentorships_one_open_per_mentee" => ApiError::conflict(
+            "mentee_has_mentor",
+            msg!(
+                "该结对对象已有导师。",
+                "The mentee has an open mentorship already."
+            ),
+        ),
+        "mentorships_mentor_limit" => ApiError::conflict(
+            "mentor_full",
+            msg!(
+                "该导师结对人数已达上限。",
+                "The mentor has as many open mentorships as the policy allows."
+            ),
+        ),
+        "mentorships_ended" => domain::ended(),
+        _ => return None,
+    };
+    Some(e)
+}
+
+/// Filters of the mentorship list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MentorshipQuery {
+    /// Only this mentor's.
+    pub mentor_id: Option<Uuid>,
+    /// Only this mentee's.
+    pub mentee_id: Option<Uuid>,
+    /// Only open (`true`) or only ended (`false`) ones.
+    pub open: Option<bool>,
+}
+
+/// Pair a mentor with a mentee (art. 18).
+///
+/// The mentor is an active member of the town's center branch who is not under
+/// transformation (422 `mentor_not_in_center`), identified by `mentor_id`, with the
+/// subject (`sub`) of their staff token, which alone may write the log. The mentee is a
+/// trainee of this year's cohort or a member with an open case (422 `not_a_mentee`), with
+/// no open mentorship (409 `mentee_has_mentor`). A mentor has at most the policy's
+/// `mentor_limit` open mentorships (409 `mentor_full`); the database holds both rules
+/// under concurrent requests. Roles: `committee`.
+#[utoipa::path(
+    tag = "mentorships",
+    params(("town" = Uuid, Path, description = "The town's id.")),
+    request_body = NewMentorship,
+    responses(
+        (status = 201, description = "The mentorship.", body = Mentorship,
+         headers(("ETag" = String, description = "The mentorship's version"), ("Location" = String, description = "The mentorship's URL"))),
+        (status = 409, description = "`mentor_full` or `mentee_has_mentor`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`mentor_not_in_center`, `not_a_mentee`, or `validation_failed`.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/mentorships")]
+async fn create_mentorship(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: Json<NewMentorship>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let mut tx = db.begin().await?;
+    let today = crate::towns::repo::today(&mut tx, town).await?;
+    let (subject, started_on) = domain::check_new(&body, today)?;
+    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
+    if let Claim::Replay(res) = claim {
+        return Ok(res);
+    }
+    if !repo::is_center_staff(&mut tx, town, body.mentor_id).await? {
+        return Err(domain::not_in_center());
+    }
+    let year = chrono::Datelike::year(&today);
+    let (basis, cohort_id, case_id) = repo::mentee_basis(&mut tx, town, body.mentee_id, year)
+        .await?
+        .ok_or_else(domain::not_a_mentee)?;
+    let policy = crate::policy::current(&mut tx, town).await?;
+    let row = repo::NewRow {
+        mentor_id: body.mentor_id,
+        mentor_subject: &subject,
+        mentee_id: body.mentee_id,
+        basis,
+        cohort_id,
+        case_id,
+        policy_version: policy.version,
+        mentor_limit: policy.mentor_limit,
+        started_on,
+    };
+    let m = repo::insert(&mut tx, town, Uuid::now_v7(), &row, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "mentorship.created",
+            resource_type: "mentorship",
+            resource_id: m.id,
+            data: json!({ "mentor_id": m.mentor_id, "mentee_id": m.mentee_id, "basis": m.basis,
+                          "cohort_id": m.cohort_id, "case_id": m.case_id, "started_on": m.started_on,
+                          "mentor_limit": m.mentor_limit, "policy_version": m.policy_version }),
+        },
+    )
+    .await?;
+    let location = format!("/api/v1/towns/{town}/mentorships/{}", m.id);
+    let answer = Answer::created(&m, etag(m.version), location)?;
+    let res = claim.finish(&mut tx, answer).await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+/// List a town's mentorships.
+///
+/// Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "mentorships",
+    params(("town" = Uuid, Path, description = "The town's id."), MentorshipQuery, PageParams),
+    responses((status = 200, description = "A page of mentorships.", body = Page<Mentorship>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/mentorships")]
+async fn list_mentorships(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    query: web::Query<MentorshipQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Mentorship>>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let keyset = page.keyset()?;
+    let filter = repo::Filter {
+        mentor_id: query.mentor_id,
+        mentee_id: query.mentee_id,
+        open: query.open,
+    };
+    let mut conn = db.acquire().await?;
+    let rows = repo::list(&mut conn, town, filter, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |m| m.id)))
+}
+
+/// Read a mentorship.
+///
+/// Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "mentorships",
+    params(("town" = Uuid, Path, description = "The town's id."), ("mentorship" = Uuid, Path, description = "The mentorship's id.")),
+    responses((status = 200, description = "The mentorship.", body = Mentorship,
+               headers(("ETag" = String, description = "The mentorship's version")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/mentorships/{mentorship}")]
+async fn get_mentorship(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut conn = db.acquire().await?;
+    let m = repo::get(&mut conn, town, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(reply::with_etag(&m, m.version))
+}
+
+/// End a mentorship.
+///
+/// With a reason, on a day not in the future and not before it began (default today).
+/// Needs `If-Match` with the mentorship's ETag. Roles: `committee`.
+#[utoipa::path(
+    tag = "mentorships",
+    params(("town" = Uuid, Path, description = "The town's id."), ("mentorship" = Uuid, Path, description = "The mentorship's id.")),
+    request_body = EndMentorship,
+    responses(
+        (status = 200, description = "The ended mentorship.", body = Mentorship,
+         headers(("ETag" = String, description = "The mentorship's new version"))),
+        (status = 409, description = "`mentorship_ended`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/mentorships/{mentorship}/end")]
+async fn end_mentorship(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<EndMentorship>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let m = repo::lock(&mut tx, town, id).await?;
+    if if_match.version().is_some_and(|v| v != m.version) {
+        return Err(ApiError::PreconditionFailed);
+    }
+    if m.ended_on.is_some() {
+        return Err(domain::ended());
+    }
+    let today = crate::towns::repo::today(&mut tx, town).await?;
+    let (reason, ended_on) = domain::check_end(&body, m.started_on, today)?;
+    let m = repo::end(&mut tx, town, id, ended_on, &auth.sub, &reason).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "mentorship.ended",
+            resource_type: "mentorship",
+            resource_id: m.id,
+            data: json!({ "mentor_id": m.mentor_id, "mentee_id": m.mentee_id, "ended_on": ended_on,
+                          "version": m.version }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(reply::with_etag(&m, m.version))
+}
+
+/// Log a meeting (art. 18).
+///
+/// Only the mentor writes their mentorship's log: a `staff` token whose `sub` is the
+/// mentorship's `mentor_subject` (anyone else: 403). The date is not in the future and
+/// not before the mentorship began; an ended mentorship takes no more entries (409
+/// `mentorship_ended`). Roles: `staff` (the mentor).
+#[utoipa::path(
+    tag = "mentorships",
+    params(("town" = Uuid, Path, description = "The town's id."), ("mentorship" = Uuid, Path, description = "The mentorship's id.")),
+    request_body = NewLog,
+    responses(
+        (status = 201, description = "The log entry.", body = MentorshipLog,
+         headers(("Location" = String, description = "The mentorship's log"))),
+        (status = 409, description = "`mentorship_ended`.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff"])),
+)]
+#[post("/towns/{town}/mentorships/{mentorship}/logs")]
+async fn add_log(
+    auth: Auth<{ roles::STAFF }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    key: IdempotencyKey,
+    body: Json<NewLog>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let m = repo::get(&mut tx, town, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if m.mentor_subject != auth.sub {
+        return Err(ApiError::Forbidden);
+    }
+    let today = crate::towns::repo::today(&mut tx, town).await?;
+    let log = domain::check_log(&body, m.started_on, today)?;
+    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
+    if let Claim::Replay(res) = claim {
+        return Ok(res);
+    }
+    // Under the mentorship's lock, so an entry cannot slip in while it ends.
+    let m = repo::lock(&mut tx, town, id).await?;
+    if m.ended_on.is_some() {
+        return Err(domain::ended());
+    }
+    let entry = repo::insert_log(&mut tx, town, Uuid::now_v7(), m.id, &log, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "mentorship.logged",
+            resource_type: "mentorship",
+            resource_id: m.id,
+            data: json!({ "log_id": entry.id, "met_on": entry.met_on }),
+        },
+    )
+    .await?;
+    let answer = Answer {
+        status: actix_web::http::StatusCode::CREATED,
+        body: serde_json::to_value(&entry).map_err(anyhow::Error::from)?,
+        etag: None,
+        location: Some(format!("/api/v1/towns/{town}/mentorships/{}/logs", m.id)),
+    };
+    let res = claim.finish(&mut tx, answer).await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+/// Read a mentorship's log, in the order written.
+///
+/// Roles: `staff`, `committee`.
+#[utoipa::path(
+    tag = "mentorships",
+    params(("town" = Uuid, Path, description = "The town's id."), ("mentorship" = Uuid, Path, description = "The mentorship's id."), PageParams),
+    responses((status = 200, description = "A page of log entries.", body = Page<MentorshipLog>)),
+    security(("bearer" = ["staff", "committee"])),
+)]
+#[get("/towns/{town}/mentorships/{mentorship}/logs")]
+async fn list_logs(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<MentorshipLog>>, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let keyset = page.keyset()?;
+    let mut conn = db.acquire().await?;
+    repo::get(&mut conn, town, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let rows = repo::logs(&mut conn, town, id, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |l| l.id)))
+}
+
+/// Mentor loads.
+///
+/// Every member who can mentor (active in the center branch, not under transformation)
+/// and anyone with open mentorships, with their open count, the policy's limit and their
+/// mentees. `?format=csv` gives a CSV (UTF-8 with a byte order mark) with Chinese column
+/// headings: 导师姓名, 导师编号, 在带人数, 人数上限, 结对对象. Roles: `staff`, `committee`,
+/// `county`.
+#[utoipa::path(
+    tag = "mentorships",
+    params(("town" = Uuid, Path, description = "The town's id."), FormatQuery),
+    responses((status = 200, description = "The mentors' loads.",
+               content((MentorLoads = "application/json"), (String = "text/csv"), (crate::members::import::RosterFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/mentorships/loads")]
+async fn mentor_loads(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let mut conn = db.acquire().await?;
+    let policy = crate::policy::current(&mut conn, town).await?;
+    let loads = repo::loads(&mut conn, town, policy.mentor_limit).await?;
+    match query.format.unwrap_or(ExportFormat::Json) {
+        ExportFormat::Json => Ok(HttpResponse::Ok().json(&loads)),
+        format => crate::export::download(
+            format,
+            "mentor-loads",
+            &domain::LOAD_HEADINGS,
+            &domain::loads_rows(&loads),
+        ),
+    }
 }

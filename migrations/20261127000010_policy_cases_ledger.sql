@@ -190,11 +190,17 @@ CREATE FUNCTION cases_score_matches_ledger() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     total integer;
+    score integer;
+    base integer;
 BEGIN
+    -- A deferred trigger sees the row as it was at its own event, not at commit: read the
+    -- case as it stands now.
+    SELECT c.score_half_points, c.base_half_points INTO score, base
+    FROM cases c WHERE c.town_id = NEW.town_id AND c.id = NEW.id;
     SELECT coalesce(sum(half_points), 0) INTO total
     FROM ledger_entries WHERE town_id = NEW.town_id AND case_id = NEW.id;
-    IF NEW.score_half_points <> NEW.base_half_points + total THEN
-        RAISE EXCEPTION 'case % score % is not base % + entries %', NEW.id, NEW.score_half_points, NEW.base_half_points, total
+    IF score <> base + total THEN
+        RAISE EXCEPTION 'case % score % is not base % + entries %', NEW.id, score, base, total
             USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'cases_score_matches_ledger';
     END IF;
     RETURN NULL;

@@ -464,6 +464,14 @@ fn sqlstate_error(sqlstate: Option<&str>) -> Option<ApiError> {
         Some("57014" | "55P03" | "53300") => Some(ApiError::Unavailable),
         // Text PostgreSQL cannot store (a NUL character) in a parameter that no field
         // check covers, such as a search filter.
+        // A number beyond what a column holds (scores pushed to absurd totals).
+        Some("22003") => Some(ApiError::Unprocessable {
+            code: "out_of_range",
+            detail: msg!(
+                "数值超出可保存的范围。",
+                "A number is beyond the range that can be stored."
+            ),
+        }),
         Some("22021" | "22P05") => Some(ApiError::bad_request(
             "invalid_characters",
             msg!(

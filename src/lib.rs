@@ -18,6 +18,7 @@ pub mod desk;
 pub mod error;
 pub mod evaluations;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod idempotency;

@@ -543,7 +543,7 @@ async fn dispose(
     )
     .await?;
     if body.disposition == Disposition::Removal {
-        repo::conclude(&mut tx, town, case, Conclusion::Removed, today).await?;
+        repo::conclude(&mut tx, &auth, town, case, Conclusion::Removed, today).await?;
         sqlx::query!(
             "UPDATE members SET status = 'removed', updated_at = now(), version = version + 1
              WHERE town_id = $1 AND id = $2",

@@ -182,32 +182,29 @@ pub async fn end_failed_evaluation(
     Ok(())
 }
 
-/// Ends a case.
+/// Ends a case, and with it the member's open mentorship (if any).
 pub async fn conclude(
     conn: &mut PgConnection,
+    caller: &crate::auth::Caller,
     town: Uuid,
     case: Uuid,
     how: Conclusion,
     on: NaiveDate,
 ) -> Result<(), ApiError> {
-    let changed = sqlx::query!(
+    let member = sqlx::query_scalar!(
         "UPDATE cases SET status = 'concluded', conclusion = $3, concluded_on = $4, updated_at = now(), version = version + 1
-         WHERE town_id = $1 AND id = $2 AND status <> 'concluded'",
+         WHERE town_id = $1 AND id = $2 AND status <> 'concluded'
+         RETURNING member_id",
         town,
         case,
         how.as_str(),
         on,
     )
-    .execute(conn)
+    .fetch_optional(&mut *conn)
     .await?
-    .rows_affected();
-    if changed == 1 {
-        Ok(())
-    } else {
-        Err(crate::scores::refusal_error(
-            crate::scores::domain::Refusal::Concluded,
-        ))
-    }
+    .ok_or_else(|| crate::scores::refusal_error(crate::scores::domain::Refusal::Concluded))?;
+    crate::mentorships::repo::end_for_member(conn, caller, town, member, "转化档案结案").await?;
+    Ok(())
 }
 
 /// The committee matters of a case, newest first.

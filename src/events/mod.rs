@@ -53,6 +53,12 @@ impl EventBus {
     /// reconnecting after errors.
     pub fn listen(&self, pool: PgPool) {
         let sender = self.sender.clone();
+        // A connection of its own, outside the request pool: a LISTEN holds its connection
+        // for good, and must never take one that requests need.
+        let options = (*pool.connect_options()).clone();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(options);
         tokio::spawn(async move {
             loop {
                 match PgListener::connect_with(&pool).await {

@@ -143,10 +143,9 @@ impl PartialSchema for HalfPoints {
         ObjectBuilder::new()
             .schema_type(Type::Number)
             .multiple_of(Some(0.5))
-            .minimum(Some(-10000))
-            .maximum(Some(10000))
             .description(Some(
-                "Points in steps of 0.5, such as 5, 5.5 or -0.5; stored exactly as half-points.",
+                "Points in steps of 0.5, such as 5, 5.5 or -0.5; stored exactly as half-points. \
+                 A number sent in a request is at most 10000 either way; a score has no bound.",
             ))
             .examples([5.5])
             .build()

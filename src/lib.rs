@@ -30,6 +30,7 @@ pub mod paging;
 pub mod pg;
 pub mod policy;
 pub mod reply;
+pub mod reports;
 pub mod scores;
 pub mod startup;
 pub mod tasks;

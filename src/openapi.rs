@@ -34,6 +34,7 @@ town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `
         (name = "certificates", description = "Floating party member activity certificates (流动党员活动证)."),
         (name = "desk", description = "The service desk register: whoever comes, whatever they ask."),
         (name = "audit", description = "The audit trail of every write."),
+        (name = "reports", description = "Read-outs: a town's summary, a case's score over time."),
         (name = "events", description = "The change feed for integrating systems: every committed write, in order, by cursor."),
         (name = "policy", description = "A town's versioned policy: the numbers the rules leave open."),
         (name = "cases", description = "Transformation cases: intake, the points ledger, adjustments, committee matters."),

@@ -44,6 +44,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::mentorships::configure)
                 .configure(crate::audit::configure)
                 .configure(crate::events::configure)
+                .configure(crate::reports::configure)
                 .configure(crate::me::configure),
         );
 }

@@ -16,6 +16,7 @@ mod ledger_model;
 mod members;
 mod mentorships;
 mod operations;
+mod reports;
 mod tasks;
 mod towns;
 mod transfers;

@@ -234,6 +234,16 @@ pub enum ApiError {
     /// 428: a change without `If-Match`.
     #[error("precondition required")]
     PreconditionRequired,
+    /// 429: too many requests of a costly kind at once; retry after `retry_after` seconds.
+    #[error("too many requests: {code}")]
+    TooManyRequests {
+        /// Stable code naming the limit.
+        code: &'static str,
+        /// Which limit.
+        detail: Msg,
+        /// Seconds to wait before retrying (the `Retry-After` header).
+        retry_after: u32,
+    },
     /// 503: the database could not hand out a connection in time, or the service is stopping.
     #[error("service unavailable")]
     Unavailable,
@@ -263,7 +273,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::TooManyRequests { code, .. } => code,
             ApiError::Unauthorized(AuthFailure::Missing) => "missing_token",
             ApiError::Unauthorized(AuthFailure::Malformed) => "malformed_authorization",
             ApiError::Unauthorized(AuthFailure::Invalid) => "invalid_token",
@@ -296,6 +307,7 @@ impl ApiError {
             415 => ("不支持的媒体类型", "Unsupported media type"),
             422 => ("请求内容无法处理", "Unprocessable content"),
             428 => ("缺少前提条件", "Precondition required"),
+            429 => ("请求过多", "Too many requests"),
             503 => ("服务暂不可用", "Service unavailable"),
             _ => ("服务器内部错误", "Internal server error"),
         };
@@ -306,7 +318,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest { detail, .. }
             | ApiError::Conflict { detail, .. }
-            | ApiError::Unprocessable { detail, .. } => detail.clone(),
+            | ApiError::Unprocessable { detail, .. }
+            | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::Unauthorized(AuthFailure::Missing) => msg!(
                 "缺少 Authorization 请求头，请以 Bearer 方式提供令牌。",
                 "The Authorization header is missing: send `Authorization: Bearer <token>`."
@@ -400,6 +413,9 @@ impl ApiError {
             ApiError::Unavailable => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("2")));
             }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after)));
+            }
             _ => {}
         }
         let body = serde_json::to_vec(&self.problem(lang)).unwrap_or_default();
@@ -423,6 +439,7 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

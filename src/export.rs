@@ -1,12 +1,32 @@
-//! Reports as files the committee opens in a spreadsheet: CSV (UTF-8 with a byte order
-//! mark, so Excel reads the Chinese right) and XLSX, both with Chinese column headings.
+//! Reports as files the committee opens in a spreadsheet, and as JSON for systems: CSV
+//! (UTF-8 with a byte order mark, so Excel reads the Chinese right) and XLSX, both with
+//! Chinese column headings, chosen by `?format=` or the `Accept` header.
+//!
+//! Large reports stream: a query's rows come from the database through a small bounded
+//! channel ([`spawn_rows`]) and go out as they are encoded ([`respond`]), so memory does not
+//! grow with the report. JSON and CSV start sending with the first row; an XLSX workbook is
+//! written row by row to a temporary file (rust_xlsxwriter's constant-memory mode) and
+//! streamed out once complete. A database failure after the first byte cuts the response
+//! off (the client sees a broken transfer, never a silently short file).
 
-use actix_web::HttpResponse;
+use std::io::Write;
+use std::sync::Arc;
+
 use actix_web::http::header;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::msg;
 
 crate::text_enum! {
     /// The format of a report.
@@ -24,78 +44,641 @@ crate::text_enum! {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FormatQuery {
-    /// `json` (default), `csv` or `xlsx`.
+    /// `json`, `csv` or `xlsx`. Without it the `Accept` header decides (`text/csv`, the XLSX
+    /// media type or `application/json`), and JSON when it names none of them.
     #[param(inline)]
     pub format: Option<ExportFormat>,
 }
 
+/// An XLSX workbook, as a download.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Spreadsheet(#[allow(dead_code)] Vec<u8>);
+
 /// The XLSX media type.
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// The CSV media type as sent.
+pub const CSV: &str = "text/csv; charset=utf-8";
+
+/// The most rows a worksheet holds (Excel's limit), the heading row included.
+pub const XLSX_MAX_ROWS: u32 = 1_048_576;
+
+/// Rows buffered between the database and the encoder.
+const ROW_BUFFER: usize = 256;
+
+/// The size of the pieces a report is sent in.
+const CHUNK: usize = 64 * 1024;
+
+/// A report's transaction: read-only, and its query may run up to 15 minutes (a large
+/// export to a slow client takes a while; ordinary statements keep the service's short
+/// `statement_timeout`).
+const EXPORT_TRANSACTION: &str = "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = '15min'";
+
+impl ExportFormat {
+    /// `?format=` when given; otherwise the first media type of `Accept` (by quality) that
+    /// a report comes in; JSON when `Accept` is absent or names none of them.
+    pub fn negotiate(query: Option<ExportFormat>, req: &HttpRequest) -> ExportFormat {
+        if let Some(format) = query {
+            return format;
+        }
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        Self::from_accept(accept).unwrap_or(ExportFormat::Json)
+    }
+
+    /// The preferred format an `Accept` value names, if any.
+    fn from_accept(accept: Option<&str>) -> Option<ExportFormat> {
+        let mut best: Option<(f32, ExportFormat)> = None;
+        for part in accept?.split(',') {
+            let mut pieces = part.split(';');
+            let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q=").map(str::to_owned))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let format = match media.as_str() {
+                "text/csv" | "text/*" => ExportFormat::Csv,
+                XLSX => ExportFormat::Xlsx,
+                "application/json" | "application/*" | "*/*" => ExportFormat::Json,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, format));
+            }
+        }
+        best.map(|(_, format)| format)
+    }
+}
+
+/// One cell of a report row in a file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Text.
+    Text(String),
+    /// A number (a count, points, a rate): a number cell in XLSX.
+    Number(f64),
+    /// Nothing.
+    Empty,
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Cell {
+        Cell::Text(text)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Cell {
+        Cell::Text(text.to_owned())
+    }
+}
+
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(value: Option<T>) -> Cell {
+        value.map_or(Cell::Empty, Into::into)
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(n: i64) -> Cell {
+        // Counts stay far below 2^53: exact as a float.
+        Cell::Number(n as f64)
+    }
+}
+
+impl From<i32> for Cell {
+    fn from(n: i32) -> Cell {
+        Cell::Number(f64::from(n))
+    }
+}
+
+impl From<f64> for Cell {
+    fn from(n: f64) -> Cell {
+        Cell::Number(n)
+    }
+}
+
+impl From<Uuid> for Cell {
+    fn from(id: Uuid) -> Cell {
+        Cell::Text(id.to_string())
+    }
+}
+
+impl From<NaiveDate> for Cell {
+    fn from(date: NaiveDate) -> Cell {
+        Cell::Text(date.to_string())
+    }
+}
+
+/// A moment as the town reads it: `2026-11-27 09:30` in the town's zone.
+pub fn local_time(at: DateTime<Utc>, tz: Tz) -> Cell {
+    Cell::Text(at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// A row type of a report: JSON as it serializes, one row of cells in a file.
+pub trait Table: Serialize + Send + 'static {
+    /// The worksheet's name in XLSX (at most 31 characters).
+    const SHEET: &'static str;
+    /// The Chinese column headings of the file.
+    const HEADINGS: &'static [&'static str];
+    /// The row's cells under [`Table::HEADINGS`]; moments in the town's zone `tz`.
+    fn cells(&self, tz: Tz) -> Vec<Cell>;
+}
+
+/// A report as JSON: what it is, and its rows. (Streamed: the `rows` come last.)
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Report<T> {
+    /// Which report: `ledger`, `attendance`, `desk_register`, `overdue_letters`.
+    pub report: String,
+    /// The town.
+    pub town_id: Uuid,
+    /// When the report was made.
+    pub generated_at: DateTime<Utc>,
+    /// The case (the ledger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<Uuid>,
+    /// The first day covered, in the town's calendar (reports over a date range).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<NaiveDate>,
+    /// The last day covered, included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<NaiveDate>,
+    /// The rows, in the report's order.
+    pub rows: Vec<T>,
+}
+
+impl<T: Serialize> Report<T> {
+    /// A report of `town` named `report`, made now, its rows still to come.
+    pub fn head(report: &str, town_id: Uuid) -> Report<T> {
+        Report {
+            report: report.to_owned(),
+            town_id,
+            generated_at: Utc::now(),
+            case_id: None,
+            from: None,
+            to: None,
+            rows: Vec::new(),
+        }
+    }
+
+    /// The JSON text up to the first row: `{..., "rows":[`.
+    fn opening(&self) -> Result<Vec<u8>, ApiError> {
+        let mut text = serde_json::to_vec(self).map_err(anyhow::Error::from)?;
+        // The empty `rows` close the object: `...,"rows":[]}`; drop `]}`.
+        debug_assert!(text.ends_with(b"[]}"));
+        text.truncate(text.len() - 2);
+        Ok(text)
+    }
+}
+
+/// Rows of a report on their way from the database.
+pub struct RowFeed<T>(mpsc::Receiver<Result<T, ApiError>>);
+
+/// Runs `query` on a connection of its own, in a read-only transaction, and feeds its rows
+/// through a bounded channel: the query runs only as fast as the rows are sent on, so
+/// memory stays bounded whatever the report's size. Dropping the feed (the client went
+/// away) ends the query and returns the connection.
+pub fn spawn_rows<T, F>(pool: PgPool, query: F) -> RowFeed<T>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxStream<'c, Result<T, sqlx::Error>>
+        + Send
+        + 'static,
+{
+    let (tx, rx) = mpsc::channel(ROW_BUFFER);
+    tokio::spawn(async move {
+        let feed = async {
+            let mut db = pool.begin().await?;
+            sqlx::raw_sql(EXPORT_TRANSACTION).execute(&mut *db).await?;
+            let mut rows = query(&mut db);
+            while let Some(row) = rows.next().await {
+                if tx.send(row.map_err(ApiError::from)).await.is_err() {
+                    // The reader is gone: stop reading.
+                    break;
+                }
+            }
+            Ok::<(), sqlx::Error>(())
+        };
+        if let Err(e) = feed.await {
+            let _ = tx.send(Err(ApiError::from(e))).await;
+        }
+    });
+    RowFeed(rx)
+}
+
+/// The service's allowance of reports being made at once: each holds a database
+/// connection for as long as its client reads.
+#[derive(Debug, Clone)]
+pub struct ExportSlots(Arc<Semaphore>);
+
+impl ExportSlots {
+    /// `n` reports at once (at least one).
+    pub fn new(n: usize) -> ExportSlots {
+        ExportSlots(Arc::new(Semaphore::new(n.max(1))))
+    }
+
+    /// A slot, or 429 `too_many_exports` when all are taken.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.0
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooManyRequests {
+                code: "too_many_exports",
+                detail: msg!(
+                    "同时生成的报表过多，请稍后重试。",
+                    "Too many reports are being made at once: retry shortly."
+                ),
+                retry_after: 5,
+            })
+    }
+}
+
+/// A CSV being written: the byte order mark and the headings first.
+struct CsvSink(csv::Writer<Vec<u8>>);
+
+impl CsvSink {
+    fn new(headings: &[&str]) -> Result<CsvSink, ApiError> {
+        let mut w = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
+        w.write_record(headings).map_err(anyhow::Error::from)?;
+        Ok(CsvSink(w))
+    }
+
+    fn row(&mut self, cells: &[Cell]) -> Result<(), ApiError> {
+        for cell in cells {
+            match cell {
+                // A text cell that a spreadsheet would read as a formula is kept as text
+                // by a leading apostrophe (CSV injection).
+                Cell::Text(t) if t.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+                    self.0.write_field(format!("'{t}"))
+                }
+                Cell::Text(t) => self.0.write_field(t),
+                Cell::Number(n) => self.0.write_field(n.to_string()),
+                Cell::Empty => self.0.write_field(""),
+            }
+            .map_err(anyhow::Error::from)?;
+        }
+        self.0
+            .write_record(None::<&[u8]>)
+            .map_err(anyhow::Error::from)?;
+        Ok(())
+    }
+
+    /// How many bytes are ready to be sent (the writer keeps a few more until it flushes).
+    fn pending(&self) -> usize {
+        self.0.get_ref().len()
+    }
+
+    /// Everything written so far (the writer is swapped for a fresh one: csv's writer
+    /// hands its buffer over only when it is done).
+    fn take(&mut self) -> Result<Bytes, ApiError> {
+        let done = std::mem::replace(&mut self.0, csv::Writer::from_writer(Vec::new()));
+        let bytes = done.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Bytes::from(bytes))
+    }
+}
+
+fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("XLSX: {e}"))
+}
+
+/// An XLSX workbook of one sheet being written, row by row, to a temporary file: headings
+/// bold and frozen, numbers as numbers.
+struct XlsxSink {
+    book: rust_xlsxwriter::Workbook,
+    rows: u32,
+}
+
+impl XlsxSink {
+    fn new(sheet: &str, headings: &[&str]) -> Result<XlsxSink, ApiError> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        ws.set_name(sheet).map_err(xlsx_error)?;
+        ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        for col in 0..headings.len() {
+            let col = u16::try_from(col).map_err(anyhow::Error::from)?;
+            ws.set_column_width(col, 16).map_err(xlsx_error)?;
+        }
+        for (col, heading) in headings.iter().enumerate() {
+            let col = u16::try_from(col).map_err(anyhow::Error::from)?;
+            ws.write_string_with_format(0, col, *heading, &bold)
+                .map_err(xlsx_error)?;
+        }
+        Ok(XlsxSink { book, rows: 1 })
+    }
+
+    fn row(&mut self, cells: &[Cell]) -> Result<(), ApiError> {
+        if self.rows >= XLSX_MAX_ROWS {
+            return Err(ApiError::Unprocessable {
+                code: "too_many_rows",
+                detail: msg!(
+                    (
+                        "报表超过 XLSX 工作表 {} 行的上限，请改用 CSV。",
+                        XLSX_MAX_ROWS
+                    ),
+                    (
+                        "The report has more rows than an XLSX sheet holds ({}): ask for CSV.",
+                        XLSX_MAX_ROWS
+                    )
+                ),
+            });
+        }
+        let r = self.rows;
+        let ws = self.book.worksheet_from_index(0).map_err(xlsx_error)?;
+        for (c, cell) in cells.iter().enumerate() {
+            let c = u16::try_from(c).map_err(anyhow::Error::from)?;
+            match cell {
+                Cell::Text(t) => ws.write_string(r, c, t).map(|_| ()),
+                Cell::Number(n) => ws.write_number(r, c, *n).map(|_| ()),
+                Cell::Empty => Ok(()),
+            }
+            .map_err(xlsx_error)?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(mut self, out: impl Write + Send) -> Result<(), ApiError> {
+        self.book.save_to_writer(out).map_err(xlsx_error)
+    }
+}
+
 /// A table as CSV bytes, starting with the UTF-8 byte order mark.
 pub fn csv(headings: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
-    let mut w = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
-    w.write_record(headings).map_err(anyhow::Error::from)?;
+    let mut sink = CsvSink::new(headings)?;
     for row in rows {
-        w.write_record(row).map_err(anyhow::Error::from)?;
+        sink.row(
+            &row.iter()
+                .map(|t| Cell::Text(t.clone()))
+                .collect::<Vec<_>>(),
+        )?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    Ok(sink.take()?.to_vec())
 }
 
 /// A table as an XLSX workbook of one sheet, headings bold and frozen.
 pub fn xlsx(sheet: &str, headings: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
-    let xlsx_error =
-        |e: rust_xlsxwriter::XlsxError| ApiError::Internal(anyhow::anyhow!("XLSX: {e}"));
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let ws = book.add_worksheet();
-    ws.set_name(sheet).map_err(xlsx_error)?;
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (col, heading) in headings.iter().enumerate() {
-        let col = u16::try_from(col).map_err(anyhow::Error::from)?;
-        ws.write_string_with_format(0, col, *heading, &bold)
-            .map_err(xlsx_error)?;
-        ws.set_column_width(col, 16).map_err(xlsx_error)?;
+    let mut sink = XlsxSink::new(sheet, headings)?;
+    for row in rows {
+        sink.row(
+            &row.iter()
+                .map(|t| Cell::Text(t.clone()))
+                .collect::<Vec<_>>(),
+        )?;
     }
-    for (r, row) in rows.iter().enumerate() {
-        let r = u32::try_from(r + 1).map_err(anyhow::Error::from)?;
-        for (c, cell) in row.iter().enumerate() {
-            let c = u16::try_from(c).map_err(anyhow::Error::from)?;
-            ws.write_string(r, c, cell).map_err(xlsx_error)?;
-        }
-    }
-    ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
-    book.save_to_buffer().map_err(xlsx_error)
+    let mut out = Vec::new();
+    sink.finish(&mut out)?;
+    Ok(out)
 }
 
-/// A file download of `rows` in `format` (CSV or XLSX), named `<name>.csv|xlsx`.
+/// The headers of a file named `<name>.<ext>`.
+fn file_response(media: &str, name: &str, ext: &str) -> actix_web::HttpResponseBuilder {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, media))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.{ext}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    res
+}
+
+/// A small table as a file download in `format` (CSV or XLSX), named `<name>.csv|xlsx`.
 pub fn download(
     format: ExportFormat,
     name: &str,
     headings: &[&str],
     rows: &[Vec<String>],
 ) -> Result<HttpResponse, ApiError> {
-    let (bytes, media, ext) = match format {
-        ExportFormat::Xlsx => (xlsx(name, headings, rows)?, XLSX, "xlsx"),
-        _ => (csv(headings, rows)?, "text/csv; charset=utf-8", "csv"),
+    Ok(match format {
+        ExportFormat::Xlsx => file_response(XLSX, name, "xlsx").body(xlsx(name, headings, rows)?),
+        _ => file_response(CSV, name, "csv").body(csv(headings, rows)?),
+    })
+}
+
+/// What a streamed body sends next.
+type Piece = Result<Bytes, ApiError>;
+
+/// Sends a report whose rows come from `rows`: JSON (`head` with the rows), CSV or XLSX
+/// (a file named `name`, moments in the zone `tz`). `slot` is held until the last
+/// byte is sent. A failure before the first row is an ordinary error answer.
+pub async fn respond<T: Table>(
+    format: ExportFormat,
+    name: String,
+    head: Report<T>,
+    tz: Tz,
+    mut rows: RowFeed<T>,
+    slot: OwnedSemaphorePermit,
+) -> Result<HttpResponse, ApiError> {
+    // The first row (or the end, or the failure) before anything is sent.
+    let first = rows.0.recv().await.transpose()?;
+    match format {
+        ExportFormat::Json => {
+            let mut buf = head.opening()?;
+            let mut any = first.is_some();
+            if let Some(row) = first {
+                serde_json::to_writer(&mut buf, &row).map_err(anyhow::Error::from)?;
+            }
+            let opening = Bytes::from(buf);
+            let mut buf = Vec::with_capacity(CHUNK);
+            let body = pieces(rows, slot, opening, move |row| {
+                let end = row.is_none();
+                match row {
+                    Some(row) => {
+                        if any {
+                            buf.push(b',');
+                        }
+                        any = true;
+                        serde_json::to_writer(&mut buf, &row).map_err(anyhow::Error::from)?;
+                    }
+                    None => buf.extend_from_slice(b"]}"),
+                }
+                Ok((end || buf.len() >= CHUNK).then(|| Bytes::from(std::mem::take(&mut buf))))
+            });
+            Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .streaming(body))
+        }
+        ExportFormat::Csv => {
+            let mut sink = CsvSink::new(T::HEADINGS)?;
+            if let Some(row) = first {
+                sink.row(&row.cells(tz))?;
+            }
+            let opening = sink.take()?;
+            let body = pieces(rows, slot, opening, move |row| {
+                let end = row.is_none();
+                if let Some(row) = row {
+                    sink.row(&row.cells(tz))?;
+                }
+                (end || sink.pending() >= CHUNK)
+                    .then(|| sink.take())
+                    .transpose()
+            });
+            Ok(file_response(CSV, &name, "csv").streaming(body))
+        }
+        ExportFormat::Xlsx => {
+            // Every row into the workbook's temporary file first: a report too large for
+            // a sheet is still a clean 422.
+            let sink = tokio::task::spawn_blocking(move || {
+                let mut sink = XlsxSink::new(T::SHEET, T::HEADINGS)?;
+                if let Some(row) = first {
+                    sink.row(&row.cells(tz))?;
+                }
+                while let Some(row) = rows.0.blocking_recv() {
+                    sink.row(&row?.cells(tz))?;
+                }
+                Ok::<_, ApiError>(sink)
+            })
+            .await
+            .map_err(anyhow::Error::from)??;
+            let (tx, rx) = mpsc::channel::<Piece>(4);
+            tokio::task::spawn_blocking(move || {
+                let mut out = ChannelWriter {
+                    tx: tx.clone(),
+                    buf: Vec::with_capacity(CHUNK),
+                };
+                let saved = sink.finish(&mut out).and_then(|()| out.send_rest());
+                if let Err(e) = saved {
+                    let _ = tx.blocking_send(Err(e));
+                }
+            });
+            let body = futures_util::stream::unfold((rx, slot), |(mut rx, slot)| async move {
+                let piece = rx.recv().await?;
+                Some((piece.inspect_err(log_cut), (rx, slot)))
+            });
+            Ok(file_response(XLSX, &name, "xlsx").streaming(body))
+        }
+    }
+}
+
+fn log_cut(e: &ApiError) {
+    tracing::error!(error = %e, "a report was cut off after its first byte");
+}
+
+/// The body of a streamed report: `opening` first, then whatever `encode` makes of each
+/// row (and, given `None`, of the end) when it has a piece ready. A failed row ends the
+/// body with an error, which breaks the transfer off.
+fn pieces<T, E>(
+    rows: RowFeed<T>,
+    slot: OwnedSemaphorePermit,
+    opening: Bytes,
+    encode: E,
+) -> impl futures_util::Stream<Item = Piece> + 'static
+where
+    T: Send + 'static,
+    E: FnMut(Option<T>) -> Result<Option<Bytes>, ApiError> + 'static,
+{
+    struct State<T, E> {
+        rows: RowFeed<T>,
+        opening: Option<Bytes>,
+        encode: E,
+        done: bool,
+        _slot: OwnedSemaphorePermit,
+    }
+    let state = State {
+        rows,
+        opening: Some(opening),
+        encode,
+        done: false,
+        _slot: slot,
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, media))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.{ext}\""),
-        ))
-        .body(bytes))
+    futures_util::stream::unfold(state, |mut st| async move {
+        if let Some(opening) = st.opening.take() {
+            return Some((Ok(opening), st));
+        }
+        while !st.done {
+            let next = match st.rows.0.recv().await {
+                Some(Ok(row)) => (st.encode)(Some(row)),
+                Some(Err(e)) => Err(e),
+                None => {
+                    st.done = true;
+                    (st.encode)(None)
+                }
+            };
+            match next {
+                Ok(Some(piece)) => return Some((Ok(piece), st)),
+                Ok(None) => {}
+                Err(e) => {
+                    log_cut(&e);
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+            }
+        }
+        None
+    })
+}
+
+/// Bytes written by a blocking encoder, sent on in pieces of [`CHUNK`] bytes (waiting while
+/// the client is slow: the channel is small).
+struct ChannelWriter {
+    tx: mpsc::Sender<Piece>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let piece = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(piece))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+
+    fn send_rest(&mut self) -> Result<(), ApiError> {
+        if !self.buf.is_empty() {
+            self.send().map_err(anyhow::Error::from)?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::ResponseError;
 
     #[test]
     fn csv_starts_with_a_bom_and_keeps_chinese() {
         let bytes = csv(&["姓名"], &[vec!["张建国".into()]]).unwrap();
         assert!(bytes.starts_with("\u{feff}".as_bytes()));
         assert_eq!(String::from_utf8(bytes).unwrap(), "\u{feff}姓名\n张建国\n");
+    }
+
+    #[test]
+    fn csv_keeps_formulas_as_text_and_numbers_as_numbers() {
+        let mut sink = CsvSink::new(&["a", "b", "c", "d"]).unwrap();
+        sink.row(&[
+            Cell::from("=HYPERLINK(\"x\")"),
+            Cell::Number(-0.5),
+            Cell::Empty,
+            Cell::from("a,b"),
+        ])
+        .unwrap();
+        let text = String::from_utf8(sink.take().unwrap().to_vec()).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}a,b,c,d\n\"'=HYPERLINK(\"\"x\"\")\",-0.5,,\"a,b\"\n"
+        );
     }
 
     #[test]
@@ -112,5 +695,62 @@ mod tests {
         let range = book.worksheet_range("名册").unwrap();
         assert_eq!(range.get((0, 0)), Some(&Data::String("姓名".into())));
         assert_eq!(range.get((1, 1)), Some(&Data::String("50.0%".into())));
+    }
+
+    #[test]
+    fn xlsx_refuses_more_rows_than_a_sheet_holds() {
+        let mut sink = XlsxSink::new("s", &["n"]).unwrap();
+        sink.rows = XLSX_MAX_ROWS - 1;
+        sink.row(&[Cell::Number(1.0)]).unwrap();
+        let e = sink.row(&[Cell::Number(2.0)]).unwrap_err();
+        assert_eq!(e.code(), "too_many_rows");
+    }
+
+    #[test]
+    fn export_slots_run_out_and_come_back() {
+        let slots = ExportSlots::new(0);
+        let first = slots.take().unwrap();
+        let refused = slots.take().unwrap_err();
+        assert_eq!(refused.code(), "too_many_exports");
+        assert_eq!(refused.status_code().as_u16(), 429);
+        drop(first);
+        assert!(slots.take().is_ok());
+    }
+
+    #[test]
+    fn accept_picks_the_preferred_format_we_serve() {
+        use ExportFormat::*;
+        assert_eq!(ExportFormat::from_accept(None), None);
+        assert_eq!(ExportFormat::from_accept(Some("text/csv")), Some(Csv));
+        assert_eq!(ExportFormat::from_accept(Some(XLSX)), Some(Xlsx));
+        assert_eq!(
+            ExportFormat::from_accept(Some("image/png, text/csv;q=0.5, application/json;q=0.9")),
+            Some(Json)
+        );
+        assert_eq!(
+            ExportFormat::from_accept(Some("text/csv;q=0, */*;q=0.1")),
+            Some(Json)
+        );
+        assert_eq!(ExportFormat::from_accept(Some("image/png")), None);
+        assert_eq!(
+            ExportFormat::from_accept(Some("Text/CSV; charset=utf-8")),
+            Some(Csv)
+        );
+    }
+
+    #[test]
+    fn a_report_opens_with_its_head_and_an_open_row_list() {
+        let town = Uuid::nil();
+        let mut head = Report::<u8>::head("ledger", town);
+        head.case_id = Some(town);
+        let text = String::from_utf8(head.opening().unwrap()).unwrap();
+        assert!(
+            text.starts_with("{\"report\":\"ledger\",\"town_id\":"),
+            "{text}"
+        );
+        assert!(text.ends_with(",\"rows\":["), "{text}");
+        let full = format!("{text}1,2]}}");
+        let v: serde_json::Value = serde_json::from_str(&full).unwrap();
+        assert_eq!(v["rows"], serde_json::json!([1, 2]));
     }
 }

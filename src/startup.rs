@@ -64,6 +64,8 @@ pub struct State {
     pub openapi: Arc<OpenApiDoc>,
     /// Wakes long-polling readers of the change feed.
     pub events: web::Data<crate::events::EventBus>,
+    /// Reports being made at once (each holds a connection while its client reads).
+    pub exports: web::Data<crate::export::ExportSlots>,
 }
 
 /// The documented paths and the methods each allows, for telling a wrong method (405)
@@ -140,6 +142,7 @@ pub fn app(
         .app_data(state.keys.clone())
         .app_data(state.lifecycle.clone())
         .app_data(state.events.clone())
+        .app_data(state.exports.clone())
         .app_data(web::Data::new(BodyLimit(state.body_limit)))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -171,6 +174,10 @@ impl Application {
         let lifecycle = web::Data::new(Lifecycle::default());
         let events = crate::events::EventBus::new();
         events.listen(pool.clone());
+        // A quarter of the pool at most goes to reports, so a few large exports to slow
+        // clients cannot starve every other request of a connection.
+        let exports =
+            crate::export::ExportSlots::new(pool.options().get_max_connections() as usize / 4);
         let state = State {
             pool,
             keys: web::Data::new(keys),
@@ -178,6 +185,7 @@ impl Application {
             body_limit: serve.body_limit,
             openapi: Arc::new(crate::openapi::document()),
             events: web::Data::new(events),
+            exports: web::Data::new(exports),
         };
         // Touch the recorder so /metrics works from the first request.
         let _ = crate::telemetry::metrics();

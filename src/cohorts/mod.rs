@@ -610,25 +610,37 @@ async fn list_placements(
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id."), FormatQuery),
     responses((status = 200, description = "The roster.",
-               content((Roster = "application/json"), (String = "text/csv"), (crate::members::import::RosterFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+               content((Roster = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/cohorts/{cohort}/roster")]
 async fn get_roster(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
+    req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (town, cohort) = path.into_inner();
     let town = auth.town(&db, town).await?;
+    let format = ExportFormat::negotiate(query.format, &req);
     let mut conn = db.acquire().await?;
-    let cohort = repo::get(&mut conn, town, cohort)
+    roster_answer(&mut conn, town, cohort, format).await
+}
+
+/// A cohort's roster as JSON, CSV or XLSX (also the roster report by year).
+pub async fn roster_answer(
+    conn: &mut sqlx::PgConnection,
+    town: Uuid,
+    cohort: Uuid,
+    format: ExportFormat,
+) -> Result<HttpResponse, ApiError> {
+    let cohort = repo::get(conn, town, cohort)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let trainees = repo::roster(&mut conn, &cohort).await?;
+    let trainees = repo::roster(conn, &cohort).await?;
     let roster = Roster { cohort, trainees };
-    match query.format.unwrap_or(ExportFormat::Json) {
+    match format {
         ExportFormat::Json => Ok(HttpResponse::Ok().json(&roster)),
         format => crate::export::download(
             format,

@@ -366,21 +366,23 @@ async fn list_logs(
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id."), FormatQuery),
     responses((status = 200, description = "The mentors' loads.",
-               content((MentorLoads = "application/json"), (String = "text/csv"), (crate::members::import::RosterFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+               content((MentorLoads = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/mentorships/loads")]
 async fn mentor_loads(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
+    req: HttpRequest,
     path: web::Path<Uuid>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
+    let format = ExportFormat::negotiate(query.format, &req);
     let mut conn = db.acquire().await?;
     let policy = crate::policy::current(&mut conn, town).await?;
     let loads = repo::loads(&mut conn, town, policy.mentor_limit).await?;
-    match query.format.unwrap_or(ExportFormat::Json) {
+    match format {
         ExportFormat::Json => Ok(HttpResponse::Ok().json(&loads)),
         format => crate::export::download(
             format,

@@ -15,9 +15,13 @@ use crate::auth::{Auth, roles};
 use crate::error::ApiError;
 use crate::scores::points::HalfPoints;
 
+pub mod exports;
+
 /// Registers the routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(summary).service(score_history);
+    cfg.service(summary)
+        .service(score_history)
+        .configure(exports::configure);
 }
 
 /// A town at a glance.

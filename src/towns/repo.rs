@@ -108,10 +108,15 @@ pub async fn update(
 
 /// Today's date in the town's time zone: what "today" means for its calendar dates.
 pub async fn today(conn: &mut PgConnection, id: Uuid) -> Result<chrono::NaiveDate, ApiError> {
+    let tz = zone(conn, id).await?;
+    Ok(chrono::Utc::now().with_timezone(&tz).date_naive())
+}
+
+/// The town's time zone (404 for no such town).
+pub async fn zone(conn: &mut PgConnection, id: Uuid) -> Result<chrono_tz::Tz, ApiError> {
     let zone = sqlx::query_scalar!("SELECT time_zone FROM towns WHERE id = $1", id)
         .fetch_optional(conn)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
-    Ok(chrono::Utc::now().with_timezone(&tz).date_naive())
+    Ok(zone.parse().unwrap_or(chrono_tz::Asia::Shanghai))
 }

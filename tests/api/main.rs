@@ -11,6 +11,7 @@ mod desk;
 mod errors;
 mod evaluations;
 mod events;
+mod exports;
 mod helpers;
 mod ledger_model;
 mod members;

@@ -1,0 +1,609 @@
+//! The reports under `/towns/{town}/reports/...`: a case's ledger, attendance over a date
+//! range, the desk register over a date range, the overdue transfer letters, and the
+//! cohort roster; each as JSON, CSV or XLSX (see [`crate::export`]). The first four
+//! stream from one read-only query each, whatever their size.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::{Datelike, NaiveDate};
+use chrono_tz::Tz;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::{Auth, roles};
+use crate::desk::domain::{DeskCategory, DeskEntry, DeskStatus, Viewer};
+use crate::error::ApiError;
+use crate::export::{
+    Cell, ExportFormat, ExportSlots, FormatQuery, Report, Table, local_time, respond, spawn_rows,
+};
+use crate::msg;
+use crate::scores::domain::EntryKind;
+use crate::scores::points::HalfPoints;
+use crate::scores::{LedgerEntry, SourceType};
+use crate::transfers::domain::TransferKind;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(ledger)
+        .service(attendance)
+        .service(desk_register)
+        .service(overdue_letters)
+        .service(cohort_roster);
+}
+
+/// A range of days in the town's calendar, both ends included.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DateRange {
+    /// The first day (`YYYY-MM-DD`, the town's calendar).
+    pub from: NaiveDate,
+    /// The last day, included; not before `from`.
+    pub to: NaiveDate,
+}
+
+impl DateRange {
+    /// The range, or 422 when it ends before it starts.
+    fn checked(self) -> Result<DateRange, ApiError> {
+        if self.to < self.from {
+            return Err(ApiError::invalid(
+                "to",
+                "before_from",
+                msg!("结束日期早于开始日期。", "`to` is before `from`."),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+fn points(p: HalfPoints) -> Cell {
+    Cell::Number(f64::from(p.0) / 2.0)
+}
+
+fn entry_kind_label(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::TaskCompleted => "完成任务",
+        EntryKind::TaskNotCompleted => "未完成任务",
+        EntryKind::Absence => "缺席活动",
+        EntryKind::Correction => "党委更正",
+        EntryKind::Reversal => "撤销记分",
+    }
+}
+
+fn source_label(source: SourceType) -> &'static str {
+    match source {
+        SourceType::Task => "任务",
+        SourceType::Attendance => "考勤",
+        SourceType::Objection => "异议",
+    }
+}
+
+impl Table for LedgerEntry {
+    const SHEET: &'static str = "记分台账";
+    const HEADINGS: &'static [&'static str] = &[
+        "序号",
+        "记录时间",
+        "类型",
+        "分值",
+        "记分后得分",
+        "事由",
+        "来源",
+        "记录人",
+        "计分办法版本",
+        "记分编号",
+    ];
+
+    fn cells(&self, tz: Tz) -> Vec<Cell> {
+        vec![
+            self.seq.into(),
+            local_time(self.recorded_at, tz),
+            entry_kind_label(self.kind).into(),
+            points(self.points),
+            points(self.score_after),
+            self.reason.clone().into(),
+            self.source_type.map(source_label).into(),
+            self.recorded_by.clone().into(),
+            self.policy_version.into(),
+            self.id.into(),
+        ]
+    }
+}
+
+/// The town's time zone, or 404 for no such town.
+async fn zone(db: &PgPool, town: Uuid) -> Result<Tz, ApiError> {
+    let mut conn = db.acquire().await?;
+    crate::towns::repo::zone(&mut conn, town).await
+}
+
+/// A case's ledger.
+///
+/// Every entry of the case, oldest first: its position, when, what for, the points and the
+/// score after it, the reason, the source, who recorded it and under which policy version.
+/// JSON (`Report` with `LedgerEntry` rows), CSV or XLSX by `?format=` or `Accept`; the
+/// files' headings: 序号, 记录时间, 类型, 分值, 记分后得分, 事由, 来源, 记录人, 计分办法版本,
+/// 记分编号 (times in the town's zone). Streamed, whatever its length (an XLSX sheet holds
+/// at most 1,048,575 rows: beyond that, 422 `too_many_rows`; ask for CSV). Roles: `staff`,
+/// `committee`, `county`.
+#[utoipa::path(
+    tag = "reports",
+    params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), FormatQuery),
+    responses(
+        (status = 200, description = "The ledger.",
+         content((crate::export::Report<LedgerEntry> = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 429, description = "`too_many_exports`: too many reports are being made at once; retry after `Retry-After` seconds.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/reports/cases/{case}/ledger")]
+async fn ledger(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    slots: web::Data<ExportSlots>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, case) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let format = ExportFormat::negotiate(query.format, &req);
+    {
+        let mut conn = db.acquire().await?;
+        crate::cases::repo::get(&mut conn, town, case)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    }
+    let tz = zone(&db, town).await?;
+    let slot = slots.take()?;
+    let rows = spawn_rows(db.get_ref().clone(), move |conn| {
+        sqlx::query_as!(
+            LedgerEntry,
+            r#"SELECT id, case_id, seq, half_points AS "points: HalfPoints", kind AS "kind: EntryKind",
+                      source_type AS "source_type: SourceType", source_id, reverses_entry_id, reason,
+                      recorded_by, recorded_role, recorded_at, policy_version, score_after AS "score_after: HalfPoints"
+               FROM ledger_entries
+               WHERE town_id = $1 AND case_id = $2
+               ORDER BY seq"#,
+            town,
+            case,
+        )
+        .fetch(conn)
+    });
+    let mut head = Report::head("ledger", town);
+    head.case_id = Some(case);
+    respond(format, format!("ledger-{case}"), head, tz, rows, slot).await
+}
+
+/// A member's attendance over a range of days.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttendanceLine {
+    /// The member.
+    pub member_id: Uuid,
+    /// Their name.
+    pub name: String,
+    /// Their branch now (`null` once they have left the town).
+    pub branch_name: Option<String>,
+    /// Activities in the range they were required at.
+    pub required: i64,
+    /// Marked present.
+    pub present: i64,
+    /// Marked absent.
+    pub absent: i64,
+    /// Excused (请假).
+    pub excused: i64,
+    /// Required at an activity whose roll is not recorded yet.
+    pub not_recorded: i64,
+    /// `present / (present + absent + excused)`, to 4 decimals; `null` with no roll recorded.
+    pub rate: Option<f64>,
+}
+
+impl Table for AttendanceLine {
+    const SHEET: &'static str = "考勤统计";
+    const HEADINGS: &'static [&'static str] = &[
+        "姓名",
+        "所在支部",
+        "应出勤次数",
+        "出勤",
+        "缺勤",
+        "请假",
+        "未点名",
+        "出勤率",
+        "党员编号",
+    ];
+
+    fn cells(&self, _: Tz) -> Vec<Cell> {
+        vec![
+            self.name.clone().into(),
+            self.branch_name.clone().into(),
+            self.required.into(),
+            self.present.into(),
+            self.absent.into(),
+            self.excused.into(),
+            self.not_recorded.into(),
+            self.rate.into(),
+            self.member_id.into(),
+        ]
+    }
+}
+
+/// Attendance over a range of days.
+///
+/// Per member required at any activity starting in the range (the town's calendar, both
+/// ends included): how many they were required at, present, absent, excused, not yet
+/// recorded, and the rate over the recorded ones; by branch and name. JSON (`Report` with
+/// `AttendanceLine` rows), CSV or XLSX by `?format=` or `Accept`; the files' headings:
+/// 姓名, 所在支部, 应出勤次数, 出勤, 缺勤, 请假, 未点名, 出勤率, 党员编号. Roles: `staff`,
+/// `committee`, `county`.
+#[utoipa::path(
+    tag = "reports",
+    params(("town" = Uuid, Path, description = "The town's id."), DateRange, FormatQuery),
+    responses(
+        (status = 200, description = "Attendance per member.",
+         content((crate::export::Report<AttendanceLine> = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 429, description = "`too_many_exports`: too many reports are being made at once; retry after `Retry-After` seconds.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/reports/attendance")]
+async fn attendance(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    slots: web::Data<ExportSlots>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    range: web::Query<DateRange>,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let range = range.into_inner().checked()?;
+    let format = ExportFormat::negotiate(query.format, &req);
+    let tz = zone(&db, town).await?;
+    let slot = slots.take()?;
+    let rows = spawn_rows(db.get_ref().clone(), move |conn| {
+        sqlx::query_as!(
+            AttendanceLine,
+            r#"SELECT m.id AS member_id, m.name, b.name AS "branch_name?",
+                      count(*) AS "required!",
+                      count(*) FILTER (WHERE r.status = 'present') AS "present!",
+                      count(*) FILTER (WHERE r.status = 'absent') AS "absent!",
+                      count(*) FILTER (WHERE r.status = 'excused') AS "excused!",
+                      count(*) FILTER (WHERE r.id IS NULL) AS "not_recorded!",
+                      round(count(*) FILTER (WHERE r.status = 'present')::numeric
+                            / nullif(count(r.id), 0), 4)::float8 AS rate
+               FROM activities a
+               JOIN towns t ON t.id = a.town_id
+               JOIN activity_attendees aa ON aa.town_id = a.town_id AND aa.activity_id = a.id
+               JOIN members m ON m.town_id = aa.town_id AND m.id = aa.member_id
+               LEFT JOIN branches b ON b.town_id = m.town_id AND b.id = m.branch_id
+               LEFT JOIN attendance_records r
+                      ON r.town_id = aa.town_id AND r.activity_id = aa.activity_id AND r.member_id = aa.member_id
+               WHERE a.town_id = $1
+                 AND a.starts_at >= ($2::date::timestamp AT TIME ZONE t.time_zone)
+                 AND a.starts_at < (($3::date + 1)::timestamp AT TIME ZONE t.time_zone)
+               GROUP BY m.id, m.name, b.name
+               ORDER BY b.name NULLS LAST, m.name, m.id"#,
+            town,
+            range.from,
+            range.to,
+        )
+        .fetch(conn)
+    });
+    let mut head = Report::head("attendance", town);
+    head.from = Some(range.from);
+    head.to = Some(range.to);
+    let name = format!("attendance-{}-{}", range.from, range.to);
+    respond(format, name, head, tz, rows, slot).await
+}
+
+fn category_label(category: DeskCategory) -> &'static str {
+    match category {
+        DeskCategory::RelationTransfer => "组织关系转接",
+        DeskCategory::Consultation => "政策咨询",
+        DeskCategory::HelpRequest => "困难帮扶",
+        DeskCategory::Counselling => "谈心谈话",
+        DeskCategory::FloatingCertificate => "流动党员活动证",
+        DeskCategory::Materials => "资料借阅",
+        DeskCategory::BranchSupport => "支部工作指导",
+        DeskCategory::RecruitmentHelp => "发展党员指导",
+        DeskCategory::Other => "其他",
+    }
+}
+
+fn desk_status_label(status: DeskStatus) -> &'static str {
+    match status {
+        DeskStatus::Registered => "已登记",
+        DeskStatus::InProgress => "办理中",
+        DeskStatus::Resolved => "已办结",
+        DeskStatus::Referred => "已转办",
+    }
+}
+
+impl Table for DeskEntry {
+    const SHEET: &'static str = "来访登记";
+    const HEADINGS: &'static [&'static str] = &[
+        "登记时间",
+        "来访人",
+        "联系电话",
+        "来自",
+        "事项类别",
+        "诉求",
+        "接待人",
+        "办理状态",
+        "办理结果",
+        "转办单位",
+        "登记编号",
+    ];
+
+    fn cells(&self, tz: Tz) -> Vec<Cell> {
+        vec![
+            local_time(self.received_at, tz),
+            self.visitor_name.clone().into(),
+            self.visitor_phone.clone().into(),
+            self.jurisdiction.clone().into(),
+            category_label(self.category).into(),
+            self.request.clone().into(),
+            self.received_by.clone().into(),
+            desk_status_label(self.status).into(),
+            self.outcome.clone().into(),
+            self.referred_to.clone().into(),
+            self.id.into(),
+        ]
+    }
+}
+
+/// The desk register over a range of days.
+///
+/// Every visit received in the range (the town's calendar, both ends included), in the
+/// order received, as the caller may see it: confidential (counselling) entries only for
+/// their author and the committee, the visitor's phone masked for `county`. JSON (`Report`
+/// with `DeskEntry` rows), CSV or XLSX by `?format=` or `Accept`; the files' headings:
+/// 登记时间, 来访人, 联系电话, 来自, 事项类别, 诉求, 接待人, 办理状态, 办理结果, 转办单位,
+/// 登记编号. Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "reports",
+    params(("town" = Uuid, Path, description = "The town's id."), DateRange, FormatQuery),
+    responses(
+        (status = 200, description = "The register.",
+         content((crate::export::Report<DeskEntry> = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 429, description = "`too_many_exports`: too many reports are being made at once; retry after `Retry-After` seconds.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/reports/desk-register")]
+async fn desk_register(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    slots: web::Data<ExportSlots>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    range: web::Query<DateRange>,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let range = range.into_inner().checked()?;
+    let format = ExportFormat::negotiate(query.format, &req);
+    let tz = zone(&db, town).await?;
+    let viewer = Viewer::new(auth.role, &auth.sub);
+    let slot = slots.take()?;
+    let rows = spawn_rows(db.get_ref().clone(), move |conn| {
+        let all = viewer.sees_all_confidential();
+        let author = viewer.confidential_author().map(str::to_owned);
+        sqlx::query_as!(
+            DeskEntry,
+            r#"SELECT d.id, d.town_id, visitor_name, member_id, visitor_phone, jurisdiction,
+                   category AS "category: DeskCategory", request, received_by, received_at,
+                   confidential AS "confidential!", status AS "status: DeskStatus", outcome, referred_to,
+                   referral_reason, follow_up, status_changed_by, status_changed_at, d.created_at, d.updated_at, d.version
+               FROM desk_entries d
+               JOIN towns t ON t.id = d.town_id
+               WHERE d.town_id = $1
+                 AND received_at >= ($2::date::timestamp AT TIME ZONE t.time_zone)
+                 AND received_at < (($3::date + 1)::timestamp AT TIME ZONE t.time_zone)
+                 AND (NOT confidential OR $4 OR received_by = $5)
+               ORDER BY received_at, d.id"#,
+            town,
+            range.from,
+            range.to,
+            all,
+            author,
+        )
+        .fetch(conn)
+        .map(move |row| row.map(|entry| viewer.present(entry)))
+        .boxed()
+    });
+    let mut head = Report::head("desk_register", town);
+    head.from = Some(range.from);
+    head.to = Some(range.to);
+    let name = format!("desk-register-{}-{}", range.from, range.to);
+    respond(format, name, head, tz, rows, slot).await
+}
+
+/// An introduction letter still out after its validity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverdueLetter {
+    /// The transfer.
+    pub transfer_id: Uuid,
+    /// The member.
+    pub member_id: Uuid,
+    /// Their name.
+    pub member_name: String,
+    /// `outflow` (out of the town) or `inflow` (into it).
+    pub kind: TransferKind,
+    /// The letter's serial number.
+    pub letter_serial: String,
+    /// The organization on the other side.
+    pub external_org: String,
+    /// The branch of this town the member leaves (outflow) or joins (inflow).
+    pub branch_name: Option<String>,
+    /// When the transfer was decided.
+    pub decided_on: NaiveDate,
+    /// The letter was valid until this day.
+    pub valid_until: NaiveDate,
+    /// Days past `valid_until`, in the town's today.
+    pub days_overdue: i32,
+    /// Party dues paid up to, as the letter states.
+    pub dues_paid_until: Option<NaiveDate>,
+}
+
+impl Table for OverdueLetter {
+    const SHEET: &'static str = "逾期介绍信";
+    const HEADINGS: &'static [&'static str] = &[
+        "介绍信编号",
+        "党员姓名",
+        "转接方向",
+        "对方党组织",
+        "本镇支部",
+        "决定日期",
+        "有效期至",
+        "逾期天数",
+        "党费交至",
+        "党员编号",
+    ];
+
+    fn cells(&self, _: Tz) -> Vec<Cell> {
+        let direction = match self.kind {
+            TransferKind::Inflow => "转入",
+            _ => "转出",
+        };
+        vec![
+            self.letter_serial.clone().into(),
+            self.member_name.clone().into(),
+            direction.into(),
+            self.external_org.clone().into(),
+            self.branch_name.clone().into(),
+            self.decided_on.into(),
+            self.valid_until.into(),
+            self.days_overdue.into(),
+            self.dues_paid_until.into(),
+            self.member_id.into(),
+        ]
+    }
+}
+
+/// The overdue transfer letters.
+///
+/// Every introduction letter still `issued` whose `valid_until` has passed in the town's
+/// today, longest overdue first: the letter, the member, the other side, the days overdue.
+/// JSON (`Report` with `OverdueLetter` rows), CSV or XLSX by `?format=` or `Accept`; the
+/// files' headings: 介绍信编号, 党员姓名, 转接方向, 对方党组织, 本镇支部, 决定日期, 有效期至,
+/// 逾期天数, 党费交至, 党员编号. Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "reports",
+    params(("town" = Uuid, Path, description = "The town's id."), FormatQuery),
+    responses(
+        (status = 200, description = "The overdue letters.",
+         content((crate::export::Report<OverdueLetter> = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 429, description = "`too_many_exports`: too many reports are being made at once; retry after `Retry-After` seconds.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/reports/overdue-letters")]
+async fn overdue_letters(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    slots: web::Data<ExportSlots>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let format = ExportFormat::negotiate(query.format, &req);
+    let tz = zone(&db, town).await?;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let slot = slots.take()?;
+    let rows = spawn_rows(db.get_ref().clone(), move |conn| {
+        sqlx::query_as!(
+            OverdueLetter,
+            r#"SELECT t.id AS transfer_id, t.member_id, m.name AS member_name,
+                      t.kind AS "kind: TransferKind", t.letter_serial AS "letter_serial!",
+                      t.external_org AS "external_org!", b.name AS "branch_name?", t.decided_on,
+                      t.valid_until AS "valid_until!", ($2::date - t.valid_until) AS "days_overdue!",
+                      t.dues_paid_until
+               FROM transfers t
+               JOIN members m ON m.town_id = t.town_id AND m.id = t.member_id
+               LEFT JOIN branches b ON b.town_id = t.town_id AND b.id = coalesce(t.from_branch_id, t.to_branch_id)
+               WHERE t.town_id = $1 AND t.status = 'issued' AND t.valid_until < $2
+               ORDER BY t.valid_until, t.id"#,
+            town,
+            today,
+        )
+        .fetch(conn)
+    });
+    let head = Report::head("overdue_letters", town);
+    respond(
+        format,
+        format!("overdue-letters-{today}"),
+        head,
+        tz,
+        rows,
+        slot,
+    )
+    .await
+}
+
+/// The year of a cohort roster.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct YearQuery {
+    /// The cohort's year; this year (the town's calendar) by default.
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year: Option<i32>,
+}
+
+/// A year's cohort roster.
+///
+/// The same roster as `/towns/{town}/cohorts/{cohort}/roster`, found by the year (this
+/// year by default): each trainee with placements, mentor and attendance. JSON (`Roster`),
+/// CSV or XLSX by `?format=` or `Accept`; the files' headings: 姓名, 党员编号, 村（社区）,
+/// 入选条件, 培养安排, 结对导师, 出勤次数/应出勤次数, 出勤率. 404 when the town has no
+/// cohort that year. Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "reports",
+    params(("town" = Uuid, Path, description = "The town's id."), YearQuery, FormatQuery),
+    responses((status = 200, description = "The roster.",
+               content((crate::cohorts::domain::Roster = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/reports/cohort-roster")]
+async fn cohort_roster(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    year: web::Query<YearQuery>,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let format = ExportFormat::negotiate(query.format, &req);
+    if let Some(year) = year.year
+        && !(2000..=2100).contains(&year)
+    {
+        return Err(ApiError::invalid(
+            "year",
+            "out_of_range",
+            msg!(
+                "年份须在 2000 至 2100 之间。",
+                "`year` must be from 2000 to 2100."
+            ),
+        ));
+    }
+    let mut conn = db.acquire().await?;
+    let year = match year.year {
+        Some(year) => year,
+        None => crate::towns::repo::today(&mut conn, town).await?.year(),
+    };
+    let cohort = sqlx::query_scalar!(
+        "SELECT id FROM cohorts WHERE town_id = $1 AND year = $2",
+        town,
+        year
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    crate::cohorts::roster_answer(&mut conn, town, cohort, format).await
+}

@@ -8,6 +8,7 @@ mod cases;
 mod certificates;
 mod cohorts;
 mod desk;
+mod county;
 mod errors;
 mod evaluations;
 mod events;

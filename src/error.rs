@@ -194,6 +194,14 @@ pub enum ApiError {
     /// 403: valid credentials without the right role.
     #[error("forbidden")]
     Forbidden,
+    /// 403: the role may do this, but a rule keeps this caller from it (not on the panel).
+    #[error("refused: {code}")]
+    Refused {
+        /// Stable code naming the rule.
+        code: &'static str,
+        /// Why.
+        detail: Msg,
+    },
     /// 404: no such resource (or one of another town, whose existence is not revealed).
     #[error("not found")]
     NotFound,
@@ -273,6 +281,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Conflict { code, .. }
+            | ApiError::Refused { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::TooManyRequests { code, .. } => code,
             ApiError::Unauthorized(AuthFailure::Missing) => "missing_token",
@@ -318,6 +327,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { detail, .. }
             | ApiError::Conflict { detail, .. }
+            | ApiError::Refused { detail, .. }
             | ApiError::Unprocessable { detail, .. }
             | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::Unauthorized(AuthFailure::Missing) => msg!(
@@ -428,7 +438,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::Refused { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,

@@ -481,7 +481,6 @@ async fn list_matters(
         (status = 200, description = "The decided matter.", body = Matter,
          headers(("ETag" = String, description = "The matter's new version"))),
         (status = 409, description = "`matter_decided`, or `case_concluded`.", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),

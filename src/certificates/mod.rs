@@ -286,14 +286,12 @@ async fn get_certificate(
     params(
         ("town" = Uuid, Path, description = "The town's id."),
         ("certificate" = Uuid, Path, description = "The certificate's id."),
-        ("If-Match" = String, Header, description = "The certificate's current `ETag`, e.g. `\"3\"` (a stale one is a 412), or `*` for any version.", pattern = r#"^(\*|"[0-9]{1,18}")$"#, min_length = 1, max_length = 20),
     ),
     request_body = NewReview,
     responses(
         (status = 201, description = "The review was recorded; the answer is the certificate with its reviews.", body = CertificateDetail,
          headers(("ETag" = String, description = "The certificate's new version"), ("Location" = String, description = "The certificate's URL"))),
         (status = 409, description = "`certificate_not_valid`: the certificate is expired, returned or revoked.", body = crate::error::Problem, content_type = "application/problem+json"),
-                (status = 412, description = "`precondition_failed`: `If-Match` names a version that is no longer current.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: `reviewed_on` in the future (`in_future`) or before the issue date (`before_issued_on`), `valid_until` not after the current one (`not_an_extension`) or more than a year after `reviewed_on` (`over_one_year`), `note` blank, too long or with control characters; `idempotency_key_reused`.", body = crate::error::Problem, content_type = "application/problem+json"),
                 (status = 428, description = "`precondition_required`: `If-Match` is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -357,14 +355,12 @@ async fn review_certificate(
     params(
         ("town" = Uuid, Path, description = "The town's id."),
         ("certificate" = Uuid, Path, description = "The certificate's id."),
-        ("If-Match" = String, Header, description = "The certificate's current `ETag`, e.g. `\"3\"` (a stale one is a 412), or `*` for any version.", pattern = r#"^(\*|"[0-9]{1,18}")$"#, min_length = 1, max_length = 20),
     ),
     request_body = ReturnCertificate,
     responses(
         (status = 200, description = "The returned certificate, with its reviews.", body = CertificateDetail,
          headers(("ETag" = String, description = "The certificate's new version"))),
         (status = 409, description = "`certificate_not_valid`: the certificate was returned or revoked already.", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`: `If-Match` names a version that is no longer current.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: `returned_on` in the future (`in_future`) or before the issue date (`before_issued_on`).", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "`precondition_required`: `If-Match` is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -402,14 +398,12 @@ async fn return_certificate(
     params(
         ("town" = Uuid, Path, description = "The town's id."),
         ("certificate" = Uuid, Path, description = "The certificate's id."),
-        ("If-Match" = String, Header, description = "The certificate's current `ETag`, e.g. `\"3\"` (a stale one is a 412), or `*` for any version.", pattern = r#"^(\*|"[0-9]{1,18}")$"#, min_length = 1, max_length = 20),
     ),
     request_body = RevokeCertificate,
     responses(
         (status = 200, description = "The revoked certificate, with its reviews.", body = CertificateDetail,
          headers(("ETag" = String, description = "The certificate's new version"))),
         (status = 409, description = "`certificate_not_valid`: the certificate was returned or revoked already.", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`: `If-Match` names a version that is no longer current.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: `reason` blank, too long or with control characters.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "`precondition_required`: `If-Match` is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),

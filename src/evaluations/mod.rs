@@ -15,7 +15,6 @@
 pub mod domain;
 pub mod repo;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use serde::Deserialize;
@@ -32,7 +31,7 @@ use self::domain::{
 use crate::audit::{self, Change};
 use crate::auth::{Auth, roles};
 use crate::cases::domain::Conclusion;
-use crate::error::{ApiError, Lang, PROBLEM_JSON};
+use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
 use crate::idempotency::{self, Answer, Claim};
 use crate::msg;
@@ -134,28 +133,6 @@ fn quorum_not_met(q: QuorumNotMet) -> ApiError {
             )
         ),
     )
-}
-
-/// The 403 `not_on_panel` problem, in the request's language. (`ApiError::Forbidden`
-/// always says `forbidden`; this refusal names its rule.)
-fn not_on_panel(req: &HttpRequest) -> HttpResponse {
-    let lang = Lang::negotiate(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let detail = msg!(
-        "您不是本次民主评议的评议人，不能投票。",
-        "You are not on this evaluation's panel and cannot vote."
-    );
-    let mut problem = ApiError::Forbidden.problem(lang);
-    problem.code = "not_on_panel".to_owned();
-    problem.type_ = "urn:party-center:problem:not_on_panel".to_owned();
-    problem.detail = detail.get(lang).to_owned();
-    HttpResponse::Forbidden()
-        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
-        .insert_header((header::CONTENT_LANGUAGE, lang.tag()))
-        .body(serde_json::to_vec(&problem).unwrap_or_default())
 }
 
 /// The town's time zone, for the calendar day of a meeting.
@@ -386,7 +363,6 @@ async fn get_evaluation(
 async fn vote(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
-    req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
     body: Json<NewVote>,
 ) -> Result<HttpResponse, ApiError> {
@@ -399,7 +375,13 @@ async fn vote(
         .await?
         .ok_or(ApiError::NotFound)?;
     if !repo::on_panel(&mut tx, town, id, &auth.sub).await? {
-        return Ok(not_on_panel(&req));
+        return Err(ApiError::Refused {
+            code: "not_on_panel",
+            detail: msg!(
+                "您不是本次民主评议的评议人，不能投票。",
+                "You are not on this evaluation's panel and cannot vote."
+            ),
+        });
     }
     if evaluation.status != EvaluationStatus::Open {
         return Err(evaluation_closed());
@@ -449,7 +431,6 @@ async fn vote(
          headers(("ETag" = String, description = "The evaluation's new version"))),
         (status = 409, description = "`quorum_not_met`, `evaluation_closed`, `case_concluded` (the case ended otherwise meanwhile), or for a pass `member_not_active` / `open_transfer_exists` (the return transfer cannot be made).",
          body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),

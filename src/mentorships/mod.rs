@@ -215,7 +215,6 @@ async fn get_mentorship(
         (status = 200, description = "The ended mentorship.", body = Mentorship,
          headers(("ETag" = String, description = "The mentorship's new version"))),
         (status = 409, description = "`mentorship_ended`.", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),

@@ -420,7 +420,6 @@ async fn get_objection(
          headers(("ETag" = String, description = "The objection's new version"))),
         (status = 409, description = "`objection_decided`, `already_reversed`, `case_concluded`.",
          body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),

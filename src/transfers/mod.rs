@@ -454,15 +454,12 @@ async fn create_inflow(
     params(
         ("town" = Uuid, Path, description = "The town's id."),
         ("transfer" = Uuid, Path, description = "The transfer's id."),
-        ("If-Match" = String, Header, description = "The transfer's current `ETag`, e.g. `\"1\"` (a stale one is a 412), or `*`.",
-         pattern = r#"^(\*|"[0-9]{1,18}")$"#, min_length = 1, max_length = 20),
     ),
     request_body = Receipt,
     responses(
         (status = 200, description = "The transfer, `received`.", body = Transfer,
          headers(("ETag" = String, description = "The transfer's new version"))),
         (status = 409, description = "`transfer_not_open`: the letter is not `issued` (or the transfer had none).", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names a version that is no longer current (`precondition_failed`).", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: `receipt_on` `in_the_future` or `before_decision`.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "No `If-Match` (`precondition_required`).", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -491,15 +488,12 @@ async fn receive_letter(
     params(
         ("town" = Uuid, Path, description = "The town's id."),
         ("transfer" = Uuid, Path, description = "The transfer's id."),
-        ("If-Match" = String, Header, description = "The transfer's current `ETag`, e.g. `\"1\"` (a stale one is a 412), or `*`.",
-         pattern = r#"^(\*|"[0-9]{1,18}")$"#, min_length = 1, max_length = 20),
     ),
     request_body = Closing,
     responses(
         (status = 200, description = "The transfer, `rejected`.", body = Transfer,
          headers(("ETag" = String, description = "The transfer's new version"))),
         (status = 409, description = "`transfer_not_open`: the letter is not `issued` (or the transfer had none).", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names a version that is no longer current (`precondition_failed`).", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "No `If-Match` (`precondition_required`).", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),
@@ -525,15 +519,12 @@ async fn reject_letter(
     params(
         ("town" = Uuid, Path, description = "The town's id."),
         ("transfer" = Uuid, Path, description = "The transfer's id."),
-        ("If-Match" = String, Header, description = "The transfer's current `ETag`, e.g. `\"1\"` (a stale one is a 412), or `*`.",
-         pattern = r#"^(\*|"[0-9]{1,18}")$"#, min_length = 1, max_length = 20),
     ),
     request_body = Closing,
     responses(
         (status = 200, description = "The transfer, `revoked`.", body = Transfer,
          headers(("ETag" = String, description = "The transfer's new version"))),
         (status = 409, description = "`transfer_not_open`: the letter is not `issued` (or the transfer had none).", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names a version that is no longer current (`precondition_failed`).", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "No `If-Match` (`precondition_required`).", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),

@@ -408,15 +408,15 @@ impl XlsxSink {
     }
 }
 
+fn text_cells(row: &[String]) -> Vec<Cell> {
+    row.iter().map(|t| Cell::Text(t.clone())).collect()
+}
+
 /// A table as CSV bytes, starting with the UTF-8 byte order mark.
 pub fn csv(headings: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
     let mut sink = CsvSink::new(headings)?;
     for row in rows {
-        sink.row(
-            &row.iter()
-                .map(|t| Cell::Text(t.clone()))
-                .collect::<Vec<_>>(),
-        )?;
+        sink.row(&text_cells(row))?;
     }
     Ok(sink.take()?.to_vec())
 }
@@ -425,11 +425,7 @@ pub fn csv(headings: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError>
 pub fn xlsx(sheet: &str, headings: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
     let mut sink = XlsxSink::new(sheet, headings)?;
     for row in rows {
-        sink.row(
-            &row.iter()
-                .map(|t| Cell::Text(t.clone()))
-                .collect::<Vec<_>>(),
-        )?;
+        sink.row(&text_cells(row))?;
     }
     let mut out = Vec::new();
     sink.finish(&mut out)?;

@@ -9,15 +9,17 @@ use chrono_tz::Tz;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use tokio::sync::OwnedSemaphorePermit;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Auth, roles};
+use crate::auth::{Auth, Caller, roles};
 use crate::desk::domain::{DeskCategory, DeskEntry, DeskStatus, Viewer};
 use crate::error::ApiError;
 use crate::export::{
-    Cell, ExportFormat, ExportSlots, FormatQuery, Report, Table, local_time, respond, spawn_rows,
+    Cell, ExportFormat, ExportSlots, FormatQuery, Report, RowFeed, Table, local_time, respond,
+    spawn_rows,
 };
 use crate::msg;
 use crate::scores::domain::EntryKind;
@@ -111,10 +113,47 @@ impl Table for LedgerEntry {
     }
 }
 
-/// The town's time zone, or 404 for no such town.
-async fn zone(db: &PgPool, town: Uuid) -> Result<Tz, ApiError> {
-    let mut conn = db.acquire().await?;
-    crate::towns::repo::zone(&mut conn, town).await
+/// What a streamed report starts from: the town the caller may read, the format asked
+/// for, the town's time zone, and a report slot.
+struct Start {
+    town: Uuid,
+    format: ExportFormat,
+    tz: Tz,
+    slot: OwnedSemaphorePermit,
+}
+
+impl Start {
+    async fn new(
+        auth: &Caller,
+        db: &PgPool,
+        slots: &ExportSlots,
+        req: &HttpRequest,
+        town: Uuid,
+        format: Option<ExportFormat>,
+    ) -> Result<Start, ApiError> {
+        let town = auth.town(db, town).await?;
+        let format = ExportFormat::negotiate(format, req);
+        let tz = {
+            let mut conn = db.acquire().await?;
+            crate::towns::repo::zone(&mut conn, town).await?
+        };
+        Ok(Start {
+            town,
+            format,
+            tz,
+            slot: slots.take()?,
+        })
+    }
+
+    /// Sends the report whose rows `rows` brings, as the file `name`.
+    async fn respond<T: Table>(
+        self,
+        name: String,
+        head: Report<T>,
+        rows: RowFeed<T>,
+    ) -> Result<HttpResponse, ApiError> {
+        respond(self.format, name, head, self.tz, rows, self.slot).await
+    }
 }
 
 /// A case's ledger.
@@ -147,16 +186,14 @@ async fn ledger(
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (town, case) = path.into_inner();
-    let town = auth.town(&db, town).await?;
-    let format = ExportFormat::negotiate(query.format, &req);
+    let start = Start::new(&auth, &db, &slots, &req, town, query.format).await?;
+    let town = start.town;
     {
         let mut conn = db.acquire().await?;
         crate::cases::repo::get(&mut conn, town, case)
             .await?
             .ok_or(ApiError::NotFound)?;
     }
-    let tz = zone(&db, town).await?;
-    let slot = slots.take()?;
     let rows = spawn_rows(db.get_ref().clone(), move |conn| {
         sqlx::query_as!(
             LedgerEntry,
@@ -173,7 +210,7 @@ async fn ledger(
     });
     let mut head = Report::head("ledger", town);
     head.case_id = Some(case);
-    respond(format, format!("ledger-{case}"), head, tz, rows, slot).await
+    start.respond(format!("ledger-{case}"), head, rows).await
 }
 
 /// A member's attendance over a range of days.
@@ -257,11 +294,9 @@ async fn attendance(
     range: web::Query<DateRange>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let town = auth.town(&db, path.into_inner()).await?;
     let range = range.into_inner().checked()?;
-    let format = ExportFormat::negotiate(query.format, &req);
-    let tz = zone(&db, town).await?;
-    let slot = slots.take()?;
+    let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
+    let town = start.town;
     let rows = spawn_rows(db.get_ref().clone(), move |conn| {
         sqlx::query_as!(
             AttendanceLine,
@@ -295,7 +330,7 @@ async fn attendance(
     head.from = Some(range.from);
     head.to = Some(range.to);
     let name = format!("attendance-{}-{}", range.from, range.to);
-    respond(format, name, head, tz, rows, slot).await
+    start.respond(name, head, rows).await
 }
 
 fn category_label(category: DeskCategory) -> &'static str {
@@ -383,12 +418,10 @@ async fn desk_register(
     range: web::Query<DateRange>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let town = auth.town(&db, path.into_inner()).await?;
     let range = range.into_inner().checked()?;
-    let format = ExportFormat::negotiate(query.format, &req);
-    let tz = zone(&db, town).await?;
+    let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
+    let town = start.town;
     let viewer = Viewer::new(auth.role, &auth.sub);
-    let slot = slots.take()?;
     let rows = spawn_rows(db.get_ref().clone(), move |conn| {
         let all = viewer.sees_all_confidential();
         let author = viewer.confidential_author().map(str::to_owned);
@@ -419,7 +452,7 @@ async fn desk_register(
     head.from = Some(range.from);
     head.to = Some(range.to);
     let name = format!("desk-register-{}-{}", range.from, range.to);
-    respond(format, name, head, tz, rows, slot).await
+    start.respond(name, head, rows).await
 }
 
 /// An introduction letter still out after its validity.
@@ -511,11 +544,9 @@ async fn overdue_letters(
     path: web::Path<Uuid>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let town = auth.town(&db, path.into_inner()).await?;
-    let format = ExportFormat::negotiate(query.format, &req);
-    let tz = zone(&db, town).await?;
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    let slot = slots.take()?;
+    let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
+    let town = start.town;
+    let today = chrono::Utc::now().with_timezone(&start.tz).date_naive();
     let rows = spawn_rows(db.get_ref().clone(), move |conn| {
         sqlx::query_as!(
             OverdueLetter,
@@ -535,15 +566,9 @@ async fn overdue_letters(
         .fetch(conn)
     });
     let head = Report::head("overdue_letters", town);
-    respond(
-        format,
-        format!("overdue-letters-{today}"),
-        head,
-        tz,
-        rows,
-        slot,
-    )
-    .await
+    start
+        .respond(format!("overdue-letters-{today}"), head, rows)
+        .await
 }
 
 /// The year of a cohort roster.

@@ -586,3 +586,73 @@ async fn the_cohort_roster_by_year() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_report_holds_a_slot_while_read_and_frees_it_when_the_client_goes() {
+    // A pool of 4: one report at a time.
+    let app = TestApp::spawn_with(|settings, _| settings.db_max_connections = 4).await;
+    let s = setup(&app, "X7").await;
+    let (_, case) = open_case(&app, &s, 1).await;
+    // 300,000 entries (about 33 MB of CSV, far more than the sockets buffer), written
+    // straight into the ledger: the score trigger is skipped and the case set once.
+    let mut conn = app.pool.acquire().await.unwrap();
+    sqlx::raw_sql("SET session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO ledger_entries (town_id, id, case_id, seq, half_points, kind, reason, recorded_by,
+                                     recorded_role, policy_version, score_after)
+         SELECT c.town_id, gen_random_uuid(), c.id, i, 1 - 2 * (i % 2), 'correction', '更正', 'tests',
+                'committee', c.policy_version, c.base_half_points - i % 2
+         FROM cases c, generate_series(1, 300000) i WHERE c.id = $1",
+    )
+    .bind(case)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE cases SET entries_count = 300000 WHERE id = $1")
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("SET session_replication_role = origin")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+
+    let url = format!(
+        "/api/v1/towns/{}/reports/cases/{case}/ledger?format=csv",
+        s.town
+    );
+    let mut res = get(&app, &url, &s.staff, None).await;
+    assert_eq!(res.status(), 200);
+    let first = res.chunk().await.unwrap().unwrap();
+    assert!(first.starts_with("\u{feff}序号".as_bytes()));
+
+    // While it is being read, another report waits its turn; other requests do not.
+    let letters = format!("/api/v1/towns/{}/reports/overdue-letters", s.town);
+    let busy = get(&app, &letters, &s.staff, None).await;
+    assert_eq!(busy.headers()["retry-after"], "5");
+    let p = problem(busy, 429).await;
+    assert_eq!(p["code"], "too_many_exports");
+    let summary = format!("/api/v1/towns/{}/summary", s.town);
+    assert_eq!(get(&app, &summary, &s.staff, None).await.status(), 200);
+
+    // The client goes away: the export stops and its slot comes back.
+    drop(res);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let res = get(&app, &letters, &s.staff, None).await;
+        if res.status() == 200 {
+            break;
+        }
+        assert_eq!(res.status(), 429);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -91,26 +91,39 @@ impl ExportFormat {
 
     /// The preferred format an `Accept` value names, if any.
     fn from_accept(accept: Option<&str>) -> Option<ExportFormat> {
-        let mut best: Option<(f32, ExportFormat)> = None;
-        for part in accept?.split(',') {
-            let mut pieces = part.split(';');
-            let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").map(str::to_owned))
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            let format = match media.as_str() {
-                "text/csv" | "text/*" => ExportFormat::Csv,
-                XLSX => ExportFormat::Xlsx,
-                "application/json" | "application/*" | "*/*" => ExportFormat::Json,
-                _ => continue,
-            };
-            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, format));
-            }
-        }
-        best.map(|(_, format)| format)
+        preferred(
+            accept,
+            &[
+                ("text/csv", ExportFormat::Csv),
+                ("text/*", ExportFormat::Csv),
+                (XLSX, ExportFormat::Xlsx),
+                ("application/json", ExportFormat::Json),
+                ("application/*", ExportFormat::Json),
+                ("*/*", ExportFormat::Json),
+            ],
+        )
     }
+}
+
+/// Of the media types `offers` maps to answers, the one an `Accept` value prefers (by
+/// quality, then by order; `q=0` refuses); `None` when it names none of them.
+pub fn preferred<T: Copy>(accept: Option<&str>, offers: &[(&str, T)]) -> Option<T> {
+    let mut best: Option<(f32, T)> = None;
+    for part in accept?.split(',') {
+        let mut pieces = part.split(';');
+        let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .find_map(|p| p.trim().strip_prefix("q=").map(str::to_owned))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let Some((_, answer)) = offers.iter().find(|(m, _)| *m == media) else {
+            continue;
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, *answer));
+        }
+    }
+    best.map(|(_, answer)| answer)
 }
 
 /// One cell of a report row in a file.

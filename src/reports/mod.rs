@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -100,7 +100,8 @@ crate::text_enum! {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChartQuery {
-    /// `json` (default) or `svg`.
+    /// `json` or `svg`. Without it the `Accept` header decides (`image/svg+xml` or
+    /// `application/json`), and JSON when it names neither.
     #[param(inline)]
     pub format: Option<ChartFormat>,
 }
@@ -141,6 +142,7 @@ pub struct ScoreHistory {
 async fn score_history(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
+    req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
     query: web::Query<ChartQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -172,7 +174,23 @@ async fn score_history(
         evaluation_threshold: policy.evaluation_threshold,
         points,
     };
-    Ok(match query.format.unwrap_or(ChartFormat::Json) {
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let format = query.format.unwrap_or_else(|| {
+        crate::export::preferred(
+            accept,
+            &[
+                ("image/svg+xml", ChartFormat::Svg),
+                ("image/*", ChartFormat::Svg),
+                ("application/json", ChartFormat::Json),
+                ("*/*", ChartFormat::Json),
+            ],
+        )
+        .unwrap_or(ChartFormat::Json)
+    });
+    Ok(match format {
         ChartFormat::Json => HttpResponse::Ok().json(&history),
         ChartFormat::Svg => HttpResponse::Ok()
             .content_type("image/svg+xml")

@@ -79,4 +79,22 @@ async fn the_score_history_follows_the_ledger_as_data_and_as_a_chart() {
     assert!(
         svg.contains("<svg") && svg.contains("评议线 evaluation 15") && svg.contains("score: 2.5")
     );
+    // An image viewer asking by Accept gets the same chart; a browser's usual Accept too.
+    for accept in ["image/svg+xml", "image/svg+xml,image/*;q=0.8,*/*;q=0.5"] {
+        let res = app
+            .authed(Method::GET, &url, &s.staff)
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["content-type"], "image/svg+xml");
+        assert_eq!(res.text().await.unwrap(), svg);
+    }
+    let res = app
+        .authed(Method::GET, &url, &s.staff)
+        .header("accept", "application/json, image/svg+xml;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "application/json");
 }

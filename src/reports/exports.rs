@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use crate::activities::domain::check_day_filter;
 use crate::auth::{Auth, Caller, roles};
 use crate::desk::domain::{DeskCategory, DeskEntry, DeskStatus, Viewer};
 use crate::error::ApiError;
@@ -40,20 +41,25 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DateRange {
-    /// The first day (`YYYY-MM-DD`, the town's calendar).
+    /// The first day (`YYYY-MM-DD`, the town's calendar, years 2000 to 2099).
     pub from: NaiveDate,
-    /// The last day, included; not before `from`.
+    /// The last day, included; not before `from` (400 `invalid_query` otherwise).
     pub to: NaiveDate,
 }
 
 impl DateRange {
-    /// The range, or 422 when it ends before it starts.
+    /// The range, or 400 `invalid_query` when a day is outside the years 2000 to 2099 or
+    /// the range ends before it starts.
     fn checked(self) -> Result<DateRange, ApiError> {
+        check_day_filter("from", Some(self.from))?;
+        check_day_filter("to", Some(self.to))?;
         if self.to < self.from {
-            return Err(ApiError::invalid(
-                "to",
-                "before_from",
-                msg!("结束日期早于开始日期。", "`to` is before `from`."),
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                msg!(
+                    "查询参数 to 早于 from。",
+                    "Query parameter `to` is before `from`."
+                ),
             ));
         }
         Ok(self)
@@ -576,7 +582,7 @@ async fn overdue_letters(
 #[into_params(parameter_in = Query)]
 pub struct YearQuery {
     /// The cohort's year; this year (the town's calendar) by default.
-    #[param(minimum = 2000, maximum = 2100)]
+    #[param(minimum = 2000, maximum = 2200)]
     pub year: Option<i32>,
 }
 
@@ -606,14 +612,13 @@ async fn cohort_roster(
     let town = auth.town(&db, path.into_inner()).await?;
     let format = ExportFormat::negotiate(query.format, &req);
     if let Some(year) = year.year
-        && !(2000..=2100).contains(&year)
+        && !(2000..=2200).contains(&year)
     {
-        return Err(ApiError::invalid(
-            "year",
-            "out_of_range",
+        return Err(ApiError::bad_request(
+            "invalid_query",
             msg!(
-                "年份须在 2000 至 2100 之间。",
-                "`year` must be from 2000 to 2100."
+                "year 须在 2000 到 2200 之间。",
+                "year must be between 2000 and 2200."
             ),
         ));
     }

@@ -343,15 +343,18 @@ async fn attendance_over_a_range_counts_each_members_roll() {
     assert_eq!(sheet[1][7], Data::Float(1.0));
     assert_eq!(sheet[3][5], Data::Float(1.0));
 
-    // A range that ends before it starts is a 422 naming `to`; a missing end a 400.
-    let back = format!(
-        "/api/v1/towns/{}/reports/attendance?from={to}&to={from}",
-        s.town
-    );
-    let p = problem(get(&app, &back, &s.staff, None).await, 422).await;
-    assert_eq!(p["errors"][0]["field"], "to");
-    let open = format!("/api/v1/towns/{}/reports/attendance?from={from}", s.town);
-    problem(get(&app, &open, &s.staff, None).await, 400).await;
+    // A range that ends before it starts, a missing end or a day out of the years the
+    // service knows is a 400.
+    for query in [
+        format!("from={to}&to={from}"),
+        format!("from={from}"),
+        format!("from=1999-12-31&to={to}"),
+        format!("from={from}&to=-2000-01-01"),
+    ] {
+        let url = format!("/api/v1/towns/{}/reports/attendance?{query}", s.town);
+        let p = problem(get(&app, &url, &s.staff, None).await, 400).await;
+        assert_eq!(p["code"], "invalid_query", "{query}");
+    }
     // A range with nothing in it is an empty report, in every format.
     let empty = format!(
         "/api/v1/towns/{}/reports/attendance?from=2001-01-01&to=2001-12-31",
@@ -585,6 +588,12 @@ async fn the_cohort_roster_by_year() {
         404,
     )
     .await;
+    let p = problem(
+        get(&app, &format!("{url}?year=1999"), &town.committee, None).await,
+        400,
+    )
+    .await;
+    assert_eq!(p["code"], "invalid_query");
 }
 
 #[tokio::test]

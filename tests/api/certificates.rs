@@ -8,7 +8,8 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, insert_branch, insert_member, problem, uuid};
+use crate::cases::{Setup, setup};
+use crate::helpers::{TestApp, insert_member, problem, uuid};
 
 /// Today in the towns' zone (the tests' towns are all in Asia/Shanghai).
 fn today() -> NaiveDate {
@@ -17,14 +18,17 @@ fn today() -> NaiveDate {
         .date_naive()
 }
 
+/// The day `n` days before today.
 fn days_ago(n: u64) -> NaiveDate {
     today().checked_sub_days(Days::new(n)).unwrap()
 }
 
+/// The day `n` days after today.
 fn days_ahead(n: u64) -> NaiveDate {
     today().checked_add_days(Days::new(n)).unwrap()
 }
 
+/// A complete issue body for `member`.
 fn cert_body(number: &str, member: Uuid, issued_on: NaiveDate, valid_until: NaiveDate) -> Value {
     json!({
         "number": number,
@@ -36,21 +40,41 @@ fn cert_body(number: &str, member: Uuid, issued_on: NaiveDate, valid_until: Naiv
     })
 }
 
-/// A town with a village branch and `n` members in it.
-async fn town_with_members(app: &TestApp, code: &str, n: u32) -> (Uuid, Vec<Uuid>) {
-    let town = uuid(&app.create_town(code).await["id"]);
-    let branch = insert_branch(app, town, "新村党支部").await;
+/// A town (as `cases::setup` makes it) with `n` members in its village branch.
+async fn town_with_members(app: &TestApp, code: &str, n: u32) -> (Setup, Vec<Uuid>) {
+    let s = setup(app, code).await;
     let mut members = Vec::new();
     for i in 0..n {
-        members.push(insert_member(app, town, branch, &format!("党员{i}"), i + 1).await);
+        members.push(insert_member(app, s.town, s.village, &format!("党员{i}"), i + 1).await);
     }
-    (town, members)
+    (s, members)
 }
 
+/// The path of a town's certificates.
 fn base(town: Uuid) -> String {
     format!("/api/v1/towns/{town}/certificates")
 }
 
+/// The JSON body of `res`.
+async fn read(res: Response) -> Value {
+    res.json().await.unwrap()
+}
+
+/// How many certificates `town` holds, read straight from the database.
+async fn certificates_in(app: &TestApp, town: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM certificates WHERE town_id = $1")
+        .bind(town)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// The count that `sql` (a `SELECT count(*)` without parameters) answers.
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+}
+
+/// POSTs an issue `body` as `token`.
 async fn issue(app: &TestApp, town: Uuid, token: &str, body: &Value) -> Response {
     app.authed(Method::POST, &base(town), token)
         .json(body)
@@ -60,7 +84,15 @@ async fn issue(app: &TestApp, town: Uuid, token: &str, body: &Value) -> Response
 }
 
 /// Issues a certificate as staff and returns it (asserting 201).
-async fn issued(app: &TestApp, town: Uuid, body: Value) -> Value {
+async fn issued(
+    app: &TestApp,
+    town: Uuid,
+    number: &str,
+    member: Uuid,
+    issued_on: NaiveDate,
+    valid_until: NaiveDate,
+) -> Value {
+    let body = cert_body(number, member, issued_on, valid_until);
     let res = issue(app, town, &app.token(Role::Staff, Some(town)), &body).await;
     assert_eq!(res.status(), 201, "issuing {body}");
     res.json().await.unwrap()
@@ -87,15 +119,55 @@ async fn act(
     req.json(&body).send().await.unwrap()
 }
 
+/// Reviews certificate `id` as `token`, with `If-Match` when given.
+async fn review(
+    app: &TestApp,
+    town: Uuid,
+    id: &Value,
+    token: &str,
+    if_match: Option<&str>,
+    body: Value,
+) -> Response {
+    act(app, town, id, "reviews", token, if_match, body).await
+}
+
+/// Staff return certificate `id` on `day`, with `If-Match: if_match`.
+async fn staff_return(
+    app: &TestApp,
+    town: Uuid,
+    id: &Value,
+    if_match: &str,
+    day: NaiveDate,
+) -> Response {
+    let staff = app.token(Role::Staff, Some(town));
+    let body = json!({ "returned_on": day });
+    act(app, town, id, "return", &staff, Some(if_match), body).await
+}
+
+/// Staff revoke certificate `id` for `reason`, with `If-Match: if_match`.
+async fn staff_revoke(
+    app: &TestApp,
+    town: Uuid,
+    id: &Value,
+    if_match: &str,
+    reason: &str,
+) -> Response {
+    let staff = app.token(Role::Staff, Some(town));
+    let body = json!({ "reason": reason });
+    act(app, town, id, "revoke", &staff, Some(if_match), body).await
+}
+
+/// GETs `suffix` (empty, `/{id}` or `?{query}`) under the town's certificates as `token`.
+async fn fetch(app: &TestApp, town: Uuid, token: &str, suffix: &str) -> Response {
+    app.authed(Method::GET, &format!("{}{suffix}", base(town)), token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// GETs certificate `id` as `token`.
 async fn get(app: &TestApp, town: Uuid, id: &Value, token: &str) -> Response {
-    app.authed(
-        Method::GET,
-        &format!("{}/{}", base(town), id.as_str().unwrap()),
-        token,
-    )
-    .send()
-    .await
-    .unwrap()
+    fetch(app, town, token, &format!("/{}", id.as_str().unwrap())).await
 }
 
 /// Every id in the list at `query`, walking all pages of `limit`.
@@ -124,8 +196,7 @@ async fn list_ids(app: &TestApp, town: Uuid, token: &str, query: &str, limit: u3
 #[tokio::test]
 async fn staff_issue_a_certificate_that_reads_back_with_its_etag() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C1", 2).await;
-    let staff = app.token(Role::Staff, Some(town));
+    let (Setup { town, staff, .. }, members) = town_with_members(&app, "C1", 2).await;
     let body = cert_body(" LD-2026-001 ", members[0], days_ago(3), days_ahead(300));
     let res = issue(&app, town, &staff, &body).await;
     assert_eq!(res.status(), 201);
@@ -168,23 +239,13 @@ async fn staff_issue_a_certificate_that_reads_back_with_its_etag() {
     }
 
     // The number is unique in the town.
-    let res = issue(
-        &app,
-        town,
-        &staff,
-        &cert_body("LD-2026-001", members[1], today(), days_ahead(10)),
-    )
-    .await;
+    let body = cert_body("LD-2026-001", members[1], today(), days_ahead(10));
+    let res = issue(&app, town, &staff, &body).await;
     assert_eq!(problem(res, 409).await["code"], "certificate_number_taken");
 
     // The holder is a member of this town, and an active one.
-    let res = issue(
-        &app,
-        town,
-        &staff,
-        &cert_body("LD-2", Uuid::now_v7(), today(), days_ahead(10)),
-    )
-    .await;
+    let body = cert_body("LD-2", Uuid::now_v7(), today(), days_ahead(10));
+    let res = issue(&app, town, &staff, &body).await;
     let p = problem(res, 422).await;
     assert_eq!(p["errors"][0]["field"], "member_id");
     assert_eq!(p["errors"][0]["code"], "unknown_member");
@@ -193,13 +254,8 @@ async fn staff_issue_a_certificate_that_reads_back_with_its_etag() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let res = issue(
-        &app,
-        town,
-        &staff,
-        &cert_body("LD-3", members[1], today(), days_ahead(10)),
-    )
-    .await;
+    let body = cert_body("LD-3", members[1], today(), days_ahead(10));
+    let res = issue(&app, town, &staff, &body).await;
     assert_eq!(problem(res, 409).await["code"], "member_not_active");
 
     // A retry with the same Idempotency-Key gets the first answer and changes nothing.
@@ -222,96 +278,47 @@ async fn staff_issue_a_certificate_that_reads_back_with_its_etag() {
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(again.json::<Value>().await.unwrap(), first);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM certificates WHERE town_id = $1")
-        .bind(town)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 2);
+    assert_eq!(certificates_in(&app, town).await, 2);
 }
 
 #[tokio::test]
 async fn a_member_holds_one_valid_certificate_until_it_is_returned_revoked_or_expired() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C2", 2).await;
-    let staff = app.token(Role::Staff, Some(town));
+    let (Setup { town, staff, .. }, members) = town_with_members(&app, "C2", 2).await;
     let m = members[0];
 
-    let first = issued(
-        &app,
-        town,
-        cert_body("A-1", m, days_ago(10), days_ahead(100)),
-    )
-    .await;
-    let res = issue(
-        &app,
-        town,
-        &staff,
-        &cert_body("A-2", m, today(), days_ahead(50)),
-    )
-    .await;
+    let first = issued(&app, town, "A-1", m, days_ago(10), days_ahead(100)).await;
+    let body = cert_body("A-2", m, today(), days_ahead(50));
+    let res = issue(&app, town, &staff, &body).await;
     assert_eq!(
         problem(res, 409).await["code"],
         "member_has_valid_certificate"
     );
     // Nor one whose past dates overlap the valid one.
-    let res = issue(
-        &app,
-        town,
-        &staff,
-        &cert_body("A-2", m, days_ago(200), days_ago(10)),
-    )
-    .await;
+    let body = cert_body("A-2", m, days_ago(200), days_ago(10));
+    let res = issue(&app, town, &staff, &body).await;
     assert_eq!(
         problem(res, 409).await["code"],
         "member_has_valid_certificate"
     );
 
     // Returned: a new one may be issued.
-    let res = act(
-        &app,
-        town,
-        &first["id"],
-        "return",
-        &staff,
-        Some("\"1\""),
-        json!({"returned_on": today()}),
-    )
-    .await;
+    let res = staff_return(&app, town, &first["id"], "\"1\"", today()).await;
     assert_eq!(res.status(), 200);
-    let second = issued(&app, town, cert_body("A-2", m, today(), days_ahead(50))).await;
+    let second = issued(&app, town, "A-2", m, today(), days_ahead(50)).await;
 
     // Revoked: again.
-    let res = act(
-        &app,
-        town,
-        &second["id"],
-        "revoke",
-        &staff,
-        Some("*"),
-        json!({"reason": "组织关系已转出"}),
-    )
-    .await;
+    let res = staff_revoke(&app, town, &second["id"], "*", "组织关系已转出").await;
     assert_eq!(res.status(), 200);
-    let third = issued(&app, town, cert_body("A-3", m, today(), days_ahead(50))).await;
+    let third = issued(&app, town, "A-3", m, today(), days_ahead(50)).await;
     assert_eq!(third["status"], "valid");
 
     // Expired: a certificate issued with past dates reads as expired, and a new one may
     // be issued for the same member.
     let other = members[1];
-    let old = issued(
-        &app,
-        town,
-        cert_body("B-1", other, days_ago(400), days_ago(40)),
-    )
-    .await;
+    let old = issued(&app, town, "B-1", other, days_ago(400), days_ago(40)).await;
     assert_eq!(old["status"], "expired");
-    let fresh = issued(
-        &app,
-        town,
-        cert_body("B-2", other, today(), days_ahead(365)),
-    )
-    .await;
+    let fresh = issued(&app, town, "B-2", other, today(), days_ahead(365)).await;
     assert_eq!(fresh["status"], "valid");
 
     // The rule for evaluation panels.
@@ -351,8 +358,7 @@ async fn a_member_holds_one_valid_certificate_until_it_is_returned_revoked_or_ex
 #[tokio::test]
 async fn concurrent_issues_for_one_member_make_exactly_one_certificate() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C3", 1).await;
-    let staff = app.token(Role::Staff, Some(town));
+    let (Setup { town, staff, .. }, members) = town_with_members(&app, "C3", 1).await;
     let bodies: Vec<Value> = (0..8)
         .map(|i| cert_body(&format!("P-{i}"), members[0], today(), days_ahead(100)))
         .collect();
@@ -370,69 +376,20 @@ async fn concurrent_issues_for_one_member_make_exactly_one_certificate() {
         }
     }
     assert_eq!(created, 1);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM certificates WHERE town_id = $1")
-        .bind(town)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 1);
+    assert_eq!(certificates_in(&app, town).await, 1);
 }
 
 #[tokio::test]
 async fn expired_is_computed_and_the_status_filters_follow_it() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C4", 5).await;
-    let staff = app.token(Role::Staff, Some(town));
-    let expired = issued(
-        &app,
-        town,
-        cert_body("E-1", members[0], days_ago(300), days_ago(1)),
-    )
-    .await;
-    let valid = issued(
-        &app,
-        town,
-        cert_body("V-1", members[1], days_ago(300), today()),
-    )
-    .await;
-    let returned = issued(
-        &app,
-        town,
-        cert_body("R-1", members[2], days_ago(30), days_ahead(30)),
-    )
-    .await;
-    let revoked = issued(
-        &app,
-        town,
-        cert_body("X-1", members[3], days_ago(30), days_ahead(30)),
-    )
-    .await;
-    let also_valid = issued(
-        &app,
-        town,
-        cert_body("V-2", members[4], today(), days_ahead(30)),
-    )
-    .await;
-    act(
-        &app,
-        town,
-        &returned["id"],
-        "return",
-        &staff,
-        Some("\"1\""),
-        json!({"returned_on": days_ago(1)}),
-    )
-    .await;
-    act(
-        &app,
-        town,
-        &revoked["id"],
-        "revoke",
-        &staff,
-        Some("\"1\""),
-        json!({"reason": "违反规定"}),
-    )
-    .await;
+    let (Setup { town, staff, .. }, members) = town_with_members(&app, "C4", 5).await;
+    let expired = issued(&app, town, "E-1", members[0], days_ago(300), days_ago(1)).await;
+    let valid = issued(&app, town, "V-1", members[1], days_ago(300), today()).await;
+    let returned = issued(&app, town, "R-1", members[2], days_ago(30), days_ahead(30)).await;
+    let revoked = issued(&app, town, "X-1", members[3], days_ago(30), days_ahead(30)).await;
+    let also_valid = issued(&app, town, "V-2", members[4], today(), days_ahead(30)).await;
+    staff_return(&app, town, &returned["id"], "\"1\"", days_ago(1)).await;
+    staff_revoke(&app, town, &revoked["id"], "\"1\"", "违反规定").await;
 
     assert_eq!(expired["status"], "expired");
     assert_eq!(valid["status"], "valid", "valid on its last day");
@@ -442,12 +399,8 @@ async fn expired_is_computed_and_the_status_filters_follow_it() {
         .await
         .unwrap();
     assert_eq!(stored, "valid", "nobody edited the expired one");
-    let read: Value = get(&app, town, &expired["id"], &staff)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(read["status"], "expired");
+    let fetched = read(get(&app, town, &expired["id"], &staff).await).await;
+    assert_eq!(fetched["status"], "expired");
 
     let id = |c: &Value| c["id"].as_str().unwrap().to_owned();
     let county = app.token(Role::County, None);
@@ -467,86 +420,54 @@ async fn expired_is_computed_and_the_status_filters_follow_it() {
     let mut sorted = all.clone();
     sorted.sort();
     assert_eq!(all, sorted, "id order");
-    let mine = list_ids(
-        &app,
-        town,
-        &staff,
-        &format!("&member_id={}", members[2]),
-        50,
-    )
-    .await;
+    let holder = format!("&member_id={}", members[2]);
+    let mine = list_ids(&app, town, &staff, &holder, 50).await;
     assert_eq!(mine, vec![id(&returned)]);
-    let none = list_ids(
-        &app,
-        town,
-        &staff,
-        &format!("&member_id={}&status=valid", members[2]),
-        50,
-    )
-    .await;
+    let none = list_ids(&app, town, &staff, &format!("{holder}&status=valid"), 50).await;
     assert!(none.is_empty());
-    let res = app
-        .authed(Method::GET, &format!("{}?status=lost", base(town)), &staff)
-        .send()
-        .await
-        .unwrap();
+    let res = fetch(&app, town, &staff, "?status=lost").await;
     assert_eq!(problem(res, 400).await["code"], "invalid_query");
 }
 
 #[tokio::test]
 async fn a_review_extends_validity_by_at_most_a_year_and_is_kept() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C5", 1).await;
-    let staff = app.token(Role::Staff, Some(town));
+    let (Setup { town, staff, .. }, members) = town_with_members(&app, "C5", 1).await;
     let committee = app.token(Role::Committee, Some(town));
-    let cert = issued(
-        &app,
-        town,
-        cert_body("R-1", members[0], days_ago(300), days_ahead(30)),
-    )
-    .await;
+    let cert = issued(&app, town, "R-1", members[0], days_ago(300), days_ahead(30)).await;
     let id = &cert["id"];
 
     // Without If-Match: 428; with a stale one: 412.
-    let review =
+    let extend =
         json!({"reviewed_on": today(), "note": "表现良好", "valid_until": days_ahead(365)});
-    let res = act(&app, town, id, "reviews", &staff, None, review.clone()).await;
+    let res = review(&app, town, id, &staff, None, extend.clone()).await;
     problem(res, 428).await;
-    let res = act(
-        &app,
-        town,
-        id,
-        "reviews",
-        &staff,
-        Some("\"7\""),
-        review.clone(),
-    )
-    .await;
+    let res = review(&app, town, id, &staff, Some("\"7\""), extend.clone()).await;
     problem(res, 412).await;
 
     // A year from the review's date at most, and an extension.
     let too_long = json!({"reviewed_on": days_ago(1), "note": "x", "valid_until": days_ahead(365)});
-    let res = act(&app, town, id, "reviews", &staff, Some("\"1\""), too_long).await;
+    let res = review(&app, town, id, &staff, Some("\"1\""), too_long).await;
     let p = problem(res, 422).await;
     assert_eq!(p["errors"][0]["field"], "valid_until");
     assert_eq!(p["errors"][0]["code"], "over_one_year");
     let shorter = json!({"reviewed_on": today(), "note": "x", "valid_until": days_ahead(10)});
-    let res = act(&app, town, id, "reviews", &staff, Some("\"1\""), shorter).await;
+    let res = review(&app, town, id, &staff, Some("\"1\""), shorter).await;
     assert_eq!(
         problem(res, 422).await["errors"][0]["code"],
         "not_an_extension"
     );
     let early = json!({"reviewed_on": days_ago(301), "note": "x"});
-    let res = act(&app, town, id, "reviews", &staff, Some("\"1\""), early).await;
+    let res = review(&app, town, id, &staff, Some("\"1\""), early).await;
     assert_eq!(
         problem(res, 422).await["errors"][0]["code"],
         "before_issued_on"
     );
     let future = json!({"reviewed_on": days_ahead(1), "note": "x"});
-    let res = act(&app, town, id, "reviews", &staff, Some("\"1\""), future).await;
+    let res = review(&app, town, id, &staff, Some("\"1\""), future).await;
     assert_eq!(problem(res, 422).await["errors"][0]["code"], "in_future");
 
-    let res = act(&app, town, id, "reviews", &staff, Some("\"1\""), review).await;
+    let res = review(&app, town, id, &staff, Some("\"1\""), extend).await;
     assert_eq!(res.status(), 201);
     assert_eq!(res.headers()["etag"], "\"2\"");
     assert_eq!(
@@ -564,16 +485,8 @@ async fn a_review_extends_validity_by_at_most_a_year_and_is_kept() {
     assert_eq!(r["valid_until"], json!(days_ahead(365)));
 
     // A review that keeps the validity is recorded too.
-    let res = act(
-        &app,
-        town,
-        id,
-        "reviews",
-        &committee,
-        Some("\"2\""),
-        json!({"reviewed_on": today(), "note": "复核"}),
-    )
-    .await;
+    let keep = json!({"reviewed_on": today(), "note": "复核"});
+    let res = review(&app, town, id, &committee, Some("\"2\""), keep).await;
     assert_eq!(res.status(), 201);
     let read = get(&app, town, id, &staff).await;
     assert_eq!(read.headers()["etag"], "\"3\"");
@@ -620,51 +533,18 @@ async fn a_review_extends_validity_by_at_most_a_year_and_is_kept() {
 #[tokio::test]
 async fn returned_and_revoked_are_final_and_refusals_change_nothing() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C6", 3).await;
-    let staff = app.token(Role::Staff, Some(town));
-    let review = json!({"reviewed_on": today(), "note": "x"});
-    let returned = issued(
-        &app,
-        town,
-        cert_body("F-1", members[0], days_ago(10), days_ahead(10)),
-    )
-    .await;
+    let (Setup { town, staff, .. }, members) = town_with_members(&app, "C6", 3).await;
+    let reviewed = json!({"reviewed_on": today(), "note": "x"});
+    let returned = issued(&app, town, "F-1", members[0], days_ago(10), days_ahead(10)).await;
 
-    let res = act(
-        &app,
-        town,
-        &returned["id"],
-        "return",
-        &staff,
-        Some("\"1\""),
-        json!({"returned_on": days_ago(11)}),
-    )
-    .await;
+    let res = staff_return(&app, town, &returned["id"], "\"1\"", days_ago(11)).await;
     assert_eq!(
         problem(res, 422).await["errors"][0]["code"],
         "before_issued_on"
     );
-    let res = act(
-        &app,
-        town,
-        &returned["id"],
-        "return",
-        &staff,
-        Some("\"1\""),
-        json!({"returned_on": days_ahead(1)}),
-    )
-    .await;
+    let res = staff_return(&app, town, &returned["id"], "\"1\"", days_ahead(1)).await;
     assert_eq!(problem(res, 422).await["errors"][0]["code"], "in_future");
-    let res = act(
-        &app,
-        town,
-        &returned["id"],
-        "return",
-        &staff,
-        Some("\"1\""),
-        json!({"returned_on": today()}),
-    )
-    .await;
+    let res = staff_return(&app, town, &returned["id"], "\"1\"", today()).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["etag"], "\"2\"");
     let closed: Value = res.json().await.unwrap();
@@ -672,33 +552,10 @@ async fn returned_and_revoked_are_final_and_refusals_change_nothing() {
     assert_eq!(closed["returned_on"], json!(today()));
     assert_eq!(closed["closed_by"], "staff-tester");
 
-    let revoked = issued(
-        &app,
-        town,
-        cert_body("F-2", members[1], days_ago(10), days_ahead(10)),
-    )
-    .await;
-    let res = act(
-        &app,
-        town,
-        &revoked["id"],
-        "revoke",
-        &staff,
-        Some("\"1\""),
-        json!({"reason": " "}),
-    )
-    .await;
+    let revoked = issued(&app, town, "F-2", members[1], days_ago(10), days_ahead(10)).await;
+    let res = staff_revoke(&app, town, &revoked["id"], "\"1\"", " ").await;
     assert_eq!(problem(res, 422).await["errors"][0]["field"], "reason");
-    let res = act(
-        &app,
-        town,
-        &revoked["id"],
-        "revoke",
-        &staff,
-        Some("\"1\""),
-        json!({"reason": "持证人违反规定"}),
-    )
-    .await;
+    let res = staff_revoke(&app, town, &revoked["id"], "\"1\"", "持证人违反规定").await;
     assert_eq!(res.status(), 200);
     let closed_too: Value = res.json().await.unwrap();
     assert_eq!(closed_too["status"], "revoked");
@@ -709,7 +566,7 @@ async fn returned_and_revoked_are_final_and_refusals_change_nothing() {
         for (action, body) in [
             ("return", json!({"returned_on": today()})),
             ("revoke", json!({"reason": "再次撤销"})),
-            ("reviews", review.clone()),
+            ("reviews", reviewed.clone()),
         ] {
             let res = act(&app, town, &cert["id"], action, &staff, Some("*"), body).await;
             assert_eq!(
@@ -718,56 +575,26 @@ async fn returned_and_revoked_are_final_and_refusals_change_nothing() {
                 "{action}"
             );
         }
-        let now: Value = get(&app, town, &cert["id"], &staff)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let now = read(get(&app, town, &cert["id"], &staff).await).await;
         assert_eq!(now, before, "nothing changed");
     }
 
     // An expired certificate is not reviewed, but can still be returned.
-    let old = issued(
-        &app,
-        town,
-        cert_body("F-3", members[2], days_ago(100), days_ago(2)),
-    )
-    .await;
-    let res = act(
-        &app,
-        town,
-        &old["id"],
-        "reviews",
-        &staff,
-        Some("\"1\""),
-        json!({"reviewed_on": days_ago(3), "note": "迟到的审验"}),
-    )
-    .await;
+    let old = issued(&app, town, "F-3", members[2], days_ago(100), days_ago(2)).await;
+    let late = json!({"reviewed_on": days_ago(3), "note": "迟到的审验"});
+    let res = review(&app, town, &old["id"], &staff, Some("\"1\""), late).await;
     assert_eq!(problem(res, 409).await["code"], "certificate_not_valid");
-    let res = act(
-        &app,
-        town,
-        &old["id"],
-        "return",
-        &staff,
-        Some("\"1\""),
-        json!({"returned_on": today()}),
-    )
-    .await;
+    let res = staff_return(&app, town, &old["id"], "\"1\"", today()).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "returned");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM certificate_reviews")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
+    let reviews = count(&app, "SELECT count(*) FROM certificate_reviews").await;
+    assert_eq!(reviews, 0);
 }
 
 #[tokio::test]
 async fn issue_dates_are_checked_in_the_towns_calendar() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C7", 1).await;
-    let staff = app.token(Role::Staff, Some(town));
+    let (Setup { town, staff, .. }, members) = town_with_members(&app, "C7", 1).await;
     let m = members[0];
     let year_on = |d: NaiveDate| d.checked_add_months(chrono::Months::new(12)).unwrap();
     for (issued_on, valid_until, field, code) in [
@@ -797,13 +624,8 @@ async fn issue_dates_are_checked_in_the_towns_calendar() {
             "too_early",
         ),
     ] {
-        let res = issue(
-            &app,
-            town,
-            &staff,
-            &cert_body("D-1", m, issued_on, valid_until),
-        )
-        .await;
+        let body = cert_body("D-1", m, issued_on, valid_until);
+        let res = issue(&app, town, &staff, &body).await;
         let p = problem(res, 422).await;
         assert_eq!(p["errors"][0]["field"], field, "{issued_on} {valid_until}");
         assert_eq!(p["errors"][0]["code"], code);
@@ -817,50 +639,28 @@ async fn issue_dates_are_checked_in_the_towns_calendar() {
     );
     let res = issue(&app, town, &staff, &json!({"number": "D-1"})).await;
     problem(res, 422).await;
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM certificates")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0, "nothing half-written");
+    let written = count(&app, "SELECT count(*) FROM certificates").await;
+    assert_eq!(written, 0, "nothing half-written");
     // Exactly a year is fine.
-    issued(
-        &app,
-        town,
-        cert_body("D-1", m, days_ago(10), year_on(days_ago(10))),
-    )
-    .await;
+    issued(&app, town, "D-1", m, days_ago(10), year_on(days_ago(10))).await;
 }
 
 #[tokio::test]
 async fn staff_and_committee_manage_county_reads_member_and_admin_are_refused() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C8", 5).await;
+    let (Setup { town, .. }, members) = town_with_members(&app, "C8", 5).await;
     let token = |role| app.token(role, Some(town));
-    let cert = issued(
-        &app,
-        town,
-        cert_body("M-0", members[0], today(), days_ahead(30)),
-    )
-    .await;
+    let cert = issued(&app, town, "M-0", members[0], today(), days_ahead(30)).await;
     let id = &cert["id"];
 
     for role in [Role::Member, Role::Admin] {
         let t = token(role);
-        let res = app
-            .authed(Method::GET, &base(town), &t)
-            .send()
-            .await
-            .unwrap();
-        problem(res, 403).await;
+        problem(fetch(&app, town, &t, "").await, 403).await;
         problem(get(&app, town, id, &t).await, 403).await;
     }
     for role in [Role::Staff, Role::Committee, Role::County] {
         let t = token(role);
-        let res = app
-            .authed(Method::GET, &base(town), &t)
-            .send()
-            .await
-            .unwrap();
+        let res = fetch(&app, town, &t, "").await;
         assert_eq!(res.status(), 200, "{role:?} lists");
         assert_eq!(
             get(&app, town, id, &t).await.status(),
@@ -890,11 +690,7 @@ async fn staff_and_committee_manage_county_reads_member_and_admin_are_refused() 
             problem(res, 403).await;
         }
     }
-    let unchanged: Value = get(&app, town, id, &token(Role::Staff))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let unchanged = read(get(&app, town, id, &token(Role::Staff)).await).await;
     assert_eq!(unchanged["version"], 1);
 
     for (n, role, close) in [
@@ -904,11 +700,11 @@ async fn staff_and_committee_manage_county_reads_member_and_admin_are_refused() 
         (4, Role::Committee, "return"),
     ] {
         let t = token(role);
-        let [issue_body, review, returned, revoked] = writes(n).map(|(_, body)| body);
+        let [issue_body, checked, returned, revoked] = writes(n).map(|(_, body)| body);
         let res = issue(&app, town, &t, &issue_body).await;
         assert_eq!(res.status(), 201, "{role:?} issues");
         let id = res.json::<Value>().await.unwrap()["id"].clone();
-        let res = act(&app, town, &id, "reviews", &t, Some("\"1\""), review).await;
+        let res = review(&app, town, &id, &t, Some("\"1\""), checked).await;
         assert_eq!(res.status(), 201, "{role:?} reviews");
         let body = if close == "return" { returned } else { revoked };
         let res = act(&app, town, &id, close, &t, Some("\"2\""), body).await;
@@ -919,33 +715,17 @@ async fn staff_and_committee_manage_county_reads_member_and_admin_are_refused() 
 #[tokio::test]
 async fn another_towns_certificates_answer_404() {
     let app = TestApp::spawn().await;
-    let (town, members) = town_with_members(&app, "C9", 1).await;
-    let (other, other_members) = town_with_members(&app, "C10", 1).await;
-    let cert = issued(
-        &app,
-        town,
-        cert_body("T-1", members[0], today(), days_ahead(30)),
-    )
-    .await;
-    let id = &cert["id"];
+    let (Setup { town, staff, .. }, members) = town_with_members(&app, "C9", 1).await;
+    let (Setup { town: other, .. }, other_members) = town_with_members(&app, "C10", 1).await;
     let outsider = app.token(Role::Staff, Some(other));
+    let cert = issued(&app, town, "T-1", members[0], today(), days_ahead(30)).await;
+    let id = &cert["id"];
 
     // Through the certificate's town: the caller does not cover it.
-    let res = app
-        .authed(Method::GET, &base(town), &outsider)
-        .send()
-        .await
-        .unwrap();
-    problem(res, 404).await;
+    problem(fetch(&app, town, &outsider, "").await, 404).await;
     problem(get(&app, town, id, &outsider).await, 404).await;
-    let res = issue(
-        &app,
-        town,
-        &outsider,
-        &cert_body("T-2", members[0], today(), days_ahead(3)),
-    )
-    .await;
-    problem(res, 404).await;
+    let body = cert_body("T-2", members[0], today(), days_ahead(3));
+    problem(issue(&app, town, &outsider, &body).await, 404).await;
     // Through the caller's own town: no such certificate there.
     problem(get(&app, other, id, &outsider).await, 404).await;
     for (action, body) in [
@@ -953,40 +733,22 @@ async fn another_towns_certificates_answer_404() {
         ("return", json!({"returned_on": today()})),
         ("revoke", json!({"reason": "x"})),
     ] {
-        problem(
-            act(&app, town, id, action, &outsider, Some("*"), body.clone()).await,
-            404,
-        )
-        .await;
-        problem(
-            act(&app, other, id, action, &outsider, Some("*"), body).await,
-            404,
-        )
-        .await;
+        let res = act(&app, town, id, action, &outsider, Some("*"), body.clone()).await;
+        problem(res, 404).await;
+        let res = act(&app, other, id, action, &outsider, Some("*"), body).await;
+        problem(res, 404).await;
     }
     // A member of another town cannot hold this town's certificate.
-    let staff = app.token(Role::Staff, Some(town));
-    let res = issue(
-        &app,
-        town,
-        &staff,
-        &cert_body("T-3", other_members[0], today(), days_ahead(3)),
-    )
-    .await;
+    let body = cert_body("T-3", other_members[0], today(), days_ahead(3));
+    let res = issue(&app, town, &staff, &body).await;
     assert_eq!(
         problem(res, 422).await["errors"][0]["code"],
         "unknown_member"
     );
-    let unchanged: Value = get(&app, town, id, &staff).await.json().await.unwrap();
+    let unchanged = read(get(&app, town, id, &staff).await).await;
     assert_eq!(unchanged, cert);
     // Nor is another town's member filter a way in: the list is scoped to its town.
-    let ids = list_ids(
-        &app,
-        other,
-        &outsider,
-        &format!("&member_id={}", members[0]),
-        50,
-    )
-    .await;
+    let holder = format!("&member_id={}", members[0]);
+    let ids = list_ids(&app, other, &outsider, &holder, 50).await;
     assert!(ids.is_empty());
 }

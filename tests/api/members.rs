@@ -2,50 +2,69 @@
 //! `/me` and the audit trail.
 
 use party_center::auth::{KeyStore, MintRequest, Role};
-use reqwest::Method;
+use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, center_branch, insert_branch, national_id, problem, uuid};
+use crate::cases::{Setup, setup};
+use crate::helpers::{TestApp, center_branch, national_id, problem, uuid};
 
-struct Town {
-    id: Uuid,
-    village_branch: Uuid,
-    staff: String,
-    committee: String,
+/// A GET of `path` with `token`.
+async fn get(app: &TestApp, path: &str, token: &str) -> Response {
+    app.authed(Method::GET, path, token).send().await.unwrap()
 }
 
-async fn town(app: &TestApp, code: &str) -> Town {
-    let id = uuid(&app.create_town(code).await["id"]);
-    Town {
-        id,
-        village_branch: insert_branch(app, id, "新村党支部").await,
-        staff: app.token(Role::Staff, Some(id)),
-        committee: app.token(Role::Committee, Some(id)),
-    }
+/// The JSON body of a GET of `path` with `token`, whatever its status.
+async fn get_body(app: &TestApp, path: &str, token: &str) -> Value {
+    get(app, path, token).await.json().await.unwrap()
 }
 
+/// A POST of `body` as JSON to `path` with `token`.
+async fn post_json(app: &TestApp, path: &str, token: &str, body: &Value) -> Response {
+    app.authed(Method::POST, path, token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The `field` of each error in a problem body, in order.
+fn error_fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
+}
+
+/// A registration body for `name` with national ID number `n` in `branch`.
 fn member_body(name: &str, n: u32, branch: Uuid) -> Value {
     json!({ "name": name, "national_id": national_id(n), "branch_id": branch })
 }
 
-async fn register(app: &TestApp, t: &Town, body: Value) -> reqwest::Response {
-    app.authed(
-        Method::POST,
-        &format!("/api/v1/towns/{}/members", t.id),
-        &t.staff,
-    )
-    .json(&body)
-    .send()
-    .await
-    .unwrap()
+/// Registers a member from `body` as staff.
+async fn register(app: &TestApp, t: &Setup, body: Value) -> Response {
+    let path = format!("/api/v1/towns/{}/members", t.town);
+    post_json(app, &path, &t.staff, &body).await
+}
+
+/// Registers a member from `body` as staff and returns the answer's body.
+async fn registered(app: &TestApp, t: &Setup, body: Value) -> Value {
+    register(app, t, body).await.json().await.unwrap()
+}
+
+/// The staff's page of the town's members matching `query`, whatever its status.
+async fn list_members(app: &TestApp, t: &Setup, query: &str) -> Value {
+    let path = format!("/api/v1/towns/{}/members?{query}", t.town);
+    get_body(app, &path, &t.staff).await
 }
 
 #[tokio::test]
 async fn staff_register_a_member_whose_numbers_are_masked() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "M1").await;
-    let mut body = member_body("张建国", 1, t.village_branch);
+    let t = setup(&app, "M1").await;
+    let mut body = member_body("张建国", 1, t.village);
     body["phone"] = json!("13812345678");
     body["reserve_cadre"] = json!(true);
     let res = register(&app, &t, body).await;
@@ -59,7 +78,7 @@ async fn staff_register_a_member_whose_numbers_are_masked() {
     assert_eq!(m["phone"], "138****5678");
     assert_eq!(m["revealed"], false);
     assert_eq!(m["birth_date"], "1981-02-02");
-    assert_eq!(uuid(&m["branch_id"]), t.village_branch);
+    assert_eq!(uuid(&m["branch_id"]), t.village);
     assert_eq!(m["status"], "active");
 
     let (kind, to): (String, Uuid) =
@@ -70,7 +89,7 @@ async fn staff_register_a_member_whose_numbers_are_masked() {
             .unwrap();
     assert_eq!(
         (kind.as_str(), to),
-        ("registration", t.village_branch),
+        ("registration", t.village),
         "the first transfer puts them there"
     );
 }
@@ -78,8 +97,8 @@ async fn staff_register_a_member_whose_numbers_are_masked() {
 #[tokio::test]
 async fn bad_and_duplicate_members_are_refused_and_nothing_is_written() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "M2").await;
-    let mut bad = member_body("李四", 2, t.village_branch);
+    let t = setup(&app, "M2").await;
+    let mut bad = member_body("李四", 2, t.village);
     let id = national_id(2);
     let wrong_check = if id.ends_with('0') {
         format!("{}1", &id[..17])
@@ -90,13 +109,10 @@ async fn bad_and_duplicate_members_are_refused_and_nothing_is_written() {
     bad["joined_party_on"] = json!("2999-01-01");
     bad["phone"] = json!("12345");
     let body = problem(register(&app, &t, bad).await, 422).await;
-    let fields: Vec<_> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["national_id", "phone", "joined_party_on"]);
+    assert_eq!(
+        error_fields(&body),
+        ["national_id", "phone", "joined_party_on"]
+    );
 
     let other_town = uuid(&app.create_town("M3").await["id"]);
     let foreign_branch = center_branch(&app, other_town).await;
@@ -108,52 +124,39 @@ async fn bad_and_duplicate_members_are_refused_and_nothing_is_written() {
     assert_eq!(body["errors"][0]["field"], "branch_id");
 
     assert_eq!(
-        register(&app, &t, member_body("赵六", 4, t.village_branch))
+        register(&app, &t, member_body("赵六", 4, t.village))
             .await
             .status(),
         201
     );
     let body = problem(
-        register(&app, &t, member_body("赵六二", 4, t.village_branch)).await,
+        register(&app, &t, member_body("赵六二", 4, t.village)).await,
         409,
     )
     .await;
     assert_eq!(body["code"], "national_id_taken");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM members")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 1);
+    assert_eq!(member_count(&app).await, 1);
 }
 
 #[tokio::test]
 async fn only_the_committee_reveals_numbers_and_every_reveal_is_audited() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "M4").await;
-    let mut body = member_body("张建国", 5, t.village_branch);
+    let t = setup(&app, "M4").await;
+    let mut body = member_body("张建国", 5, t.village);
     body["phone"] = json!("13812345678");
-    let id = register(&app, &t, body)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
+    let id = registered(&app, &t, body).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let path = format!("/api/v1/towns/{}/members/{id}?reveal=true", t.id);
-    let res = app
-        .authed(Method::GET, &path, &t.committee)
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/api/v1/towns/{}/members/{id}?reveal=true", t.town);
+    let res = get(&app, &path, &t.committee).await;
     assert_eq!(res.status(), 200);
     let m: Value = res.json().await.unwrap();
     assert_eq!(m["national_id"], national_id(5));
     assert_eq!(m["phone"], "13812345678");
     assert_eq!(m["revealed"], true);
     for token in [&t.staff, &app.token(Role::County, None)] {
-        let res = app.authed(Method::GET, &path, token).send().await.unwrap();
-        problem(res, 403).await;
+        problem(get(&app, &path, token).await, 403).await;
     }
     let audit: Vec<(String, String)> = sqlx::query_as(
         "SELECT action, data::text FROM audit_log WHERE resource_id = $1 AND action = 'member.revealed'",
@@ -172,40 +175,25 @@ async fn only_the_committee_reveals_numbers_and_every_reveal_is_audited() {
 #[tokio::test]
 async fn members_are_found_by_any_part_of_their_name_and_by_filters() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "M5").await;
-    let center = center_branch(&app, t.id).await;
+    let t = setup(&app, "M5").await;
+    let center = center_branch(&app, t.town).await;
     for (i, name) in ["张建国", "李建国", "张伟", "王芳"].iter().enumerate() {
-        let branch = if i == 3 { center } else { t.village_branch };
+        let branch = if i == 3 { center } else { t.village };
         let mut body = member_body(name, 10 + i as u32, branch);
         body["reserve_cadre"] = json!(i == 2);
         body["village"] = json!(if i < 2 { "新村" } else { "老村" });
         assert_eq!(register(&app, &t, body).await.status(), 201);
     }
-    let names = |query: &'static str| {
-        let app = &app;
-        let t = &t;
-        async move {
-            let page: Value = app
-                .authed(
-                    Method::GET,
-                    &format!("/api/v1/towns/{}/members?{query}", t.id),
-                    &t.staff,
-                )
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let mut names: Vec<String> = page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["name"].as_str().unwrap().to_owned())
-                .collect();
-            names.sort();
-            names
-        }
+    let names = async |query: &str| {
+        let page = list_members(&app, &t, query).await;
+        let mut names: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
     };
     assert_eq!(names("q=建国").await, ["张建国", "李建国"]);
     assert_eq!(names("q=张").await, ["张伟", "张建国"]);
@@ -216,18 +204,7 @@ async fn members_are_found_by_any_part_of_their_name_and_by_filters() {
     assert_eq!(names("village=新村").await, ["张建国", "李建国"]);
     assert_eq!(names("q=张&village=老村").await, ["张伟"]);
     let center_only = format!("branch_id={center}");
-    let page: Value = app
-        .authed(
-            Method::GET,
-            &format!("/api/v1/towns/{}/members?{center_only}", t.id),
-            &t.staff,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = list_members(&app, &t, &center_only).await;
     assert_eq!(page["items"][0]["name"], "王芳");
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
@@ -235,15 +212,11 @@ async fn members_are_found_by_any_part_of_their_name_and_by_filters() {
 #[tokio::test]
 async fn a_change_needs_the_etag_and_never_moves_the_branch() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "M6").await;
-    let m: Value = register(&app, &t, member_body("张建国", 20, t.village_branch))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = setup(&app, "M6").await;
+    let m = registered(&app, &t, member_body("张建国", 20, t.village)).await;
     let path = format!(
         "/api/v1/towns/{}/members/{}",
-        t.id,
+        t.town,
         m["id"].as_str().unwrap()
     );
     let patch = |etag: &'static str, body: Value| {
@@ -272,7 +245,7 @@ async fn a_change_needs_the_etag_and_never_moves_the_branch() {
         "unknown_field"
     );
     let moved = sqlx::query("UPDATE members SET branch_id = $1 WHERE id = $2")
-        .bind(center_branch(&app, t.id).await)
+        .bind(center_branch(&app, t.town).await)
         .bind(uuid(&m["id"]))
         .execute(&app.pool)
         .await;
@@ -285,117 +258,67 @@ async fn a_change_needs_the_etag_and_never_moves_the_branch() {
 #[tokio::test]
 async fn roles_see_only_what_they_may() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "M7").await;
-    let other = town(&app, "M8").await;
-    let m: Value = register(&app, &t, member_body("张建国", 30, t.village_branch))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let list = format!("/api/v1/towns/{}/members", t.id);
+    let t = setup(&app, "M7").await;
+    let other = setup(&app, "M8").await;
+    let m = registered(&app, &t, member_body("张建国", 30, t.village)).await;
+    let list = format!("/api/v1/towns/{}/members", t.town);
     let one = format!("{list}/{}", m["id"].as_str().unwrap());
     let county = app.token(Role::County, None);
-    assert_eq!(
-        app.authed(Method::GET, &list, &county)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.authed(Method::GET, &one, &county)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let res = app
-        .authed(Method::POST, &list, &county)
-        .json(&member_body("x", 31, t.village_branch))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(get(&app, &list, &county).await.status(), 200);
+    assert_eq!(get(&app, &one, &county).await.status(), 200);
+    let res = post_json(&app, &list, &county, &member_body("x", 31, t.village)).await;
     problem(res, 403).await;
-    for token in [app.token(Role::Member, Some(t.id)), app.admin()] {
-        problem(
-            app.authed(Method::GET, &list, &token).send().await.unwrap(),
-            403,
-        )
-        .await;
-        problem(
-            app.authed(Method::GET, &one, &token).send().await.unwrap(),
-            403,
-        )
-        .await;
+    for token in [app.token(Role::Member, Some(t.town)), app.admin()] {
+        problem(get(&app, &list, &token).await, 403).await;
+        problem(get(&app, &one, &token).await, 403).await;
     }
     for path in [&list, &one] {
-        let res = app
-            .authed(Method::GET, path, &other.staff)
-            .send()
-            .await
-            .unwrap();
-        problem(res, 404).await;
+        problem(get(&app, path, &other.staff).await, 404).await;
     }
 }
 
 #[tokio::test]
 async fn a_member_reads_their_own_record_through_me() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "M9").await;
-    let m: Value = register(&app, &t, member_body("张建国", 40, t.village_branch))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = setup(&app, "M9").await;
+    let m = registered(&app, &t, member_body("张建国", 40, t.village)).await;
     let token = |member_id: Uuid| {
         app.keys
             .mint(&MintRequest {
                 role: Role::Member,
                 sub: "member-app".into(),
-                town: Some(t.id),
+                town: Some(t.town),
                 county: None,
                 member_id: Some(member_id),
                 ttl: std::time::Duration::from_secs(60),
             })
             .unwrap()
     };
-    let res = app
-        .authed(Method::GET, "/api/v1/me", &token(uuid(&m["id"])))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&app, "/api/v1/me", &token(uuid(&m["id"]))).await;
     assert_eq!(res.status(), 200);
     let me: Value = res.json().await.unwrap();
     assert_eq!(me["name"], "张建国");
     assert_eq!(me["revealed"], false);
-    let res = app
-        .authed(Method::GET, "/api/v1/me", &token(Uuid::now_v7()))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&app, "/api/v1/me", &token(Uuid::now_v7())).await;
     problem(res, 404).await;
-    let res = app
-        .authed(Method::GET, "/api/v1/me", &t.staff)
-        .send()
-        .await
-        .unwrap();
+    let res = get(&app, "/api/v1/me", &t.staff).await;
     problem(res, 403).await;
     let _: &KeyStore = &app.keys;
 }
 
-async fn import(
+/// Uploads a roster file `body` of `content_type` to the import route as `token`, with `query`.
+async fn import_as(
     app: &TestApp,
-    t: &Town,
+    t: &Setup,
+    token: &str,
     content_type: &str,
     body: Vec<u8>,
     query: &str,
-) -> reqwest::Response {
+) -> Response {
     app.authed(
         Method::POST,
-        &format!("/api/v1/towns/{}/members/import{query}", t.id),
-        &t.committee,
+        &format!("/api/v1/towns/{}/members/import{query}", t.town),
+        token,
     )
     .header("content-type", content_type)
     .body(body)
@@ -404,6 +327,18 @@ async fn import(
     .unwrap()
 }
 
+/// Uploads a roster file `body` of `content_type` as the committee, with `query`.
+async fn import(
+    app: &TestApp,
+    t: &Setup,
+    content_type: &str,
+    body: Vec<u8>,
+    query: &str,
+) -> Response {
+    import_as(app, t, &t.committee, content_type, body, query).await
+}
+
+/// A CSV roster (with a byte-order mark) of `(name, national id)` rows in the village branch.
 fn roster(rows: &[(String, String)]) -> Vec<u8> {
     let mut csv = String::from("\u{feff}姓名,身份证号,所在支部,后备干部\n");
     for (name, id) in rows {
@@ -412,6 +347,7 @@ fn roster(rows: &[(String, String)]) -> Vec<u8> {
     csv.into_bytes()
 }
 
+/// How many members the database holds.
 async fn member_count(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM members")
         .fetch_one(&app.pool)
@@ -422,7 +358,7 @@ async fn member_count(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn a_roster_is_imported_whole_or_not_at_all() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "MA").await;
+    let t = setup(&app, "MA").await;
     let good: Vec<(String, String)> = (0..50)
         .map(|i| (format!("党员{i}"), national_id(100 + i)))
         .collect();
@@ -437,14 +373,8 @@ async fn a_roster_is_imported_whole_or_not_at_all() {
     bad[30].1 = good[3].1.clone();
     let res = import(&app, &t, "text/csv", roster(&bad), "").await;
     let body = problem(res, 422).await;
-    let fields: Vec<_> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
+        error_fields(&body),
         [
             "rows[9].national_id",
             "rows[22].name",
@@ -474,7 +404,7 @@ async fn a_roster_is_imported_whole_or_not_at_all() {
 #[tokio::test]
 async fn an_xlsx_roster_imports_and_other_files_are_refused() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "MB").await;
+    let t = setup(&app, "MB").await;
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     for (col, heading) in ["姓名", "身份证号", "所在支部", "入党日期"]
@@ -497,129 +427,61 @@ async fn an_xlsx_roster_imports_and_other_files_are_refused() {
 
     let res = import(&app, &t, "application/json", b"{}".to_vec(), "").await;
     problem(res, 415).await;
-    let res = app
-        .authed(
-            Method::POST,
-            &format!("/api/v1/towns/{}/members/import", t.id),
-            &t.staff,
-        )
-        .header("content-type", "text/csv")
-        .body(roster(&[]))
-        .send()
-        .await
-        .unwrap();
+    let res = import_as(&app, &t, &t.staff, "text/csv", roster(&[]), "").await;
     problem(res, 403).await;
 }
 
 #[tokio::test]
 async fn the_committee_reads_the_audit_trail_by_resource() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "MC").await;
-    let m: Value = register(&app, &t, member_body("张建国", 50, t.village_branch))
-        .await
-        .json()
-        .await
-        .unwrap();
-    register(&app, &t, member_body("李四", 51, t.village_branch)).await;
+    let t = setup(&app, "MC").await;
+    let m = registered(&app, &t, member_body("张建国", 50, t.village)).await;
+    register(&app, &t, member_body("李四", 51, t.village)).await;
     let path = format!(
         "/api/v1/towns/{}/audit?resource_type=member&resource_id={}",
-        t.id,
+        t.town,
         m["id"].as_str().unwrap()
     );
-    let res = app
-        .authed(Method::GET, &path, &t.committee)
-        .send()
-        .await
-        .unwrap();
+    let res = get(&app, &path, &t.committee).await;
     assert_eq!(res.status(), 200);
     let page: Value = res.json().await.unwrap();
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["action"], "member.created");
     assert_eq!(items[0]["actor_role"], "staff");
-    let all: Value = app
-        .authed(
-            Method::GET,
-            &format!("/api/v1/towns/{}/audit?limit=1", t.id),
-            &t.committee,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let newest = format!("/api/v1/towns/{}/audit?limit=1", t.town);
+    let all = get_body(&app, &newest, &t.committee).await;
     assert_eq!(all["items"][0]["action"], "member.created", "newest first");
     assert!(all["next_cursor"].is_string());
-    problem(
-        app.authed(Method::GET, &path, &t.staff)
-            .send()
-            .await
-            .unwrap(),
-        403,
-    )
-    .await;
+    problem(get(&app, &path, &t.staff).await, 403).await;
 }
 
 #[tokio::test]
 async fn holders_of_a_valid_certificate_read_as_floating() {
     let app = TestApp::spawn().await;
-    let t = town(&app, "MD").await;
-    let holder: Value = register(&app, &t, member_body("张建国", 60, t.village_branch))
-        .await
-        .json()
-        .await
-        .unwrap();
-    register(&app, &t, member_body("李四", 61, t.village_branch)).await;
+    let t = setup(&app, "MD").await;
+    let holder = registered(&app, &t, member_body("张建国", 60, t.village)).await;
+    register(&app, &t, member_body("李四", 61, t.village)).await;
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
-    let res = app
-        .authed(
-            Method::POST,
-            &format!("/api/v1/towns/{}/certificates", t.id),
-            &t.staff,
-        )
-        .json(&json!({
-            "number": "LD-2026-001",
-            "member_id": holder["id"],
-            "destination": "江苏省苏州市",
-            "purpose": "务工",
-            "issued_on": today,
-            "valid_until": today + chrono::Duration::days(180),
-        }))
-        .send()
-        .await
-        .unwrap();
+    let certificates = format!("/api/v1/towns/{}/certificates", t.town);
+    let certificate = json!({
+        "number": "LD-2026-001",
+        "member_id": holder["id"],
+        "destination": "江苏省苏州市",
+        "purpose": "务工",
+        "issued_on": today,
+        "valid_until": today + chrono::Duration::days(180),
+    });
+    let res = post_json(&app, &certificates, &t.staff, &certificate).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let page: Value = app
-        .authed(
-            Method::GET,
-            &format!("/api/v1/towns/{}/members?floating=true", t.id),
-            &t.staff,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = list_members(&app, &t, "floating=true").await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["name"], "张建国");
     assert_eq!(items[0]["floating"], true);
-    let others: Value = app
-        .authed(
-            Method::GET,
-            &format!("/api/v1/towns/{}/members?floating=false", t.id),
-            &t.staff,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let others = list_members(&app, &t, "floating=false").await;
     assert_eq!(others["items"][0]["name"], "李四");
     assert_eq!(others["items"][0]["floating"], false);
 }

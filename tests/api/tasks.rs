@@ -7,6 +7,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::cases::{Setup, setup};
 use crate::helpers::{TestApp, insert_branch, insert_member, problem, uuid};
 
 /// A town with a member under transformation.
@@ -19,6 +20,7 @@ struct Fixture {
     case: Uuid,
 }
 
+/// A member token for `member` of `town`, naming the member in its subject.
 fn member_token(app: &TestApp, town: Uuid, member: Uuid) -> String {
     app.keys
         .mint(&MintRequest {
@@ -32,26 +34,57 @@ fn member_token(app: &TestApp, town: Uuid, member: Uuid) -> String {
         .unwrap()
 }
 
-async fn open_case(app: &TestApp, town: Uuid, committee: &str, member: Uuid) -> Uuid {
-    let res = app
-        .authed(
-            Method::POST,
-            &format!("/api/v1/towns/{town}/cases"),
-            committee,
-        )
-        .json(&json!({ "member_id": member, "reason": "党员意识淡薄，需转化" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "opening a case");
+/// The id in a JSON answer's body.
+async fn id_of(res: Response) -> Uuid {
     uuid(&res.json::<Value>().await.unwrap()["id"])
 }
 
+/// A GET of `path` with `token`.
+async fn get(app: &TestApp, path: &str, token: &str) -> Response {
+    app.authed(Method::GET, path, token).send().await.unwrap()
+}
+
+/// A GET of `path` that must answer 200; returns the body.
+async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
+    let res = get(app, path, token).await;
+    assert_eq!(res.status(), 200, "GET {path}");
+    res.json().await.unwrap()
+}
+
+/// A POST of `body` as JSON to `path` with `token`, adding each header that has a value.
+async fn post_json(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    headers: &[(&str, Option<&str>)],
+    body: &Value,
+) -> Response {
+    let mut req = app.authed(Method::POST, path, token);
+    for &(name, value) in headers {
+        if let Some(value) = value {
+            req = req.header(name, value);
+        }
+    }
+    req.json(body).send().await.unwrap()
+}
+
+/// Opens a case for `member` as the committee and returns its id.
+async fn open_case(app: &TestApp, town: Uuid, committee: &str, member: Uuid) -> Uuid {
+    let path = format!("/api/v1/towns/{town}/cases");
+    let body = json!({ "member_id": member, "reason": "党员意识淡薄，需转化" });
+    let res = post_json(app, &path, committee, &[], &body).await;
+    assert_eq!(res.status(), 201, "opening a case");
+    id_of(res).await
+}
+
+/// A town (from `cases::setup`) with member 张三 registered and under transformation.
 async fn fixture(app: &TestApp, code: &str) -> Fixture {
-    let town = uuid(&app.create_town(code).await["id"]);
-    let committee = app.token(Role::Committee, Some(town));
-    let staff = app.token(Role::Staff, Some(town));
-    let village = insert_branch(app, town, "新村党支部").await;
+    let Setup {
+        town,
+        village,
+        committee,
+        staff,
+    } = setup(app, code).await;
     let member = insert_member(app, town, village, "张三", 1).await;
     let case = open_case(app, town, &committee, member).await;
     Fixture {
@@ -64,93 +97,98 @@ async fn fixture(app: &TestApp, code: &str) -> Fixture {
     }
 }
 
+/// Registers `name` in a new village branch `branch` of the fixture's town.
+async fn another_member(app: &TestApp, f: &Fixture, branch: &str, name: &str, n: u32) -> Uuid {
+    let village = insert_branch(app, f.town, branch).await;
+    insert_member(app, f.town, village, name, n).await
+}
+
+/// A due date a week from today.
 fn due_later() -> String {
     (chrono::Utc::now().date_naive() + chrono::Days::new(7)).to_string()
 }
 
-async fn assign(app: &TestApp, town: Uuid, case: Uuid, token: &str, body: Value) -> Response {
-    app.authed(
-        Method::POST,
-        &format!("/api/v1/towns/{town}/cases/{case}/tasks"),
-        token,
-    )
-    .json(&body)
-    .send()
-    .await
-    .unwrap()
+/// Assigns a task with `body` on `case` through `town`'s route.
+async fn assign(app: &TestApp, town: Uuid, case: Uuid, token: &str, body: &Value) -> Response {
+    let path = format!("/api/v1/towns/{town}/cases/{case}/tasks");
+    post_json(app, &path, token, &[], body).await
+}
+
+/// Assigns a task titled `title`, due a week from today, on the fixture's `case`.
+async fn assign_titled(
+    app: &TestApp,
+    f: &Fixture,
+    case: Uuid,
+    token: &str,
+    title: &str,
+) -> Response {
+    let body = json!({ "title": title, "due_on": due_later() });
+    assign(app, f.town, case, token, &body).await
 }
 
 /// Assigns a task as staff and returns its id.
 async fn new_task(app: &TestApp, f: &Fixture, title: &str) -> Uuid {
-    let res = assign(
-        app,
-        f.town,
-        f.case,
-        &f.staff,
-        json!({ "title": title, "due_on": due_later() }),
-    )
-    .await;
+    let res = assign_titled(app, f, f.case, &f.staff, title).await;
     assert_eq!(res.status(), 201, "assigning a task");
-    uuid(&res.json::<Value>().await.unwrap()["id"])
+    id_of(res).await
 }
 
-async fn outcome(
+/// Posts an outcome `body` for `task` through `town`'s route, with `key` if any.
+async fn post_outcome(
     app: &TestApp,
     town: Uuid,
     task: Uuid,
     token: &str,
     key: Option<&str>,
-    body: Value,
+    body: &Value,
 ) -> Response {
-    let mut req = app.authed(
-        Method::POST,
-        &format!("/api/v1/towns/{town}/tasks/{task}/outcome"),
-        token,
-    );
-    if let Some(key) = key {
-        req = req.header("Idempotency-Key", key);
-    }
-    req.json(&body).send().await.unwrap()
+    let path = format!("/api/v1/towns/{town}/tasks/{task}/outcome");
+    post_json(app, &path, token, &[("Idempotency-Key", key)], body).await
+}
+
+/// Posts the bare outcome `what` for `task` in the fixture's town, with `key` if any.
+async fn outcome(
+    app: &TestApp,
+    f: &Fixture,
+    task: Uuid,
+    token: &str,
+    key: Option<&str>,
+    what: &str,
+) -> Response {
+    post_outcome(app, f.town, task, token, key, &json!({ "outcome": what })).await
 }
 
 /// Records an outcome with a fresh key; returns the answer.
 async fn record(app: &TestApp, f: &Fixture, task: Uuid, what: &str) -> Value {
     let key = Uuid::now_v7().to_string();
-    let res = outcome(
-        app,
-        f.town,
-        task,
-        &f.staff,
-        Some(&key),
-        json!({ "outcome": what }),
-    )
-    .await;
+    let res = outcome(app, f, task, &f.staff, Some(&key), what).await;
     assert_eq!(res.status(), 201, "recording an outcome");
     res.json().await.unwrap()
 }
 
+/// A committee adjustment with `body` on `case`, under idempotency `key`.
+async fn adjust(app: &TestApp, f: &Fixture, case: Uuid, key: &str, body: &Value) -> Response {
+    let path = format!("/api/v1/towns/{}/cases/{case}/adjustments", f.town);
+    let headers = [("Idempotency-Key", Some(key))];
+    post_json(app, &path, &f.committee, &headers, body).await
+}
+
+/// A committee correction of `points` on `case` with a fresh key; must answer 201.
 async fn correct(app: &TestApp, f: &Fixture, case: Uuid, points: f64) -> Value {
-    let res = app
-        .authed(
-            Method::POST,
-            &format!("/api/v1/towns/{}/cases/{case}/adjustments", f.town),
-            &f.committee,
-        )
-        .header("Idempotency-Key", Uuid::now_v7().to_string())
-        .json(&json!({ "kind": "correction", "points": points, "reason": "测试设定分数" }))
-        .send()
-        .await
-        .unwrap();
+    let key = Uuid::now_v7().to_string();
+    let body = json!({ "kind": "correction", "points": points, "reason": "测试设定分数" });
+    let res = adjust(app, f, case, &key, &body).await;
     assert_eq!(res.status(), 201, "a correction");
     res.json().await.unwrap()
 }
 
-async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
-    let res = app.authed(Method::GET, path, token).send().await.unwrap();
-    assert_eq!(res.status(), 200, "GET {path}");
-    res.json().await.unwrap()
+/// A committee reversal of `entry` on the fixture's case, under idempotency `key`.
+async fn reverse(app: &TestApp, f: &Fixture, key: &str, entry: &Value) -> Response {
+    let body = json!({ "kind": "reversal", "entry_id": entry, "reason": "登记错误" });
+    adjust(app, f, f.case, key, &body).await
 }
 
+/// The committee's view of `case`.
 async fn case_of(app: &TestApp, f: &Fixture, case: Uuid) -> Value {
     get_json(
         app,
@@ -160,6 +198,7 @@ async fn case_of(app: &TestApp, f: &Fixture, case: Uuid) -> Value {
     .await
 }
 
+/// How many ledger entries name `source` as their source.
 async fn entries_from(app: &TestApp, source: Uuid) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM ledger_entries WHERE source_id = $1")
         .bind(source)
@@ -175,7 +214,7 @@ async fn staff_and_the_committee_assign_tasks_and_county_reads_them() {
     let other = uuid(&app.create_town("T1X").await["id"]);
     let body = json!({ "title": "  参加村环境整治志愿服务 ", "description": "周六上午\n带上工具", "due_on": due_later() });
 
-    let res = assign(&app, f.town, f.case, &f.staff, body.clone()).await;
+    let res = assign(&app, f.town, f.case, &f.staff, &body).await;
     assert_eq!(res.status(), 201);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let location = res.headers()["location"].to_str().unwrap().to_owned();
@@ -201,43 +240,24 @@ async fn staff_and_the_committee_assign_tasks_and_county_reads_them() {
         .unwrap();
     assert_eq!(action, "task.assigned");
 
-    let res = assign(&app, f.town, f.case, &f.committee, body.clone()).await;
+    let res = assign(&app, f.town, f.case, &f.committee, &body).await;
     assert_eq!(res.status(), 201, "the committee assigns too");
     for role in [Role::Member, Role::County, Role::Admin] {
         let token = app.token(role, Some(f.town));
-        problem(
-            assign(&app, f.town, f.case, &token, body.clone()).await,
-            403,
-        )
-        .await;
+        problem(assign(&app, f.town, f.case, &token, &body).await, 403).await;
     }
     // Another town's case, and a case of this town under another town's path.
     let other_committee = app.token(Role::Committee, Some(other));
-    problem(
-        assign(&app, f.town, f.case, &other_committee, body.clone()).await,
-        404,
-    )
-    .await;
-    problem(
-        assign(&app, other, f.case, &other_committee, body.clone()).await,
-        404,
-    )
-    .await;
-    problem(
-        assign(&app, f.town, Uuid::now_v7(), &f.staff, body.clone()).await,
-        404,
-    )
-    .await;
+    let res = assign(&app, f.town, f.case, &other_committee, &body).await;
+    problem(res, 404).await;
+    let res = assign(&app, other, f.case, &other_committee, &body).await;
+    problem(res, 404).await;
+    let res = assign(&app, f.town, Uuid::now_v7(), &f.staff, &body).await;
+    problem(res, 404).await;
 
     // Bad fields, each named.
-    let res = assign(
-        &app,
-        f.town,
-        f.case,
-        &f.staff,
-        json!({ "title": " ", "due_on": "2000-01-01" }),
-    )
-    .await;
+    let bad = json!({ "title": " ", "due_on": "2000-01-01" });
+    let res = assign(&app, f.town, f.case, &f.staff, &bad).await;
     let p = problem(res, 422).await;
     let fields: Vec<&str> = p["errors"]
         .as_array()
@@ -246,14 +266,8 @@ async fn staff_and_the_committee_assign_tasks_and_county_reads_them() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["title", "due_on"]);
-    let res = assign(
-        &app,
-        f.town,
-        f.case,
-        &f.staff,
-        json!({ "title": "长".repeat(201), "due_on": due_later(), "extra": 1 }),
-    )
-    .await;
+    let too_long = json!({ "title": "长".repeat(201), "due_on": due_later(), "extra": 1 });
+    let res = assign(&app, f.town, f.case, &f.staff, &too_long).await;
     problem(res, 422).await;
 
     // Reads: staff, committee, county; not member or admin; another town 404.
@@ -272,28 +286,14 @@ async fn staff_and_the_committee_assign_tasks_and_county_reads_them() {
     for role in [Role::Member, Role::Admin] {
         let token = app.token(role, Some(f.town));
         for path in [&list_path, &task_path] {
-            let res = app.authed(Method::GET, path, &token).send().await.unwrap();
-            problem(res, 403).await;
+            problem(get(&app, path, &token).await, 403).await;
         }
     }
     for path in [&list_path, &task_path] {
-        let res = app
-            .authed(Method::GET, path, &other_committee)
-            .send()
-            .await
-            .unwrap();
-        problem(res, 404).await;
+        problem(get(&app, path, &other_committee).await, 404).await;
     }
-    let res = app
-        .authed(
-            Method::GET,
-            &format!("/api/v1/towns/{other}/tasks/{task_id}"),
-            &other_committee,
-        )
-        .send()
-        .await
-        .unwrap();
-    problem(res, 404).await;
+    let elsewhere = format!("/api/v1/towns/{other}/tasks/{task_id}");
+    problem(get(&app, &elsewhere, &other_committee).await, 404).await;
 }
 
 #[tokio::test]
@@ -304,44 +304,20 @@ async fn an_outcome_is_recorded_once_and_moves_the_score() {
     let missed = new_task(&app, &f, "上党课").await;
 
     // Without a key: 400, nothing written.
-    let res = outcome(
-        &app,
-        f.town,
-        done,
-        &f.staff,
-        None,
-        json!({ "outcome": "completed" }),
-    )
-    .await;
+    let res = outcome(&app, &f, done, &f.staff, None, "completed").await;
     assert_eq!(problem(res, 400).await["code"], "idempotency_key_required");
     assert_eq!(entries_from(&app, done).await, 0);
     // Roles.
     for role in [Role::Member, Role::County, Role::Admin] {
         let token = app.token(role, Some(f.town));
-        let res = outcome(
-            &app,
-            f.town,
-            done,
-            &token,
-            Some("k"),
-            json!({ "outcome": "completed" }),
-        )
-        .await;
+        let res = outcome(&app, &f, done, &token, Some("k"), "completed").await;
         problem(res, 403).await;
     }
-    let res = outcome(
-        &app,
-        f.town,
-        done,
-        &f.staff,
-        Some("k0"),
-        json!({ "outcome": "done" }),
-    )
-    .await;
+    let res = outcome(&app, &f, done, &f.staff, Some("k0"), "done").await;
     problem(res, 422).await;
 
     let body = json!({ "outcome": "completed", "note": "按时完成" });
-    let res = outcome(&app, f.town, done, &f.staff, Some("key-1"), body.clone()).await;
+    let res = post_outcome(&app, f.town, done, &f.staff, Some("key-1"), &body).await;
     assert_eq!(res.status(), 201);
     assert_eq!(res.headers()["etag"], "\"2\"");
     let first: Value = res.json().await.unwrap();
@@ -357,33 +333,17 @@ async fn an_outcome_is_recorded_once_and_moves_the_score() {
     assert_eq!(case_of(&app, &f, f.case).await["score"], json!(5.5));
 
     // The same key again: the same answer, nothing more written.
-    let res = outcome(&app, f.town, done, &f.staff, Some("key-1"), body.clone()).await;
+    let res = post_outcome(&app, f.town, done, &f.staff, Some("key-1"), &body).await;
     assert_eq!(res.status(), 201);
     assert_eq!(res.headers()["idempotent-replayed"], "true");
     assert_eq!(res.json::<Value>().await.unwrap(), first);
     assert_eq!(entries_from(&app, done).await, 1);
     // The same key with another body: 422.
-    let res = outcome(
-        &app,
-        f.town,
-        done,
-        &f.staff,
-        Some("key-1"),
-        json!({ "outcome": "not_completed" }),
-    )
-    .await;
+    let res = outcome(&app, &f, done, &f.staff, Some("key-1"), "not_completed").await;
     assert_eq!(problem(res, 422).await["code"], "idempotency_key_reused");
 
     // A second outcome: 409, nothing changed.
-    let res = outcome(
-        &app,
-        f.town,
-        done,
-        &f.committee,
-        Some("key-2"),
-        json!({ "outcome": "not_completed" }),
-    )
-    .await;
+    let res = outcome(&app, &f, done, &f.committee, Some("key-2"), "not_completed").await;
     assert_eq!(problem(res, 409).await["code"], "outcome_recorded");
     assert_eq!(entries_from(&app, done).await, 1);
     let task = get_json(
@@ -398,11 +358,11 @@ async fn an_outcome_is_recorded_once_and_moves_the_score() {
     // Not completed: -0.5 back to 5, by the committee.
     let res = outcome(
         &app,
-        f.town,
+        &f,
         missed,
         &f.committee,
         Some("key-3"),
-        json!({ "outcome": "not_completed" }),
+        "not_completed",
     )
     .await;
     assert_eq!(res.status(), 201);
@@ -433,35 +393,12 @@ async fn an_outcome_is_recorded_once_and_moves_the_score() {
     // Another town's token, and an unknown task.
     let other = uuid(&app.create_town("T2X").await["id"]);
     let other_staff = app.token(Role::Staff, Some(other));
-    let res = outcome(
-        &app,
-        f.town,
-        missed,
-        &other_staff,
-        Some("k9"),
-        json!({ "outcome": "completed" }),
-    )
-    .await;
+    let completed = json!({ "outcome": "completed" });
+    let res = post_outcome(&app, f.town, missed, &other_staff, Some("k9"), &completed).await;
     problem(res, 404).await;
-    let res = outcome(
-        &app,
-        other,
-        missed,
-        &other_staff,
-        Some("k9"),
-        json!({ "outcome": "completed" }),
-    )
-    .await;
+    let res = post_outcome(&app, other, missed, &other_staff, Some("k9"), &completed).await;
     problem(res, 404).await;
-    let res = outcome(
-        &app,
-        f.town,
-        Uuid::now_v7(),
-        &f.staff,
-        Some("k10"),
-        json!({ "outcome": "completed" }),
-    )
-    .await;
+    let res = outcome(&app, &f, Uuid::now_v7(), &f.staff, Some("k10"), "completed").await;
     problem(res, 404).await;
 }
 
@@ -524,14 +461,7 @@ async fn sixteen_concurrent_outcomes_write_one_entry() {
         } else {
             "not_completed"
         };
-        outcome(
-            &app,
-            f.town,
-            task,
-            &f.staff,
-            Some(key),
-            json!({ "outcome": what }),
-        )
+        outcome(&app, &f, task, &f.staff, Some(key), what)
     });
     let answers = futures_util::future::join_all(futures).await;
     let mut created = Vec::new();
@@ -571,21 +501,13 @@ async fn outcomes_cross_the_thresholds() {
     assert!(case["evaluation_due_at"].is_string());
 
     // Another member: 3 -> 2.5 opens exactly one committee matter.
-    let village = insert_branch(&app, f.town, "东村党支部").await;
-    let member = insert_member(&app, f.town, village, "李四", 2).await;
+    let member = another_member(&app, &f, "东村党支部", "李四", 2).await;
     let low_case = open_case(&app, f.town, &f.committee, member).await;
     correct(&app, &f, low_case, -2.0).await;
     let matters_path = format!("/api/v1/towns/{}/cases/{low_case}/matters", f.town);
     assert_eq!(get_json(&app, &matters_path, &f.committee).await, json!([]));
-    let res = assign(
-        &app,
-        f.town,
-        low_case,
-        &f.committee,
-        json!({ "title": "按期提交思想汇报", "due_on": due_later() }),
-    )
-    .await;
-    let low_task = uuid(&res.json::<Value>().await.unwrap()["id"]);
+    let res = assign_titled(&app, &f, low_case, &f.committee, "按期提交思想汇报").await;
+    let low_task = id_of(res).await;
     let answer = record(&app, &f, low_task, "not_completed").await;
     assert_eq!(answer["entry"]["score_after"], json!(2.5));
     assert_eq!(answer["case_status"], "below_threshold");
@@ -596,19 +518,7 @@ async fn outcomes_cross_the_thresholds() {
     assert_eq!(matters[0]["score"], json!(2.5));
 
     // Removal concludes the case: no more tasks, no more outcomes.
-    let pending = uuid(
-        &assign(
-            &app,
-            f.town,
-            low_case,
-            &f.staff,
-            json!({ "title": "学习党章", "due_on": due_later() }),
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"],
-    );
+    let pending = id_of(assign_titled(&app, &f, low_case, &f.staff, "学习党章").await).await;
     let res = app
         .authed(
             Method::POST,
@@ -624,36 +534,20 @@ async fn outcomes_cross_the_thresholds() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let res = assign(
-        &app,
-        f.town,
-        low_case,
-        &f.staff,
-        json!({ "title": "再学习", "due_on": due_later() }),
-    )
-    .await;
+    let res = assign_titled(&app, &f, low_case, &f.staff, "再学习").await;
     assert_eq!(problem(res, 409).await["code"], "case_concluded");
-    let res = outcome(
-        &app,
-        f.town,
-        pending,
-        &f.staff,
-        Some("late"),
-        json!({ "outcome": "completed" }),
-    )
-    .await;
+    let res = outcome(&app, &f, pending, &f.staff, Some("late"), "completed").await;
     assert_eq!(problem(res, 409).await["code"], "case_concluded");
     assert_eq!(entries_from(&app, pending).await, 0);
 }
 
+/// A member's objection to `entry`, through `/me`.
 async fn object(app: &TestApp, token: &str, entry: &Value, reason: &str) -> Response {
-    app.authed(Method::POST, "/api/v1/me/objections", token)
-        .json(&json!({ "entry_id": entry, "reason": reason }))
-        .send()
-        .await
-        .unwrap()
+    let body = json!({ "entry_id": entry, "reason": reason });
+    post_json(app, "/api/v1/me/objections", token, &[], &body).await
 }
 
+/// A decision `body` on `objection` through `town`'s route, with If-Match and key if any.
 async fn decide(
     app: &TestApp,
     town: Uuid,
@@ -661,23 +555,24 @@ async fn decide(
     token: &str,
     if_match: Option<&str>,
     key: Option<&str>,
-    body: Value,
+    body: &Value,
 ) -> Response {
-    let mut req = app.authed(
-        Method::POST,
-        &format!(
-            "/api/v1/towns/{town}/objections/{}/decision",
-            objection.as_str().unwrap()
-        ),
-        token,
-    );
-    if let Some(v) = if_match {
-        req = req.header("If-Match", v);
-    }
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    req.json(&body).send().await.unwrap()
+    let objection = objection.as_str().unwrap();
+    let path = format!("/api/v1/towns/{town}/objections/{objection}/decision");
+    let headers = [("If-Match", if_match), ("Idempotency-Key", key)];
+    post_json(app, &path, token, &headers, body).await
+}
+
+/// The committee's decision `body` on objection `id` in the fixture's town, at `etag`, under `key`.
+async fn committee_decides(
+    app: &TestApp,
+    f: &Fixture,
+    id: &Value,
+    etag: &str,
+    key: &str,
+    body: &Value,
+) -> Response {
+    decide(app, f.town, id, &f.committee, Some(etag), Some(key), body).await
 }
 
 #[tokio::test]
@@ -691,8 +586,7 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
     assert_eq!(case_of(&app, &f, f.case).await["score"], json!(4));
 
     // Another member of the town, with a case of their own.
-    let village = insert_branch(&app, f.town, "西村党支部").await;
-    let other_member = insert_member(&app, f.town, village, "王五", 3).await;
+    let other_member = another_member(&app, &f, "西村党支部", "王五", 3).await;
     let other_token = member_token(&app, f.town, other_member);
     problem(object(&app, &other_token, &wrong, "不是我的").await, 404).await;
     // Another town's member with the same member id cannot reach it either.
@@ -705,11 +599,8 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
         problem(object(&app, &token, &wrong, "x").await, 403).await;
     }
     problem(object(&app, &f.member_token, &wrong, "  ").await, 422).await;
-    problem(
-        object(&app, &f.member_token, &json!(Uuid::now_v7()), "不存在").await,
-        404,
-    )
-    .await;
+    let res = object(&app, &f.member_token, &json!(Uuid::now_v7()), "不存在").await;
+    problem(res, 404).await;
 
     let res = object(
         &app,
@@ -732,12 +623,7 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
     );
     let mine = get_json(&app, &location, &f.member_token).await;
     assert_eq!(mine, objection);
-    let res = app
-        .authed(Method::GET, &location, &other_token)
-        .send()
-        .await
-        .unwrap();
-    problem(res, 404).await;
+    problem(get(&app, &location, &other_token).await, 404).await;
     let res = object(&app, &f.member_token, &wrong, "再提一次").await;
     assert_eq!(problem(res, 409).await["code"], "objection_exists");
     let rejected = object(&app, &f.member_token, &fair, "我不同意")
@@ -755,16 +641,10 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
     }
     for role in [Role::County, Role::Member, Role::Admin] {
         let token = app.token(role, Some(f.town));
-        let res = app.authed(Method::GET, &list, &token).send().await.unwrap();
-        problem(res, 403).await;
+        problem(get(&app, &list, &token).await, 403).await;
     }
     let other_committee = app.token(Role::Committee, Some(other_town));
-    let res = app
-        .authed(Method::GET, &list, &other_committee)
-        .send()
-        .await
-        .unwrap();
-    problem(res, 404).await;
+    problem(get(&app, &list, &other_committee).await, 404).await;
 
     // Deciding: committee only, If-Match and Idempotency-Key required.
     let upheld = json!({ "decision": "upheld", "reason": "有照片为证，任务已完成" });
@@ -776,42 +656,15 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
         &f.staff,
         Some("\"1\""),
         Some("d0"),
-        upheld.clone(),
+        &upheld,
     )
     .await;
     problem(res, 403).await;
-    let res = decide(
-        &app,
-        f.town,
-        id,
-        &f.committee,
-        None,
-        Some("d1"),
-        upheld.clone(),
-    )
-    .await;
+    let res = decide(&app, f.town, id, &f.committee, None, Some("d1"), &upheld).await;
     problem(res, 428).await;
-    let res = decide(
-        &app,
-        f.town,
-        id,
-        &f.committee,
-        Some("\"1\""),
-        None,
-        upheld.clone(),
-    )
-    .await;
+    let res = decide(&app, f.town, id, &f.committee, Some("\"1\""), None, &upheld).await;
     assert_eq!(problem(res, 400).await["code"], "idempotency_key_required");
-    let res = decide(
-        &app,
-        f.town,
-        id,
-        &f.committee,
-        Some("\"7\""),
-        Some("d2"),
-        upheld.clone(),
-    )
-    .await;
+    let res = committee_decides(&app, &f, id, "\"7\"", "d2", &upheld).await;
     problem(res, 412).await;
     let res = decide(
         &app,
@@ -820,21 +673,12 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
         &other_committee,
         Some("\"1\""),
         Some("d3"),
-        upheld.clone(),
+        &upheld,
     )
     .await;
     problem(res, 404).await;
 
-    let res = decide(
-        &app,
-        f.town,
-        id,
-        &f.committee,
-        Some("\"1\""),
-        Some("d4"),
-        upheld.clone(),
-    )
-    .await;
+    let res = committee_decides(&app, &f, id, "\"1\"", "d4", &upheld).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["etag"], "\"2\"");
     let decided: Value = res.json().await.unwrap();
@@ -855,27 +699,10 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
         "the -0.5 is undone"
     );
     // The same key replays; deciding again is a 409.
-    let res = decide(
-        &app,
-        f.town,
-        id,
-        &f.committee,
-        Some("\"1\""),
-        Some("d4"),
-        upheld.clone(),
-    )
-    .await;
+    let res = committee_decides(&app, &f, id, "\"1\"", "d4", &upheld).await;
     assert_eq!(res.json::<Value>().await.unwrap(), decided);
-    let res = decide(
-        &app,
-        f.town,
-        id,
-        &f.committee,
-        Some("\"2\""),
-        Some("d5"),
-        json!({ "decision": "rejected", "reason": "改判" }),
-    )
-    .await;
+    let change = json!({ "decision": "rejected", "reason": "改判" });
+    let res = committee_decides(&app, &f, id, "\"2\"", "d5", &change).await;
     assert_eq!(problem(res, 409).await["code"], "objection_decided");
     assert_eq!(entries_from(&app, uuid(id)).await, 1);
     let err = sqlx::query(
@@ -896,16 +723,8 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
     assert!(res.is_err(), "objections are never deleted");
 
     // Rejected: nothing else changes.
-    let res = decide(
-        &app,
-        f.town,
-        &rejected["id"],
-        &f.committee,
-        Some("\"1\""),
-        Some("d6"),
-        json!({ "decision": "rejected", "reason": "确未按期完成" }),
-    )
-    .await;
+    let reject = json!({ "decision": "rejected", "reason": "确未按期完成" });
+    let res = committee_decides(&app, &f, &rejected["id"], "\"1\"", "d6", &reject).await;
     assert_eq!(res.status(), 200);
     let decided: Value = res.json().await.unwrap();
     assert_eq!(decided["objection"]["status"], "rejected");
@@ -976,28 +795,9 @@ async fn an_entry_reversed_meanwhile_leaves_the_objection_open() {
         .await
         .unwrap();
     // The committee reverses the entry through an adjustment first.
-    let res = app
-        .authed(
-            Method::POST,
-            &format!("/api/v1/towns/{}/cases/{}/adjustments", f.town, f.case),
-            &f.committee,
-        )
-        .header("Idempotency-Key", "rev-1")
-        .json(&json!({ "kind": "reversal", "entry_id": entry, "reason": "登记错误" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let res = decide(
-        &app,
-        f.town,
-        &objection["id"],
-        &f.committee,
-        Some("\"1\""),
-        Some("d1"),
-        json!({ "decision": "upheld", "reason": "属实" }),
-    )
-    .await;
+    assert_eq!(reverse(&app, &f, "rev-1", &entry).await.status(), 201);
+    let uphold = json!({ "decision": "upheld", "reason": "属实" });
+    let res = committee_decides(&app, &f, &objection["id"], "\"1\"", "d1", &uphold).await;
     assert_eq!(problem(res, 409).await["code"], "already_reversed");
     let still = get_json(
         &app,
@@ -1015,18 +815,7 @@ async fn an_entry_reversed_meanwhile_leaves_the_objection_open() {
     // A new objection to an entry reversed already is refused at once.
     let t2 = new_task(&app, &f, "任务二").await;
     let e2 = record(&app, &f, t2, "not_completed").await["entry"]["id"].clone();
-    let res = app
-        .authed(
-            Method::POST,
-            &format!("/api/v1/towns/{}/cases/{}/adjustments", f.town, f.case),
-            &f.committee,
-        )
-        .header("Idempotency-Key", "rev-2")
-        .json(&json!({ "kind": "reversal", "entry_id": e2, "reason": "登记错误" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    assert_eq!(reverse(&app, &f, "rev-2", &e2).await.status(), 201);
     let res = object(&app, &f.member_token, &e2, "也不对").await;
     assert_eq!(problem(res, 409).await["code"], "already_reversed");
 }
@@ -1083,31 +872,21 @@ async fn a_member_sees_their_own_case_ledger_and_tasks() {
     assert!(page["next_cursor"].is_string());
 
     // A member without a case, and a token naming no member at all.
-    let village = insert_branch(&app, f.town, "南村党支部").await;
-    let plain = insert_member(&app, f.town, village, "赵六", 4).await;
+    let plain = another_member(&app, &f, "南村党支部", "赵六", 4).await;
     for token in [
         member_token(&app, f.town, plain),
         app.token(Role::Member, Some(f.town)),
     ] {
         for path in ["/api/v1/me/case", "/api/v1/me/ledger", "/api/v1/me/tasks"] {
-            let res = app.authed(Method::GET, path, &token).send().await.unwrap();
-            problem(res, 404).await;
+            problem(get(&app, path, &token).await, 404).await;
         }
         let mine = get_json(&app, "/api/v1/me/objections", &token).await;
         assert_eq!(mine["items"], json!([]));
     }
     // The same member id in another town's token sees nothing of this town.
     let other = uuid(&app.create_town("T9X").await["id"]);
-    let res = app
-        .authed(
-            Method::GET,
-            "/api/v1/me/case",
-            &member_token(&app, other, f.member),
-        )
-        .send()
-        .await
-        .unwrap();
-    problem(res, 404).await;
+    let stranger = member_token(&app, other, f.member);
+    problem(get(&app, "/api/v1/me/case", &stranger).await, 404).await;
     // Only members.
     for role in [Role::Staff, Role::Committee, Role::County, Role::Admin] {
         let token = app.token(role, Some(f.town));
@@ -1117,8 +896,7 @@ async fn a_member_sees_their_own_case_ledger_and_tasks() {
             "/api/v1/me/tasks",
             "/api/v1/me/objections",
         ] {
-            let res = app.authed(Method::GET, path, &token).send().await.unwrap();
-            problem(res, 403).await;
+            problem(get(&app, path, &token).await, 403).await;
         }
     }
     // Members do not read the town's routes.
@@ -1127,11 +905,6 @@ async fn a_member_sees_their_own_case_ledger_and_tasks() {
         format!("/api/v1/towns/{}/tasks/{t1}", f.town),
         format!("/api/v1/towns/{}/objections", f.town),
     ] {
-        let res = app
-            .authed(Method::GET, &path, &f.member_token)
-            .send()
-            .await
-            .unwrap();
-        problem(res, 403).await;
+        problem(get(&app, &path, &f.member_token).await, 403).await;
     }
 }

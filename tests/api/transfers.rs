@@ -22,6 +22,7 @@ struct Town {
     staff: String,
 }
 
+/// Creates a [`Town`] with the given code.
 async fn town(app: &TestApp, code: &str) -> Town {
     let id = uuid(&app.create_town(code).await["id"]);
     let a = insert_branch(app, id, "东村党支部").await;
@@ -45,6 +46,7 @@ async fn today(app: &TestApp) -> NaiveDate {
         .unwrap()
 }
 
+/// Sends `method` to `/api/v1/towns{path}` as `token`, with a JSON body when given.
 async fn send(
     app: &TestApp,
     method: Method,
@@ -60,10 +62,17 @@ async fn send(
     req.send().await.unwrap()
 }
 
+/// GETs `/api/v1/towns{path}` as `token`.
 async fn get(app: &TestApp, path: &str, token: &str) -> Response {
     send(app, Method::GET, path, token, None).await
 }
 
+/// The JSON body of `res`.
+async fn read(res: Response) -> Value {
+    res.json().await.unwrap()
+}
+
+/// POSTs a transfer `body` for `member` as `token`.
 async fn transfer(app: &TestApp, t: &Town, member: Uuid, token: &str, body: Value) -> Response {
     send(
         app,
@@ -75,6 +84,7 @@ async fn transfer(app: &TestApp, t: &Town, member: Uuid, token: &str, body: Valu
     .await
 }
 
+/// Moves `member` to branch `to` today, as `token`.
 async fn internal(app: &TestApp, t: &Town, member: Uuid, to: Uuid, token: &str) -> Response {
     let day = today(app).await;
     transfer(
@@ -87,6 +97,7 @@ async fn internal(app: &TestApp, t: &Town, member: Uuid, to: Uuid, token: &str) 
     .await
 }
 
+/// A complete outflow letter body.
 fn outflow_body(serial: &str, decided_on: NaiveDate) -> Value {
     json!({
         "kind": "outflow",
@@ -98,11 +109,13 @@ fn outflow_body(serial: &str, decided_on: NaiveDate) -> Value {
     })
 }
 
+/// The committee issues an outflow letter for `member` today.
 async fn outflow(app: &TestApp, t: &Town, member: Uuid, serial: &str) -> Response {
     let day = today(app).await;
     transfer(app, t, member, &t.committee, outflow_body(serial, day)).await
 }
 
+/// A complete inflow letter body for the newcomer with national ID number `n`.
 fn inflow_body(n: u32, serial: &str, to: Uuid, valid_until: NaiveDate, dues: NaiveDate) -> Value {
     json!({
         "name": "王红",
@@ -117,24 +130,24 @@ fn inflow_body(n: u32, serial: &str, to: Uuid, valid_until: NaiveDate, dues: Nai
     })
 }
 
+/// POSTs an inflow letter `body` to `town` as `token`.
+async fn post_inflow(app: &TestApp, town: Uuid, token: &str, body: Value) -> Response {
+    let path = format!("/{town}/transfers/inflows");
+    send(app, Method::POST, &path, token, Some(body)).await
+}
+
+/// The committee records an inflow letter (to branch `b`, valid for 20 days).
 async fn inflow(app: &TestApp, t: &Town, n: u32, serial: &str) -> Response {
     let day = today(app).await;
     let body = inflow_body(n, serial, t.b, day + Days::new(20), day);
-    send(
-        app,
-        Method::POST,
-        &format!("/{}/transfers/inflows", t.id),
-        &t.committee,
-        Some(body),
-    )
-    .await
+    post_inflow(app, t.id, &t.committee, body).await
 }
 
 /// POSTs a letter action with `If-Match: etag` (none when `None`).
 async fn act(
     app: &TestApp,
     t: &Town,
-    id: &Value,
+    letter: &Value,
     action: &str,
     token: &str,
     etag: Option<&str>,
@@ -145,7 +158,7 @@ async fn act(
         &format!(
             "/api/v1/towns/{}/transfers/{}/{action}",
             t.id,
-            id.as_str().unwrap()
+            letter["id"].as_str().unwrap()
         ),
         token,
     );
@@ -164,20 +177,63 @@ fn action_body(action: &str, day: NaiveDate) -> Value {
     }
 }
 
-async fn receipt(app: &TestApp, t: &Town, id: &Value) -> Response {
-    let day = today(app).await;
-    act(
-        app,
-        t,
-        id,
-        "receipt",
-        &t.committee,
-        Some("*"),
-        json!({"receipt_on": day}),
-    )
-    .await
+/// The committee records `letter`'s receipt on `day`, with `If-Match: etag` if given.
+async fn receipt_on(
+    app: &TestApp,
+    t: &Town,
+    letter: &Value,
+    etag: Option<&str>,
+    day: NaiveDate,
+) -> Response {
+    let body = json!({ "receipt_on": day });
+    act(app, t, letter, "receipt", &t.committee, etag, body).await
 }
 
+/// The committee records `letter`'s receipt today, whatever its version.
+async fn receipt(app: &TestApp, t: &Town, letter: &Value) -> Response {
+    let day = today(app).await;
+    receipt_on(app, t, letter, Some("*"), day).await
+}
+
+/// The committee closes `letter` by `action` (reject or revoke) for `reason`.
+async fn close(
+    app: &TestApp,
+    t: &Town,
+    letter: &Value,
+    action: &str,
+    etag: &str,
+    reason: &str,
+) -> Response {
+    let body = json!({ "reason": reason });
+    act(app, t, letter, action, &t.committee, Some(etag), body).await
+}
+
+/// Runs `sql` with `$1 = id` straight in the database, which must refuse it; returns why.
+async fn refused(app: &TestApp, sql: &'static str, id: Uuid) -> sqlx::Error {
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap_err()
+}
+
+/// Writes a completed internal transfer straight in the database, which must refuse it.
+async fn raw_internal(app: &TestApp, t: &Town, member: Uuid, from: Uuid, to: Uuid) -> sqlx::Error {
+    sqlx::query(
+        "INSERT INTO transfers (town_id, id, member_id, kind, from_branch_id, to_branch_id, reason, decided_by, decided_on, status)
+         VALUES ($1, $2, $3, 'internal', $4, $5, 'x', 'sql', current_date, 'completed')",
+    )
+    .bind(t.id)
+    .bind(Uuid::now_v7())
+    .bind(member)
+    .bind(from)
+    .bind(to)
+    .execute(&app.pool)
+    .await
+    .unwrap_err()
+}
+
+/// A member's branch and status, straight from the database.
 async fn member_row(app: &TestApp, member: Uuid) -> (Option<Uuid>, String) {
     sqlx::query_as("SELECT branch_id, status FROM members WHERE id = $1")
         .bind(member)
@@ -186,6 +242,7 @@ async fn member_row(app: &TestApp, member: Uuid) -> (Option<Uuid>, String) {
         .unwrap()
 }
 
+/// A member's transfer history, as the committee reads it.
 async fn history(app: &TestApp, t: &Town, member: Uuid) -> Vec<Value> {
     let res = get(
         app,
@@ -198,13 +255,13 @@ async fn history(app: &TestApp, t: &Town, member: Uuid) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
+/// The first page of the town's transfers at `query`, as the committee reads it.
 async fn list(app: &TestApp, t: &Town, query: &str) -> Vec<Value> {
     let res = get(app, &format!("/{}/transfers?{query}", t.id), &t.committee).await;
     assert_eq!(res.status(), 200, "listing ?{query}");
     let page: Value = res.json().await.unwrap();
     page["items"].as_array().unwrap().clone()
 }
-
 #[tokio::test]
 async fn an_internal_transfer_moves_the_member_at_once_and_shows_in_their_history() {
     let app = TestApp::spawn().await;
@@ -280,14 +337,8 @@ async fn a_transfer_goes_to_another_branch_of_this_town_by_a_kind_this_endpoint_
 
     let day = today(&app).await;
     for kind in ["registration", "intake", "return", "inflow", "teleport"] {
-        let res = transfer(
-            &app,
-            &t,
-            t.member,
-            &t.committee,
-            json!({"kind": kind, "to_branch_id": t.b, "reason": "x", "decided_on": day}),
-        )
-        .await;
+        let body = json!({"kind": kind, "to_branch_id": t.b, "reason": "x", "decided_on": day});
+        let res = transfer(&app, &t, t.member, &t.committee, body).await;
         assert_eq!(
             problem(res, 422).await["errors"][0]["field"],
             "kind",
@@ -295,7 +346,13 @@ async fn a_transfer_goes_to_another_branch_of_this_town_by_a_kind_this_endpoint_
         );
     }
 
-    let res = transfer(&app, &t, t.member, &t.staff, json!({"kind": "internal", "reason": " ", "decided_on": day + Days::new(1), "letter_serial": "X1"})).await;
+    let body = json!({
+        "kind": "internal",
+        "reason": " ",
+        "decided_on": day + Days::new(1),
+        "letter_serial": "X1",
+    });
+    let res = transfer(&app, &t, t.member, &t.staff, body).await;
     let body = problem(res, 422).await;
     let fields: Vec<(&str, &str)> = body["errors"]
         .as_array()
@@ -357,38 +414,11 @@ async fn an_outflow_keeps_the_member_in_place_until_its_receipt() {
     assert_eq!(problem(res, 409).await["code"], "open_transfer_exists");
 
     // The receipt needs the letter's current ETag.
-    let res = act(
-        &app,
-        &t,
-        &letter["id"],
-        "receipt",
-        &t.committee,
-        None,
-        json!({"receipt_on": day}),
-    )
-    .await;
+    let res = receipt_on(&app, &t, &letter, None, day).await;
     assert_eq!(problem(res, 428).await["code"], "precondition_required");
-    let res = act(
-        &app,
-        &t,
-        &letter["id"],
-        "receipt",
-        &t.committee,
-        Some("\"7\""),
-        json!({"receipt_on": day}),
-    )
-    .await;
+    let res = receipt_on(&app, &t, &letter, Some("\"7\""), day).await;
     problem(res, 412).await;
-    let res = act(
-        &app,
-        &t,
-        &letter["id"],
-        "receipt",
-        &t.committee,
-        Some("\"1\""),
-        json!({"receipt_on": day + Days::new(1)}),
-    )
-    .await;
+    let res = receipt_on(&app, &t, &letter, Some("\"1\""), day + Days::new(1)).await;
     assert_eq!(
         problem(res, 422).await["errors"][0]["code"],
         "in_the_future"
@@ -398,16 +428,7 @@ async fn an_outflow_keeps_the_member_in_place_until_its_receipt() {
         (Some(t.a), "active".into())
     );
 
-    let res = act(
-        &app,
-        &t,
-        &letter["id"],
-        "receipt",
-        &t.committee,
-        Some("\"1\""),
-        json!({"receipt_on": day}),
-    )
-    .await;
+    let res = receipt_on(&app, &t, &letter, Some("\"1\""), day).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["etag"], "\"2\"");
     let received: Value = res.json().await.unwrap();
@@ -486,7 +507,7 @@ async fn an_inflow_creates_an_incoming_member_who_joins_the_branch_on_receipt() 
     let res = internal(&app, &t, newcomer, t.a, &t.committee).await;
     assert_eq!(problem(res, 409).await["code"], "open_transfer_exists");
 
-    let res = receipt(&app, &t, &letter["id"]).await;
+    let res = receipt(&app, &t, &letter).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "received");
     assert_eq!(
@@ -511,14 +532,7 @@ async fn an_inflow_creates_an_incoming_member_who_joins_the_branch_on_receipt() 
         day,
     );
     body["national_id"] = json!("320114198001010001");
-    let res = send(
-        &app,
-        Method::POST,
-        &format!("/{}/transfers/inflows", t.id),
-        &t.committee,
-        Some(body),
-    )
-    .await;
+    let res = post_inflow(&app, t.id, &t.committee, body).await;
     let body = problem(res, 422).await;
     let fields: Vec<&str> = body["errors"]
         .as_array()
@@ -528,14 +542,7 @@ async fn an_inflow_creates_an_incoming_member_who_joins_the_branch_on_receipt() 
         .collect();
     assert_eq!(fields, ["national_id", "valid_until"]);
     let body = inflow_body(61, "宁党介〔2026〕第105号", Uuid::now_v7(), day, day);
-    let res = send(
-        &app,
-        Method::POST,
-        &format!("/{}/transfers/inflows", t.id),
-        &t.committee,
-        Some(body),
-    )
-    .await;
+    let res = post_inflow(&app, t.id, &t.committee, body).await;
     assert_eq!(
         problem(res, 422).await["errors"][0]["code"],
         "unknown_branch"
@@ -554,32 +561,10 @@ async fn letters_are_rejected_and_revoked_with_reasons_and_nothing_moves() {
     let t = town(&app, "TR5").await;
 
     // An outflow the other side refuses: the member stays, and may be sent again.
-    let letter: Value = outflow(&app, &t, t.member, "L-1")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let res = act(
-        &app,
-        &t,
-        &letter["id"],
-        "reject",
-        &t.committee,
-        Some("\"1\""),
-        json!({"reason": " "}),
-    )
-    .await;
+    let letter = read(outflow(&app, &t, t.member, "L-1").await).await;
+    let res = close(&app, &t, &letter, "reject", "\"1\"", " ").await;
     assert_eq!(problem(res, 422).await["errors"][0]["field"], "reason");
-    let res = act(
-        &app,
-        &t,
-        &letter["id"],
-        "reject",
-        &t.committee,
-        Some("\"1\""),
-        json!({"reason": "接收方无此组织"}),
-    )
-    .await;
+    let res = close(&app, &t, &letter, "reject", "\"1\"", "接收方无此组织").await;
     assert_eq!(res.status(), 200);
     let rejected: Value = res.json().await.unwrap();
     assert_eq!(rejected["status"], "rejected");
@@ -593,16 +578,8 @@ async fn letters_are_rejected_and_revoked_with_reasons_and_nothing_moves() {
     // A closed letter does not move again, and nothing changes.
     let day = today(&app).await;
     for action in ["receipt", "reject", "revoke"] {
-        let res = act(
-            &app,
-            &t,
-            &letter["id"],
-            action,
-            &t.committee,
-            Some("*"),
-            action_body(action, day),
-        )
-        .await;
+        let body = action_body(action, day);
+        let res = act(&app, &t, &letter, action, &t.committee, Some("*"), body).await;
         assert_eq!(
             problem(res, 409).await["code"],
             "transfer_not_open",
@@ -623,39 +600,13 @@ async fn letters_are_rejected_and_revoked_with_reasons_and_nothing_moves() {
     );
 
     // A completed transfer has no letter to move.
-    let moved: Value = internal(&app, &t, t.member, t.b, &t.committee)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let res = act(
-        &app,
-        &t,
-        &moved["id"],
-        "revoke",
-        &t.committee,
-        Some("*"),
-        json!({"reason": "x"}),
-    )
-    .await;
+    let moved = read(internal(&app, &t, t.member, t.b, &t.committee).await).await;
+    let res = close(&app, &t, &moved, "revoke", "*", "x").await;
     assert_eq!(problem(res, 409).await["code"], "transfer_not_open");
 
     // The committee withdraws a letter.
-    let letter: Value = outflow(&app, &t, t.member, "L-2")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let res = act(
-        &app,
-        &t,
-        &letter["id"],
-        "revoke",
-        &t.committee,
-        Some("\"1\""),
-        json!({"reason": "本人放弃外出"}),
-    )
-    .await;
+    let letter = read(outflow(&app, &t, t.member, "L-2").await).await;
+    let res = close(&app, &t, &letter, "revoke", "\"1\"", "本人放弃外出").await;
     assert_eq!(res.status(), 200);
     let revoked: Value = res.json().await.unwrap();
     assert_eq!(revoked["status"], "revoked");
@@ -666,25 +617,16 @@ async fn letters_are_rejected_and_revoked_with_reasons_and_nothing_moves() {
     );
 
     // A rejected inflow leaves the newcomer's record incoming; a later inflow reuses it.
-    let first: Value = inflow(&app, &t, 70, "IN-1").await.json().await.unwrap();
+    let first = read(inflow(&app, &t, 70, "IN-1").await).await;
     let newcomer = uuid(&first["member_id"]);
-    let res = act(
-        &app,
-        &t,
-        &first["id"],
-        "reject",
-        &t.committee,
-        Some("\"1\""),
-        json!({"reason": "介绍信抬头有误"}),
-    )
-    .await;
+    let res = close(&app, &t, &first, "reject", "\"1\"", "介绍信抬头有误").await;
     assert_eq!(res.status(), 200);
     assert_eq!(member_row(&app, newcomer).await, (None, "incoming".into()));
-    let second: Value = inflow(&app, &t, 70, "IN-2").await.json().await.unwrap();
+    let second = read(inflow(&app, &t, 70, "IN-2").await).await;
     assert_eq!(uuid(&second["member_id"]), newcomer, "the record is reused");
     let res = inflow(&app, &t, 70, "IN-3").await;
     assert_eq!(problem(res, 409).await["code"], "open_transfer_exists");
-    receipt(&app, &t, &second["id"]).await;
+    receipt(&app, &t, &second).await;
     assert_eq!(
         member_row(&app, newcomer).await,
         (Some(t.b), "active".into())
@@ -693,35 +635,22 @@ async fn letters_are_rejected_and_revoked_with_reasons_and_nothing_moves() {
 
     // A former member who transferred out comes back: their record is reused; if that
     // letter is revoked they are transferred out again.
-    let out: Value = outflow(&app, &t, t.member, "L-3")
-        .await
-        .json()
-        .await
-        .unwrap();
-    receipt(&app, &t, &out["id"]).await;
-    let back: Value = inflow(&app, &t, 1, "IN-4").await.json().await.unwrap();
+    let out = read(outflow(&app, &t, t.member, "L-3").await).await;
+    receipt(&app, &t, &out).await;
+    let back = read(inflow(&app, &t, 1, "IN-4").await).await;
     assert_eq!(uuid(&back["member_id"]), t.member);
     assert_eq!(
         member_row(&app, t.member).await,
         (Some(t.b), "incoming".into())
     );
-    let res = act(
-        &app,
-        &t,
-        &back["id"],
-        "revoke",
-        &t.committee,
-        Some("\"1\""),
-        json!({"reason": "对方撤回"}),
-    )
-    .await;
+    let res = close(&app, &t, &back, "revoke", "\"1\"", "对方撤回").await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         member_row(&app, t.member).await,
         (Some(t.b), "transferred_out".into())
     );
-    let back: Value = inflow(&app, &t, 1, "IN-5").await.json().await.unwrap();
-    receipt(&app, &t, &back["id"]).await;
+    let back = read(inflow(&app, &t, 1, "IN-5").await).await;
+    receipt(&app, &t, &back).await;
     assert_eq!(
         member_row(&app, t.member).await,
         (Some(t.b), "active".into())
@@ -766,11 +695,7 @@ async fn overdue_letters_are_listed_from_the_towns_today() {
     let late: Value = res.json().await.unwrap();
     assert_eq!(late["valid_until"], json!(day - Days::new(7)));
     assert_eq!(late["overdue"], true);
-    let fresh: Value = outflow(&app, &t, t.member, "NEW-1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fresh = read(outflow(&app, &t, t.member, "NEW-1").await).await;
     assert_eq!(fresh["overdue"], false);
 
     let ids = |items: Vec<Value>| {
@@ -812,7 +737,7 @@ async fn overdue_letters_are_listed_from_the_towns_today() {
     assert!(page["next_cursor"].is_null());
 
     // Received, it is no longer overdue.
-    receipt(&app, &t, &late["id"]).await;
+    receipt(&app, &t, &late).await;
     assert!(list(&app, &t, "overdue=true").await.is_empty());
 
     // Validity is 1 to 90 days.
@@ -829,10 +754,13 @@ async fn a_retried_transfer_is_made_once() {
     let app = TestApp::spawn().await;
     let t = town(&app, "TR8").await;
     let day = today(&app).await;
+    let path = format!("/api/v1/towns/{}/members/{}/transfers", t.id, t.member);
+    let body =
+        json!({"kind": "internal", "to_branch_id": t.b, "reason": "工作调动", "decided_on": day});
     let send_once = || {
-        app.authed(Method::POST, &format!("/api/v1/towns/{}/members/{}/transfers", t.id, t.member), &t.staff)
+        app.authed(Method::POST, &path, &t.staff)
             .header("idempotency-key", "move-1")
-            .json(&json!({"kind": "internal", "to_branch_id": t.b, "reason": "工作调动", "decided_on": day}))
+            .json(&body)
             .send()
     };
     let first = send_once().await.unwrap();
@@ -851,11 +779,7 @@ async fn who_may_do_what_with_transfers() {
     let t = town(&app, "TR9").await;
     let other = town(&app, "TR9X").await;
     let day = today(&app).await;
-    let letter: Value = outflow(&app, &t, t.member, "R-1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let letter = read(outflow(&app, &t, t.member, "R-1").await).await;
     let letter_id = letter["id"].as_str().unwrap().to_owned();
     let second = insert_member(&app, t.id, t.a, "钱七", 4).await;
 
@@ -867,26 +791,11 @@ async fn who_may_do_what_with_transfers() {
     let res = transfer(&app, &t, second, &t.staff, outflow_body("R-2", day)).await;
     problem(res, 403).await;
     let body = inflow_body(90, "R-3", t.b, day + Days::new(5), day);
-    let res = send(
-        &app,
-        Method::POST,
-        &format!("/{}/transfers/inflows", t.id),
-        &t.staff,
-        Some(body),
-    )
-    .await;
+    let res = post_inflow(&app, t.id, &t.staff, body).await;
     problem(res, 403).await;
     for action in ["receipt", "reject", "revoke"] {
-        let res = act(
-            &app,
-            &t,
-            &letter["id"],
-            action,
-            &t.staff,
-            Some("*"),
-            action_body(action, day),
-        )
-        .await;
+        let body = action_body(action, day);
+        let res = act(&app, &t, &letter, action, &t.staff, Some("*"), body).await;
         problem(res, 403).await;
     }
 
@@ -908,20 +817,9 @@ async fn who_may_do_what_with_transfers() {
     // The county only reads.
     let county = app.token(Role::County, None);
     problem(internal(&app, &t, second, t.a, &county).await, 403).await;
-    problem(
-        act(
-            &app,
-            &t,
-            &letter["id"],
-            "receipt",
-            &county,
-            Some("*"),
-            json!({"receipt_on": day}),
-        )
-        .await,
-        403,
-    )
-    .await;
+    let body = json!({"receipt_on": day});
+    let res = act(&app, &t, &letter, "receipt", &county, Some("*"), body).await;
+    problem(res, 403).await;
     // Members and the admin see nothing of this.
     for token in [app.token(Role::Member, Some(t.id)), app.admin()] {
         for path in &reads {
@@ -934,33 +832,11 @@ async fn who_may_do_what_with_transfers() {
         )
         .await;
         let body = inflow_body(91, "R-5", t.b, day + Days::new(5), day);
-        problem(
-            send(
-                &app,
-                Method::POST,
-                &format!("/{}/transfers/inflows", t.id),
-                &token,
-                Some(body),
-            )
-            .await,
-            403,
-        )
-        .await;
+        problem(post_inflow(&app, t.id, &token, body).await, 403).await;
         for action in ["receipt", "reject", "revoke"] {
-            problem(
-                act(
-                    &app,
-                    &t,
-                    &letter["id"],
-                    action,
-                    &token,
-                    Some("*"),
-                    action_body(action, day),
-                )
-                .await,
-                403,
-            )
-            .await;
+            let body = action_body(action, day);
+            let res = act(&app, &t, &letter, action, &token, Some("*"), body).await;
+            problem(res, 403).await;
         }
     }
 
@@ -988,33 +864,9 @@ async fn who_may_do_what_with_transfers() {
         404,
     )
     .await;
-    problem(
-        act(
-            &app,
-            &other,
-            &letter["id"],
-            "revoke",
-            &other.committee,
-            Some("*"),
-            json!({"reason": "x"}),
-        )
-        .await,
-        404,
-    )
-    .await;
+    problem(close(&app, &other, &letter, "revoke", "*", "x").await, 404).await;
     let body = inflow_body(92, "R-6", other.b, day + Days::new(5), day);
-    problem(
-        send(
-            &app,
-            Method::POST,
-            &format!("/{}/transfers/inflows", other.id),
-            &t.committee,
-            Some(body),
-        )
-        .await,
-        404,
-    )
-    .await;
+    problem(post_inflow(&app, other.id, &t.committee, body).await, 404).await;
     assert_eq!(
         list(&app, &t, "status=issued").await.len(),
         1,
@@ -1035,62 +887,27 @@ async fn the_database_keeps_branches_and_history_to_transfers() {
         .unwrap_err();
     assert!(err.to_string().contains("only through a transfer"), "{err}");
 
-    let letter: Value = outflow(&app, &t, t.member, "DB-1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let letter = read(outflow(&app, &t, t.member, "DB-1").await).await;
     let letter_id = uuid(&letter["id"]);
-    let err = sqlx::query("DELETE FROM transfers WHERE id = $1")
-        .bind(letter_id)
-        .execute(&app.pool)
-        .await
-        .unwrap_err();
+    let err = refused(&app, "DELETE FROM transfers WHERE id = $1", letter_id).await;
     assert!(err.to_string().contains("cannot be deleted"), "{err}");
-    let err = sqlx::query("UPDATE transfers SET reason = 'edited' WHERE id = $1")
-        .bind(letter_id)
-        .execute(&app.pool)
-        .await
-        .unwrap_err();
+    let sql = "UPDATE transfers SET reason = 'edited' WHERE id = $1";
+    let err = refused(&app, sql, letter_id).await;
     assert!(err.to_string().contains("cannot be edited"), "{err}");
 
     // Nothing completes while a letter is open, whoever writes it.
-    let err = sqlx::query(
-        "INSERT INTO transfers (town_id, id, member_id, kind, from_branch_id, to_branch_id, reason, decided_by, decided_on, status)
-         VALUES ($1, $2, $3, 'internal', $4, $5, 'x', 'sql', current_date, 'completed')",
-    )
-    .bind(t.id)
-    .bind(Uuid::now_v7())
-    .bind(t.member)
-    .bind(t.a)
-    .bind(t.b)
-    .execute(&app.pool)
-    .await
-    .unwrap_err();
+    let err = raw_internal(&app, &t, t.member, t.a, t.b).await;
     assert!(err.to_string().contains("open letter"), "{err}");
 
-    receipt(&app, &t, &letter["id"]).await;
-    let err = sqlx::query("UPDATE transfers SET status = 'revoked', revocation_reason = 'x', closed_by = 'sql', closed_at = now() WHERE id = $1")
-        .bind(letter_id)
-        .execute(&app.pool)
-        .await
-        .unwrap_err();
+    receipt(&app, &t, &letter).await;
+    let sql = "UPDATE transfers SET status = 'revoked', revocation_reason = 'x', closed_by = 'sql', closed_at = now() WHERE id = $1";
+    let err = refused(&app, sql, letter_id).await;
     assert!(err.to_string().contains("final"), "{err}");
 
     // A transfer leaves the member's current branch, and only an active member moves.
     let second = insert_member(&app, t.id, t.a, "孙八", 5).await;
-    let err = sqlx::query(
-        "INSERT INTO transfers (town_id, id, member_id, kind, from_branch_id, to_branch_id, reason, decided_by, decided_on, status)
-         VALUES ($1, $2, $3, 'internal', $4, $5, 'x', 'sql', current_date, 'completed')",
-    )
-    .bind(t.id)
-    .bind(Uuid::now_v7())
-    .bind(second)
-    .bind(t.b)
-    .bind(center_branch(&app, t.id).await)
-    .execute(&app.pool)
-    .await
-    .unwrap_err();
+    let center = center_branch(&app, t.id).await;
+    let err = raw_internal(&app, &t, second, t.b, center).await;
     assert!(err.to_string().contains("current branch"), "{err}");
     sqlx::query("UPDATE members SET status = 'removed' WHERE id = $1")
         .bind(second)

@@ -156,10 +156,11 @@ pub async fn start_evaluation(
     }
 }
 
-/// Ends an evaluation that did not pass: the case is no longer under evaluation. With
-/// `restart`, the due flag is cleared too (the caller then writes the correction that
-/// brings the score back to the base, so reaching the threshold again counts again).
-pub async fn end_failed_evaluation(
+/// Ends an evaluation that did not pass (failed, or cancelled): the case is no longer
+/// under evaluation, and due again. With `restart`, the due flag is cleared too (the
+/// caller then writes the correction that brings the score back to the base, so reaching
+/// the threshold again counts again).
+pub async fn end_evaluation(
     conn: &mut PgConnection,
     town: Uuid,
     case: Uuid,

@@ -63,6 +63,8 @@ crate::text_enum! {
         Passed = "passed",
         /// Closed with a fail: the case stays open.
         Failed = "failed",
+        /// Called off by the committee, with a reason: no tally; the case is due again.
+        Cancelled = "cancelled",
     }
 }
 
@@ -190,10 +192,12 @@ pub struct Evaluation {
     pub reset_entry_id: Option<Uuid>,
     /// Who scheduled it.
     pub scheduled_by: String,
-    /// Who closed it.
+    /// Who closed or cancelled it.
     pub closed_by: Option<String>,
     /// When.
     pub closed_at: Option<DateTime<Utc>>,
+    /// Why it was cancelled (status `cancelled`).
+    pub cancel_reason: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed (a vote changes it too).
@@ -231,6 +235,30 @@ pub struct EvaluationSummary {
     pub closed_at: Option<DateTime<Utc>>,
     /// Version.
     pub version: i64,
+}
+
+/// The committee calls an evaluation off.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancellation {
+    /// Why: 1 to 500 characters.
+    #[schema(example = "评议小组成员多人外出，无法达到法定人数。")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub reason: String,
+}
+
+impl Cancellation {
+    /// The reason, checked and trimmed.
+    pub fn validate(&self) -> Result<String, ApiError> {
+        let mut c = Checks::new();
+        let reason = c.text("reason", &self.reason, 1, 500);
+        c.finish()?;
+        Ok(reason)
+    }
 }
 
 /// What the voter gets back: that their vote counted, not what it was.

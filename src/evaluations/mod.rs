@@ -25,8 +25,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use self::domain::{
-    Evaluation, EvaluationStatus, EvaluationSummary, NewEvaluation, NewVote, Outcome, QuorumNotMet,
-    VoteReceipt,
+    Cancellation, Evaluation, EvaluationStatus, EvaluationSummary, NewEvaluation, NewVote, Outcome,
+    QuorumNotMet, VoteReceipt,
 };
 use crate::audit::{self, Change};
 use crate::auth::{Auth, roles};
@@ -47,7 +47,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_evaluations)
         .service(get_evaluation)
         .service(vote)
-        .service(close);
+        .service(close)
+        .service(cancel);
 }
 
 /// Client errors for this part's named constraints.
@@ -91,7 +92,7 @@ pub fn constraint_error(constraint: &str) -> Option<ApiError> {
         ),
         "evaluation_voters_once" => already_voted(),
         "evaluation_voters_on_panel" => ApiError::Forbidden,
-        "evaluation_ballots_open" => evaluation_closed(),
+        "evaluation_ballots_open" | "evaluations_final" => evaluation_closed(),
         _ => return None,
     };
     Some(e)
@@ -527,7 +528,7 @@ async fn close(
                 .await?;
                 reset_entry_id = Some(written.entry.id);
             }
-            crate::cases::repo::end_failed_evaluation(&mut tx, town, case.id, restart).await?;
+            crate::cases::repo::end_evaluation(&mut tx, town, case.id, restart).await?;
             Change {
                 town_id: town,
                 action: "case.evaluation_failed",
@@ -572,4 +573,84 @@ async fn close(
     let closed = row.with_panel(panel);
     tx.commit().await?;
     Ok(reply::with_etag(&closed, closed.version))
+}
+
+/// Call an evaluation off.
+///
+/// For an open evaluation that cannot be held or closed (the panel cannot meet, the
+/// quorum will not be reached): with a `reason`, it becomes `cancelled`, final, and its
+/// ballots are never counted (no tally is ever shown); its case is due for an evaluation
+/// again (`evaluation_due`), so the committee can schedule another with a new panel.
+/// Needs `If-Match` with the evaluation's ETag. A closed or cancelled evaluation: 409
+/// `evaluation_closed`. Roles: `committee`.
+#[utoipa::path(
+    tag = "evaluations",
+    params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
+    request_body = Cancellation,
+    responses(
+        (status = 200, description = "The cancelled evaluation.", body = Evaluation,
+         headers(("ETag" = String, description = "The evaluation's new version"))),
+        (status = 409, description = "`evaluation_closed`: it is closed or cancelled already.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/evaluations/{evaluation}/cancel")]
+async fn cancel(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    body: Json<Cancellation>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let reason = body.validate()?;
+    let mut tx = db.begin().await?;
+    let evaluation = repo::lock(&mut tx, town, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if evaluation.status != EvaluationStatus::Open {
+        return Err(evaluation_closed());
+    }
+    if if_match.version().is_some_and(|v| v != evaluation.version) {
+        return Err(ApiError::PreconditionFailed);
+    }
+    // The ballots cast so far stay uncounted; re-written shuffled, like at closing, so
+    // that nothing leads from them back to their voters.
+    repo::seal(&mut tx, town, id).await?;
+    // The case as closing takes it: under its lock. A case that ended otherwise meanwhile
+    // is left as it is.
+    scores::lock_case(&mut tx, town, evaluation.case_id).await?;
+    crate::cases::repo::end_evaluation(&mut tx, town, evaluation.case_id, false).await?;
+    let row = repo::cancel(&mut tx, town, id, &auth.sub, &reason).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "evaluation.cancelled",
+            resource_type: "evaluation",
+            resource_id: id,
+            data: json!({ "case_id": row.case_id, "status": row.status, "votes_cast": row.votes_cast }),
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "case.evaluation_cancelled",
+            resource_type: "case",
+            resource_id: row.case_id,
+            data: json!({ "evaluation_id": id }),
+        },
+    )
+    .await?;
+    let panel = repo::panel(&mut tx, town, id).await?;
+    let cancelled = row.with_panel(panel);
+    tx.commit().await?;
+    Ok(reply::with_etag(&cancelled, cancelled.version))
 }

@@ -58,6 +58,8 @@ pub struct Row {
     pub closed_by: Option<String>,
     /// When.
     pub closed_at: Option<DateTime<Utc>>,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Changed.
@@ -96,6 +98,7 @@ impl Row {
             scheduled_by: self.scheduled_by,
             closed_by: self.closed_by,
             closed_at: self.closed_at,
+            cancel_reason: self.cancel_reason,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,
@@ -137,7 +140,7 @@ pub async fn insert(conn: &mut PgConnection, town: Uuid, e: &NewRow<'_>) -> Resu
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            RETURNING id, town_id, case_id, member_id, held_at, held_on, place, policy_version, quorum,
                      majority_percent, status AS "status: EvaluationStatus", votes_cast, qualified_votes,
-                     not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at,
+                     not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at, cancel_reason,
                      created_at, updated_at, version"#,
         town,
         e.id,
@@ -189,7 +192,7 @@ pub async fn get(conn: &mut PgConnection, town: Uuid, id: Uuid) -> Result<Option
         Row,
         r#"SELECT id, town_id, case_id, member_id, held_at, held_on, place, policy_version, quorum,
                   majority_percent, status AS "status: EvaluationStatus", votes_cast, qualified_votes,
-                  not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at,
+                  not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at, cancel_reason,
                   created_at, updated_at, version
            FROM evaluations WHERE town_id = $1 AND id = $2"#,
         town,
@@ -206,7 +209,7 @@ pub async fn lock(conn: &mut PgConnection, town: Uuid, id: Uuid) -> Result<Optio
         Row,
         r#"SELECT id, town_id, case_id, member_id, held_at, held_on, place, policy_version, quorum,
                   majority_percent, status AS "status: EvaluationStatus", votes_cast, qualified_votes,
-                  not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at,
+                  not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at, cancel_reason,
                   created_at, updated_at, version
            FROM evaluations WHERE town_id = $1 AND id = $2 FOR UPDATE"#,
         town,
@@ -482,7 +485,7 @@ pub async fn close(
            WHERE town_id = $1 AND id = $2 AND status = 'open'
            RETURNING id, town_id, case_id, member_id, held_at, held_on, place, policy_version, quorum,
                      majority_percent, status AS "status: EvaluationStatus", votes_cast, qualified_votes,
-                     not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at,
+                     not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at, cancel_reason,
                      created_at, updated_at, version"#,
         town,
         evaluation,
@@ -492,6 +495,33 @@ pub async fn close(
         c.by,
         c.return_transfer_id,
         c.reset_entry_id,
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Cancels an open evaluation (locked by [`lock`]): no tally, a reason.
+pub async fn cancel(
+    conn: &mut PgConnection,
+    town: Uuid,
+    evaluation: Uuid,
+    by: &str,
+    reason: &str,
+) -> Result<Row, ApiError> {
+    Ok(sqlx::query_as!(
+        Row,
+        r#"UPDATE evaluations
+           SET status = 'cancelled', cancel_reason = $4, closed_by = $3, closed_at = now(),
+               updated_at = now(), version = version + 1
+           WHERE town_id = $1 AND id = $2 AND status = 'open'
+           RETURNING id, town_id, case_id, member_id, held_at, held_on, place, policy_version, quorum,
+                     majority_percent, status AS "status: EvaluationStatus", votes_cast, qualified_votes,
+                     not_qualified_votes, return_transfer_id, reset_entry_id, scheduled_by, closed_by, closed_at, cancel_reason,
+                     created_at, updated_at, version"#,
+        town,
+        evaluation,
+        by,
+        reason,
     )
     .fetch_one(conn)
     .await?)

@@ -1068,3 +1068,117 @@ async fn another_towns_evaluations_answer_404() {
     let unchanged = read(&app, f.town, id).await;
     assert_eq!(unchanged, ev);
 }
+
+async fn cancel_as(
+    app: &TestApp,
+    town: Uuid,
+    id: &Value,
+    token: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> Response {
+    let mut req = app.authed(
+        Method::POST,
+        &format!("{}/{}/cancel", base(town), id.as_str().unwrap()),
+        token,
+    );
+    if let Some(tag) = if_match {
+        req = req.header("if-match", tag);
+    }
+    req.json(body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_cancelled_evaluation_is_final_and_uncounted_and_its_case_is_due_again() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app, "E13").await;
+    make_due(&app, &f).await;
+    let ev = scheduled(&app, &f, panel(6)).await;
+    let id = &ev["id"];
+    vote(&app, f.town, id, 1, "qualified").await;
+    vote(&app, f.town, id, 2, "not_qualified").await;
+    let committee = app.token(Role::Committee, Some(f.town));
+    let reason = json!({ "reason": "评议小组成员多人外出，无法达到法定人数。" });
+
+    // The rules of any change: If-Match, a current version, a reason, the committee.
+    problem(
+        cancel_as(&app, f.town, id, &committee, None, &reason).await,
+        428,
+    )
+    .await;
+    problem(
+        cancel_as(&app, f.town, id, &committee, Some("\"1\""), &reason).await,
+        412,
+    )
+    .await;
+    let blank = json!({ "reason": "  " });
+    let p = problem(
+        cancel_as(&app, f.town, id, &committee, Some("*"), &blank).await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "reason");
+    let staff = app.token(Role::Staff, Some(f.town));
+    problem(
+        cancel_as(&app, f.town, id, &staff, Some("*"), &reason).await,
+        403,
+    )
+    .await;
+    assert_eq!(read(&app, f.town, id).await["status"], "open");
+
+    let res = cancel_as(&app, f.town, id, &committee, Some("\"3\""), &reason).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["etag"], "\"4\"");
+    let cancelled: Value = res.json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["cancel_reason"], reason["reason"]);
+    assert_eq!(cancelled["closed_by"], "committee-tester");
+    assert_eq!(cancelled["votes_cast"], 2);
+    assert!(cancelled["tally"].is_null());
+    assert_no_verdicts(&cancelled);
+    assert_eq!(read(&app, f.town, id).await, cancelled);
+    assert_eq!(case_of(&app, &f).await["status"], "evaluation_due");
+
+    // Final: no vote, no closing, no second cancel; the database itself refuses to reopen it.
+    let ev3 = token_of(&app, Role::Staff, f.town, "ev-3");
+    let p = problem(vote_as(&app, f.town, id, &ev3, "qualified").await, 409).await;
+    assert_eq!(p["code"], "evaluation_closed");
+    let p = problem(close_current(&app, f.town, id).await, 409).await;
+    assert_eq!(p["code"], "evaluation_closed");
+    let p = problem(
+        cancel_as(&app, f.town, id, &committee, Some("*"), &reason).await,
+        409,
+    )
+    .await;
+    assert_eq!(p["code"], "evaluation_closed");
+    let reopen = sqlx::query("UPDATE evaluations SET status = 'open', closed_at = NULL, closed_by = NULL, cancel_reason = NULL WHERE id = $1")
+        .bind(uuid(id))
+        .execute(&app.pool)
+        .await
+        .unwrap_err();
+    assert!(reopen.to_string().contains("no longer changes"), "{reopen}");
+
+    // The ballots were kept, never counted; the feed says what happened.
+    let ballots: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM evaluation_ballots WHERE evaluation_id = $1")
+            .bind(uuid(id))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(ballots, 2);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action IN ('evaluation.cancelled', 'case.evaluation_cancelled') ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        ["evaluation.cancelled", "case.evaluation_cancelled"]
+    );
+
+    // The case can be evaluated again, by a new panel.
+    let again = scheduled(&app, &f, panel(5)).await;
+    assert_eq!(again["status"], "open");
+    assert_eq!(case_of(&app, &f).await["status"], "under_evaluation");
+}

@@ -533,13 +533,19 @@ pub async fn respond<T: Table>(
         }
         ExportFormat::Xlsx => {
             // Every row into the workbook's temporary file first: a report too large for
-            // a sheet is still a clean 422.
+            // a sheet is still a clean 422. If the client goes away meanwhile (this future
+            // is dropped), the writing stops at the next row.
+            let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let _guard = SetOnDrop(gone.clone());
             let sink = tokio::task::spawn_blocking(move || {
                 let mut sink = XlsxSink::new(T::SHEET, T::HEADINGS)?;
                 if let Some(row) = first {
                     sink.row(&row.cells(tz))?;
                 }
                 while let Some(row) = rows.0.blocking_recv() {
+                    if gone.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(ApiError::Internal(anyhow::anyhow!("the client went away")));
+                    }
                     sink.row(&row?.cells(tz))?;
                 }
                 Ok::<_, ApiError>(sink)
@@ -563,6 +569,15 @@ pub async fn respond<T: Table>(
             });
             Ok(file_response(XLSX, &name, "xlsx").streaming(body))
         }
+    }
+}
+
+/// Sets its flag when dropped: tells blocking work that the request it serves is gone.
+struct SetOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -9,6 +9,7 @@ pub mod activities;
 pub mod audit;
 pub mod auth;
 pub mod branches;
+pub mod calendar;
 pub mod cases;
 pub mod certificates;
 pub mod cohorts;

@@ -213,8 +213,9 @@ async fn my_objection(
 /// Object to an entry of your ledger.
 ///
 /// Within the objection period of the policy the entry was scored under
-/// (`objection_period_working_days` working days, Monday to Friday, after the day it was
-/// recorded, in the town's calendar), with a reason. One objection per entry. The committee
+/// (`objection_period_working_days` working days after the day it was recorded: Monday to
+/// Friday, less the town's holidays, plus its worked weekend days; see `/calendar`), with
+/// a reason. One objection per entry. The committee
 /// upholds it (the entry is reversed) or rejects it. An entry that is not of your own case
 /// answers 404. Roles: `member`.
 #[utoipa::path(

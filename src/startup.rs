@@ -45,6 +45,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::audit::configure)
                 .configure(crate::events::configure)
                 .configure(crate::reports::configure)
+                .configure(crate::calendar::configure)
                 .configure(crate::me::configure),
         );
 }

@@ -1,10 +1,11 @@
 //! Tasks (art. 21) and objections to ledger entries: pure types and rules.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::calendar::domain::WorkCalendar;
 use crate::error::{ApiError, FieldError};
 use crate::msg;
 use crate::scores::LedgerEntry;
@@ -330,15 +331,14 @@ pub struct Decided {
     pub case_status: Option<CaseStatus>,
 }
 
-/// Whether `day` is a working day (Monday to Friday; public holidays are not known).
-pub fn is_working_day(day: NaiveDate) -> bool {
-    !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
-}
-
 /// The last day of an objection period of `working_days` working days after an entry
-/// recorded on `recorded_on`: the `working_days`-th working day after that date. `None`
-/// when the policy gives no period at all (0 days).
-pub fn objection_deadline(recorded_on: NaiveDate, working_days: u32) -> Option<NaiveDate> {
+/// recorded on `recorded_on`: the `working_days`-th working day of `calendar` after that
+/// date. `None` when the policy gives no period at all (0 days).
+pub fn objection_deadline(
+    recorded_on: NaiveDate,
+    working_days: u32,
+    calendar: &WorkCalendar,
+) -> Option<NaiveDate> {
     if working_days == 0 {
         return None;
     }
@@ -346,7 +346,7 @@ pub fn objection_deadline(recorded_on: NaiveDate, working_days: u32) -> Option<N
     let mut left = working_days;
     while left > 0 {
         day = day.checked_add_days(Days::new(1))?;
-        if is_working_day(day) {
+        if calendar.is_working_day(day) {
             left -= 1;
         }
     }
@@ -354,13 +354,14 @@ pub fn objection_deadline(recorded_on: NaiveDate, working_days: u32) -> Option<N
 }
 
 /// Whether an objection made on `today` to an entry recorded on `recorded_on` is within a
-/// period of `working_days` working days (both dates in the town's time zone).
+/// period of `working_days` working days of `calendar` (both dates in the town's zone).
 pub fn within_objection_period(
     recorded_on: NaiveDate,
     today: NaiveDate,
     working_days: u32,
+    calendar: &WorkCalendar,
 ) -> bool {
-    objection_deadline(recorded_on, working_days).is_some_and(|last| today <= last)
+    objection_deadline(recorded_on, working_days, calendar).is_some_and(|last| today <= last)
 }
 
 #[cfg(test)]
@@ -369,6 +370,19 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    /// Monday to Friday, no holidays.
+    fn is_working_day(day: NaiveDate) -> bool {
+        WorkCalendar::default().is_working_day(day)
+    }
+
+    fn deadline(recorded_on: NaiveDate, n: u32) -> Option<NaiveDate> {
+        objection_deadline(recorded_on, n, &WorkCalendar::default())
+    }
+
+    fn within(recorded_on: NaiveDate, today: NaiveDate, n: u32) -> bool {
+        within_objection_period(recorded_on, today, n, &WorkCalendar::default())
     }
 
     #[test]
@@ -383,65 +397,65 @@ mod tests {
     #[test]
     fn the_period_counts_working_days_after_the_entry() {
         // Monday: Tuesday, Wednesday, Thursday.
-        assert_eq!(
-            objection_deadline(d("2026-11-23"), 3),
-            Some(d("2026-11-26"))
-        );
+        assert_eq!(deadline(d("2026-11-23"), 3), Some(d("2026-11-26")));
         // Thursday: Friday, Monday, Tuesday (the weekend does not count).
-        assert_eq!(
-            objection_deadline(d("2026-11-26"), 3),
-            Some(d("2026-12-01"))
-        );
+        assert_eq!(deadline(d("2026-11-26"), 3), Some(d("2026-12-01")));
         // Friday: Monday, Tuesday, Wednesday.
-        assert_eq!(
-            objection_deadline(d("2026-11-27"), 3),
-            Some(d("2026-12-02"))
-        );
+        assert_eq!(deadline(d("2026-11-27"), 3), Some(d("2026-12-02")));
         // Saturday and Sunday: the same as Friday.
-        assert_eq!(
-            objection_deadline(d("2026-11-28"), 3),
-            Some(d("2026-12-02"))
-        );
-        assert_eq!(
-            objection_deadline(d("2026-11-29"), 3),
-            Some(d("2026-12-02"))
-        );
+        assert_eq!(deadline(d("2026-11-28"), 3), Some(d("2026-12-02")));
+        assert_eq!(deadline(d("2026-11-29"), 3), Some(d("2026-12-02")));
         // One day after a Friday is the Monday.
-        assert_eq!(
-            objection_deadline(d("2026-11-27"), 1),
-            Some(d("2026-11-30"))
-        );
+        assert_eq!(deadline(d("2026-11-27"), 1), Some(d("2026-11-30")));
         // Ten working days are two calendar weeks.
-        assert_eq!(
-            objection_deadline(d("2026-11-23"), 10),
-            Some(d("2026-12-07"))
-        );
-        assert_eq!(objection_deadline(d("2026-11-23"), 0), None);
+        assert_eq!(deadline(d("2026-11-23"), 10), Some(d("2026-12-07")));
+        assert_eq!(deadline(d("2026-11-23"), 0), None);
     }
 
     #[test]
     fn an_objection_is_in_time_from_the_entry_to_the_last_day() {
         let monday = d("2026-11-23");
-        assert!(within_objection_period(monday, monday, 3), "the same day");
-        assert!(
-            within_objection_period(monday, d("2026-11-26"), 3),
-            "the last day"
-        );
-        assert!(
-            !within_objection_period(monday, d("2026-11-27"), 3),
-            "the day after"
-        );
+        assert!(within(monday, monday, 3), "the same day");
+        assert!(within(monday, d("2026-11-26"), 3), "the last day");
+        assert!(!within(monday, d("2026-11-27"), 3), "the day after");
         let friday = d("2026-11-27");
+        assert!(within(friday, d("2026-11-29"), 1), "over the weekend");
+        assert!(within(friday, d("2026-11-30"), 1));
+        assert!(!within(friday, d("2026-12-01"), 1));
         assert!(
-            within_objection_period(friday, d("2026-11-29"), 1),
-            "over the weekend"
-        );
-        assert!(within_objection_period(friday, d("2026-11-30"), 1));
-        assert!(!within_objection_period(friday, d("2026-12-01"), 1));
-        assert!(
-            !within_objection_period(monday, monday, 0),
+            !within(monday, monday, 0),
             "no period: no objection, even the same day"
         );
+    }
+
+    #[test]
+    fn holidays_do_not_count_and_worked_weekend_days_do() {
+        use crate::calendar::domain::DayKind::{Holiday, Workday};
+        // National Day: Thursday 1 to Wednesday 7 October off, Saturday 10 worked.
+        let mut days: Vec<_> = (1..=7)
+            .map(|n| (d(&format!("2026-10-0{n}")), Holiday))
+            .collect();
+        days.push((d("2026-10-10"), Workday));
+        let calendar = WorkCalendar::new(days);
+        // An entry on Wednesday 30 September: Thursday 8, Friday 9, Saturday 10.
+        assert_eq!(
+            objection_deadline(d("2026-09-30"), 3, &calendar),
+            Some(d("2026-10-10"))
+        );
+        // Without the calendar, the holidays would have counted: 1, 2 and 5 October.
+        assert_eq!(deadline(d("2026-09-30"), 3), Some(d("2026-10-05")));
+        assert!(within_objection_period(
+            d("2026-09-30"),
+            d("2026-10-09"),
+            3,
+            &calendar
+        ));
+        assert!(!within_objection_period(
+            d("2026-09-30"),
+            d("2026-10-11"),
+            3,
+            &calendar
+        ));
     }
 
     #[test]
@@ -451,7 +465,7 @@ mod tests {
         for start in 0..14u64 {
             let recorded = d("2026-11-23") + Days::new(start);
             for n in 1..=30u32 {
-                let last = objection_deadline(recorded, n).unwrap();
+                let last = deadline(recorded, n).unwrap();
                 assert!(is_working_day(last));
                 let mut count = 0;
                 let mut day = recorded;
@@ -462,8 +476,8 @@ mod tests {
                     }
                 }
                 assert_eq!(count, n, "from {recorded}, {n} days");
-                assert!(within_objection_period(recorded, last, n));
-                assert!(!within_objection_period(recorded, last + Days::new(1), n));
+                assert!(within(recorded, last, n));
+                assert!(!within(recorded, last + Days::new(1), n));
             }
         }
     }

@@ -559,7 +559,14 @@ pub async fn lodge_objection(
     let policy = crate::policy::version(conn, town, entry.policy_version).await?;
     let today = crate::towns::repo::today(conn, town).await?;
     let days = u32::try_from(policy.objection_period_working_days).unwrap_or(0);
-    if !domain::within_objection_period(entry.recorded_on, today, days) {
+    // The town's holidays and worked weekend days over any period the policy can give.
+    let horizon = entry
+        .recorded_on
+        .checked_add_days(chrono::Days::new(400))
+        .unwrap_or(entry.recorded_on);
+    let calendar =
+        crate::calendar::repo::work_calendar(conn, town, entry.recorded_on, horizon).await?;
+    if !domain::within_objection_period(entry.recorded_on, today, days, &calendar) {
         return Err(ApiError::conflict(
             "objection_period_over",
             msg!(

@@ -4,6 +4,7 @@
 mod activities;
 mod auth;
 mod branches;
+mod calendar;
 mod cases;
 mod certificates;
 mod cohorts;

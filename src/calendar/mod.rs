@@ -1,0 +1,165 @@
+//! A town's calendar: its holidays and the weekend days it works instead, which the
+//! working-day rules (the objection period) count by.
+
+pub mod domain;
+pub mod repo;
+
+use actix_web::{HttpResponse, delete, get, put, web};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgPool;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use self::domain::{CalendarDay, CalendarYear, SetDay, check_year};
+use crate::audit::{self, Change};
+use crate::auth::{Auth, roles};
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::msg;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_year).service(set_day).service(clear_day);
+}
+
+/// The `?year=` of the calendar.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct YearQuery {
+    /// The year; this year (the town's calendar) by default.
+    #[param(minimum = 2000, maximum = 2099)]
+    pub year: Option<i32>,
+}
+
+/// A year of the town's calendar.
+///
+/// The holidays (weekdays off) and worked weekend days (调休) of the year, in order: with
+/// Monday to Friday otherwise, the working days that periods such as the objection period
+/// count. Roles: `staff`, `committee`, `county`, `member`.
+#[utoipa::path(
+    tag = "calendar",
+    params(("town" = Uuid, Path, description = "The town's id."), YearQuery),
+    responses((status = 200, description = "The year's calendar days.", body = CalendarYear)),
+    security(("bearer" = ["staff", "committee", "county", "member"])),
+)]
+#[get("/towns/{town}/calendar")]
+async fn get_year(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY | roles::MEMBER }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    query: web::Query<YearQuery>,
+) -> Result<web::Json<CalendarYear>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    if let Some(year) = query.year
+        && !domain::YEARS.contains(&year)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            msg!(
+                "year 须在 2000 到 2099 之间。",
+                "year must be between 2000 and 2099."
+            ),
+        ));
+    }
+    let mut conn = db.acquire().await?;
+    let year = match query.year {
+        Some(year) => year,
+        None => crate::towns::repo::today(&mut conn, town).await?.year(),
+    };
+    let first = NaiveDate::from_ymd_opt(year, 1, 1).ok_or(ApiError::NotFound)?;
+    let last = NaiveDate::from_ymd_opt(year, 12, 31).ok_or(ApiError::NotFound)?;
+    let days = repo::between(&mut conn, town, first, last).await?;
+    Ok(web::Json(CalendarYear { year, days }))
+}
+
+/// Set a day of the calendar.
+///
+/// A `holiday` is a Monday to Friday off; a `workday` is a Saturday or Sunday worked
+/// instead (调休). Any other combination changes nothing and is a 422 (`not_a_weekday`,
+/// `not_a_weekend_day`). Setting a day again replaces it. Periods already running count
+/// by the calendar as it is when they are checked. Roles: `committee`.
+#[utoipa::path(
+    tag = "calendar",
+    params(("town" = Uuid, Path, description = "The town's id."),
+           ("day" = NaiveDate, Path, description = "The day (`YYYY-MM-DD`, years 2000 to 2099).")),
+    request_body = SetDay,
+    responses(
+        (status = 201, description = "The day, newly set.", body = CalendarDay),
+        (status = 200, description = "The day, changed.", body = CalendarDay),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[put("/towns/{town}/calendar/{day}")]
+async fn set_day(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, NaiveDate)>,
+    body: Json<SetDay>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, day) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    check_year(day.year())?;
+    let name = body.validate(day)?;
+    let mut tx = db.begin().await?;
+    let (set, created) = repo::set(&mut tx, town, day, body.kind, &name, &auth.sub).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "calendar.day_set",
+            resource_type: "town",
+            resource_id: town,
+            data: json!({ "day": set.day, "kind": set.kind, "name": set.name }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(if created {
+        HttpResponse::Created().json(&set)
+    } else {
+        HttpResponse::Ok().json(&set)
+    })
+}
+
+/// Clear a day of the calendar.
+///
+/// The day is an ordinary one again (Monday to Friday working, weekends off). 404 when it
+/// was not set. Roles: `committee`.
+#[utoipa::path(
+    tag = "calendar",
+    params(("town" = Uuid, Path, description = "The town's id."),
+           ("day" = NaiveDate, Path, description = "The day (`YYYY-MM-DD`).")),
+    responses((status = 204, description = "The day is ordinary again.")),
+    security(("bearer" = ["committee"])),
+)]
+#[delete("/towns/{town}/calendar/{day}")]
+async fn clear_day(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, NaiveDate)>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, day) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let cleared = repo::clear(&mut tx, town, day)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::record(
+        &mut tx,
+        &auth,
+        Change {
+            town_id: town,
+            action: "calendar.day_cleared",
+            resource_type: "town",
+            resource_id: town,
+            data: json!({ "day": cleared.day, "kind": cleared.kind }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,7 +1,8 @@
 -- A town's calendar: the exceptions to "Monday to Friday" that working-day rules (the
 -- objection period) must know. A `holiday` is a weekday off (法定节假日); a `workday` is
--- a weekend day worked instead (调休上班). Set by the committee, usually once a year when
--- the State Council publishes the holiday arrangements.
+-- a weekend day worked instead (调休上班). Set by the committee ahead of time, usually
+-- once a year when the State Council publishes the holiday arrangements; a day that has
+-- begun is not changed (the service refuses it), so periods count by the days as they came.
 CREATE TABLE calendar_days (
     town_id uuid NOT NULL REFERENCES towns (id),
     day     date NOT NULL,

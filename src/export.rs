@@ -94,36 +94,69 @@ impl ExportFormat {
         preferred(
             accept,
             &[
-                ("text/csv", ExportFormat::Csv),
-                ("text/*", ExportFormat::Csv),
-                (XLSX, ExportFormat::Xlsx),
                 ("application/json", ExportFormat::Json),
-                ("application/*", ExportFormat::Json),
-                ("*/*", ExportFormat::Json),
+                ("text/csv", ExportFormat::Csv),
+                (XLSX, ExportFormat::Xlsx),
             ],
         )
     }
 }
 
-/// Of the media types `offers` maps to answers, the one an `Accept` value prefers (by
-/// quality, then by order; `q=0` refuses); `None` when it names none of them.
+/// Of the media types `offers` maps to answers (in the server's order of preference), the
+/// one an `Accept` value prefers: each offer takes the quality of the most specific range
+/// that matches it (`text/csv` over `text/*` over `*/*`), `q=0` refuses it, and the highest
+/// quality wins, ties going to the earlier offer. `None` when nothing offered is acceptable.
 pub fn preferred<T: Copy>(accept: Option<&str>, offers: &[(&str, T)]) -> Option<T> {
+    // (type, subtype, quality) of each media range.
+    let ranges: Vec<(String, String, f32)> = accept?
+        .split(',')
+        .filter_map(|part| {
+            let mut pieces = part.split(';');
+            let media = pieces.next()?.trim().to_ascii_lowercase();
+            let (kind, sub) = media.split_once('/')?;
+            let q = pieces
+                .find_map(|p| {
+                    let (name, value) = p.split_once('=')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("q")
+                        .then(|| value.trim().to_owned())
+                })
+                .map_or(Some(1.0), |q| q.parse::<f32>().ok())?;
+            Some((kind.trim().to_owned(), sub.trim().to_owned(), q))
+        })
+        .collect();
+    let quality = |offer: &str| {
+        let (kind, sub) = offer.split_once('/').unwrap_or((offer, ""));
+        ranges
+            .iter()
+            .filter_map(|(k, s, q)| {
+                let specificity = match (k.as_str(), s.as_str()) {
+                    (k, s) if k == kind && s == sub => 2,
+                    (k, "*") if k == kind => 1,
+                    ("*", "*") => 0,
+                    _ => return None,
+                };
+                Some((specificity, *q))
+            })
+            .max_by_key(|(specificity, _)| *specificity)
+            .map_or(0.0, |(_, q)| q)
+    };
     let mut best: Option<(f32, T)> = None;
-    for part in accept?.split(',') {
-        let mut pieces = part.split(';');
-        let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = pieces
-            .find_map(|p| p.trim().strip_prefix("q=").map(str::to_owned))
-            .and_then(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        let Some((_, answer)) = offers.iter().find(|(m, _)| *m == media) else {
-            continue;
-        };
+    for (media, answer) in offers {
+        let q = quality(media);
         if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
             best = Some((q, *answer));
         }
     }
     best.map(|(_, answer)| answer)
+}
+
+/// The start of an answer whose form depends on `Accept`: not to be cached, and saying so.
+pub fn negotiated() -> actix_web::HttpResponseBuilder {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::VARY, "Accept"))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    res
 }
 
 /// One cell of a report row in a file.
@@ -247,14 +280,55 @@ impl<T: Serialize> Report<T> {
     }
 }
 
-/// Rows of a report on their way from the database.
-pub struct RowFeed<T>(mpsc::Receiver<Result<T, ApiError>>);
+/// Rows of a report on their way from the database: each row, then `Ok(None)` at the end.
+pub struct RowFeed<T> {
+    rx: mpsc::Receiver<Result<Option<T>, ApiError>>,
+    ended: bool,
+}
+
+impl<T> RowFeed<T> {
+    /// The next row, `None` at the end (and after it). A feed that stops without saying it
+    /// has ended (its task failed) is an error: a report is never silently short.
+    async fn next(&mut self) -> Result<Option<T>, ApiError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let item = self.rx.recv().await;
+        self.take(item)
+    }
+
+    /// [`RowFeed::next`], from blocking code.
+    fn blocking_next(&mut self) -> Result<Option<T>, ApiError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let item = self.rx.blocking_recv();
+        self.take(item)
+    }
+
+    fn take(&mut self, item: Option<Result<Option<T>, ApiError>>) -> Result<Option<T>, ApiError> {
+        let item = item.unwrap_or_else(|| {
+            Err(ApiError::Internal(anyhow::anyhow!(
+                "the report's rows stopped before their end"
+            )))
+        });
+        if !matches!(item, Ok(Some(_))) {
+            self.ended = true;
+        }
+        item
+    }
+}
+
+/// A report slot (see [`ExportSlots`]), shared by everything that works on one report:
+/// the slot is free again when the last of them is done.
+pub type Slot = Arc<OwnedSemaphorePermit>;
 
 /// Runs `query` on a connection of its own, in a read-only transaction, and feeds its rows
 /// through a bounded channel: the query runs only as fast as the rows are sent on, so
-/// memory stays bounded whatever the report's size. Dropping the feed (the client went
-/// away) ends the query and returns the connection.
-pub fn spawn_rows<T, F>(pool: PgPool, query: F) -> RowFeed<T>
+/// memory stays bounded whatever the report's size. If the reader goes away (the client
+/// left), the query is cancelled in the database rather than read to its end. The task
+/// holds `slot` until its connection is done.
+pub fn spawn_rows<T, F>(pool: PgPool, slot: Slot, query: F) -> RowFeed<T>
 where
     T: Send + 'static,
     F: for<'c> FnOnce(&'c mut PgConnection) -> BoxStream<'c, Result<T, sqlx::Error>>
@@ -263,23 +337,48 @@ where
 {
     let (tx, rx) = mpsc::channel(ROW_BUFFER);
     tokio::spawn(async move {
-        let feed = async {
-            let mut db = pool.begin().await?;
-            sqlx::raw_sql(EXPORT_TRANSACTION).execute(&mut *db).await?;
-            let mut rows = query(&mut db);
-            while let Some(row) = rows.next().await {
-                if tx.send(row.map_err(ApiError::from)).await.is_err() {
-                    // The reader is gone: stop reading.
-                    break;
-                }
-            }
-            Ok::<(), sqlx::Error>(())
-        };
-        if let Err(e) = feed.await {
-            let _ = tx.send(Err(ApiError::from(e))).await;
+        if let Err(e) = feed(&pool, &tx, query).await {
+            let _ = tx.send(Err(e)).await;
         }
+        drop(slot);
     });
-    RowFeed(rx)
+    RowFeed { rx, ended: false }
+}
+
+async fn feed<T, F>(
+    pool: &PgPool,
+    tx: &mpsc::Sender<Result<Option<T>, ApiError>>,
+    query: F,
+) -> Result<(), ApiError>
+where
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxStream<'c, Result<T, sqlx::Error>>,
+{
+    let mut db = pool.begin().await?;
+    sqlx::raw_sql(EXPORT_TRANSACTION).execute(&mut *db).await?;
+    let backend: i32 = sqlx::query_scalar!(r#"SELECT pg_backend_pid() AS "pid!""#)
+        .fetch_one(&mut *db)
+        .await?;
+    let mut rows = query(&mut db);
+    while let Some(row) = rows.next().await {
+        if tx.send(Ok(Some(row?))).await.is_err() {
+            // The reader is gone. Returning the connection as it is would mean reading the
+            // rest of the result first: cancel the query (the transaction is still ours,
+            // so nothing else can be running on that backend), then roll back.
+            drop(rows);
+            let cancelled = sqlx::query_scalar!("SELECT pg_cancel_backend($1)", backend)
+                .fetch_one(pool)
+                .await;
+            if let Err(e) = cancelled {
+                tracing::warn!(error = %e, "could not cancel an abandoned report's query");
+            }
+            let _ = db.rollback().await;
+            return Ok(());
+        }
+    }
+    drop(rows);
+    db.commit().await?;
+    let _ = tx.send(Ok(None)).await;
+    Ok(())
 }
 
 /// The service's allowance of reports being made at once: each holds a database
@@ -294,10 +393,11 @@ impl ExportSlots {
     }
 
     /// A slot, or 429 `too_many_exports` when all are taken.
-    pub fn take(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+    pub fn take(&self) -> Result<Slot, ApiError> {
         self.0
             .clone()
             .try_acquire_owned()
+            .map(Arc::new)
             .map_err(|_| ApiError::TooManyRequests {
                 code: "too_many_exports",
                 detail: msg!(
@@ -447,13 +547,12 @@ pub fn xlsx(sheet: &str, headings: &[&str], rows: &[Vec<String>]) -> Result<Vec<
 
 /// The headers of a file named `<name>.<ext>`.
 fn file_response(media: &str, name: &str, ext: &str) -> actix_web::HttpResponseBuilder {
-    let mut res = HttpResponse::Ok();
+    let mut res = negotiated();
     res.insert_header((header::CONTENT_TYPE, media))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}.{ext}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
+        ));
     res
 }
 
@@ -482,10 +581,10 @@ pub async fn respond<T: Table>(
     head: Report<T>,
     tz: Tz,
     mut rows: RowFeed<T>,
-    slot: OwnedSemaphorePermit,
+    slot: Slot,
 ) -> Result<HttpResponse, ApiError> {
     // The first row (or the end, or the failure) before anything is sent.
-    let first = rows.0.recv().await.transpose()?;
+    let first = rows.next().await?;
     match format {
         ExportFormat::Json => {
             let mut buf = head.opening()?;
@@ -509,9 +608,8 @@ pub async fn respond<T: Table>(
                 }
                 Ok((end || buf.len() >= CHUNK).then(|| Bytes::from(std::mem::take(&mut buf))))
             });
-            Ok(HttpResponse::Ok()
+            Ok(negotiated()
                 .content_type("application/json")
-                .insert_header((header::CACHE_CONTROL, "no-store"))
                 .streaming(body))
         }
         ExportFormat::Csv => {
@@ -537,16 +635,18 @@ pub async fn respond<T: Table>(
             // is dropped), the writing stops at the next row.
             let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let _guard = SetOnDrop(gone.clone());
+            let working = slot.clone();
             let sink = tokio::task::spawn_blocking(move || {
+                let _slot = working;
                 let mut sink = XlsxSink::new(T::SHEET, T::HEADINGS)?;
                 if let Some(row) = first {
                     sink.row(&row.cells(tz))?;
                 }
-                while let Some(row) = rows.0.blocking_recv() {
+                while let Some(row) = rows.blocking_next()? {
                     if gone.load(std::sync::atomic::Ordering::Relaxed) {
                         return Err(ApiError::Internal(anyhow::anyhow!("the client went away")));
                     }
-                    sink.row(&row?.cells(tz))?;
+                    sink.row(&row.cells(tz))?;
                 }
                 Ok::<_, ApiError>(sink)
             })
@@ -590,7 +690,7 @@ fn log_cut(e: &ApiError) {
 /// body with an error, which breaks the transfer off.
 fn pieces<T, E>(
     rows: RowFeed<T>,
-    slot: OwnedSemaphorePermit,
+    slot: Slot,
     opening: Bytes,
     encode: E,
 ) -> impl futures_util::Stream<Item = Piece> + 'static
@@ -603,7 +703,7 @@ where
         opening: Option<Bytes>,
         encode: E,
         done: bool,
-        _slot: OwnedSemaphorePermit,
+        _slot: Slot,
     }
     let state = State {
         rows,
@@ -617,13 +717,13 @@ where
             return Some((Ok(opening), st));
         }
         while !st.done {
-            let next = match st.rows.0.recv().await {
-                Some(Ok(row)) => (st.encode)(Some(row)),
-                Some(Err(e)) => Err(e),
-                None => {
+            let next = match st.rows.next().await {
+                Ok(Some(row)) => (st.encode)(Some(row)),
+                Ok(None) => {
                     st.done = true;
                     (st.encode)(None)
                 }
+                Err(e) => Err(e),
             };
             match next {
                 Ok(Some(piece)) => return Some((Ok(piece), st)),
@@ -730,6 +830,25 @@ mod tests {
         assert_eq!(e.code(), "too_many_rows");
     }
 
+    #[tokio::test]
+    async fn a_feed_that_stops_before_its_end_is_an_error() {
+        let (tx, rx) = mpsc::channel(4);
+        let mut ended = RowFeed { rx, ended: false };
+        tx.send(Ok(Some(1))).await.unwrap();
+        tx.send(Ok(None)).await.unwrap();
+        drop(tx);
+        assert_eq!(ended.next().await.unwrap(), Some(1));
+        assert_eq!(ended.next().await.unwrap(), None);
+        assert_eq!(ended.next().await.unwrap(), None, "and after the end");
+
+        let (tx, rx) = mpsc::channel(4);
+        let mut cut = RowFeed { rx, ended: false };
+        tx.send(Ok(Some(1))).await.unwrap();
+        drop(tx);
+        assert_eq!(cut.next().await.unwrap(), Some(1));
+        assert_eq!(cut.next().await.unwrap_err().code(), "internal_error");
+    }
+
     #[test]
     fn export_slots_run_out_and_come_back() {
         let slots = ExportSlots::new(0);
@@ -760,6 +879,22 @@ mod tests {
             ExportFormat::from_accept(Some("Text/CSV; charset=utf-8")),
             Some(Csv)
         );
+        // The most specific range decides an offer's quality.
+        assert_eq!(
+            ExportFormat::from_accept(Some("text/csv;q=0, text/*")),
+            None
+        );
+        assert_eq!(ExportFormat::from_accept(Some("text/*")), Some(Csv));
+        assert_eq!(ExportFormat::from_accept(Some("*/*, text/csv")), Some(Json));
+        assert_eq!(
+            ExportFormat::from_accept(Some("*/*;q=0.5, text/csv")),
+            Some(Csv)
+        );
+        assert_eq!(
+            ExportFormat::from_accept(Some("application/*;Q=0.2, text/csv;q=0.4")),
+            Some(Csv)
+        );
+        assert_eq!(ExportFormat::from_accept(Some("garbage")), None);
     }
 
     #[test]

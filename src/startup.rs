@@ -194,6 +194,9 @@ impl Application {
             .listen(listener)
             .context("cannot listen")?
             .shutdown_timeout(serve.shutdown_timeout.as_secs())
+            // A client that closes its side of the connection is gone: stop working for it
+            // (a report being made for it stops, its connection goes back to the pool).
+            .h1_allow_half_closed(false)
             .disable_signals();
         if let Some(workers) = serve.workers {
             server = server.workers(workers);

@@ -75,12 +75,32 @@ async fn get_year(
     Ok(web::Json(CalendarYear { year, days }))
 }
 
+/// 422 `day_passed` unless `day` is after the town's today: a day that has begun is part
+/// of the periods counted over it, and changing it would move their ends after the fact.
+async fn check_ahead(
+    conn: &mut sqlx::PgConnection,
+    town: Uuid,
+    day: NaiveDate,
+) -> Result<(), ApiError> {
+    if day > crate::towns::repo::today(conn, town).await? {
+        return Ok(());
+    }
+    Err(ApiError::Unprocessable {
+        code: "day_passed",
+        detail: msg!(
+            "只能设置或取消今天以后的日期：已经开始的日期影响正在计算的期限。",
+            "Only days after today can be set or cleared: a day that has begun counts in periods already running."
+        ),
+    })
+}
+
 /// Set a day of the calendar.
 ///
 /// A `holiday` is a Monday to Friday off; a `workday` is a Saturday or Sunday worked
 /// instead (调休). Any other combination changes nothing and is a 422 (`not_a_weekday`,
-/// `not_a_weekend_day`). Setting a day again replaces it. Periods already running count
-/// by the calendar as it is when they are checked. Roles: `committee`.
+/// `not_a_weekend_day`). Only days after today (422 `day_passed`): the calendar is set
+/// ahead, and a period counts by the days as they were when they came. Setting a day
+/// again replaces it. Roles: `committee`.
 #[utoipa::path(
     tag = "calendar",
     params(("town" = Uuid, Path, description = "The town's id."),
@@ -89,6 +109,8 @@ async fn get_year(
     responses(
         (status = 201, description = "The day, newly set.", body = CalendarDay),
         (status = 200, description = "The day, changed.", body = CalendarDay),
+        (status = 422, description = "`validation_failed` (`kind`: `not_a_weekday`, `not_a_weekend_day`; `name`), or `day_passed`: the day is not after today.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),
 )]
@@ -104,6 +126,7 @@ async fn set_day(
     check_year(day.year())?;
     let name = body.validate(day)?;
     let mut tx = db.begin().await?;
+    check_ahead(&mut tx, town, day).await?;
     let (set, created) = repo::set(&mut tx, town, day, body.kind, &name, &auth.sub).await?;
     audit::record(
         &mut tx,
@@ -127,13 +150,17 @@ async fn set_day(
 
 /// Clear a day of the calendar.
 ///
-/// The day is an ordinary one again (Monday to Friday working, weekends off). 404 when it
-/// was not set. Roles: `committee`.
+/// The day is an ordinary one again (Monday to Friday working, weekends off). Only a day
+/// after today (422 `day_passed`); 404 when it was not set. Roles: `committee`.
 #[utoipa::path(
     tag = "calendar",
     params(("town" = Uuid, Path, description = "The town's id."),
            ("day" = NaiveDate, Path, description = "The day (`YYYY-MM-DD`).")),
-    responses((status = 204, description = "The day is ordinary again.")),
+    responses(
+        (status = 204, description = "The day is ordinary again."),
+        (status = 422, description = "`day_passed`: the day is not after today.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = ["committee"])),
 )]
 #[delete("/towns/{town}/calendar/{day}")]
@@ -145,6 +172,7 @@ async fn clear_day(
     let (town, day) = path.into_inner();
     let town = auth.town(&db, town).await?;
     let mut tx = db.begin().await?;
+    check_ahead(&mut tx, town, day).await?;
     let cleared = repo::clear(&mut tx, town, day)
         .await?
         .ok_or(ApiError::NotFound)?;

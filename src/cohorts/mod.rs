@@ -639,7 +639,7 @@ pub async fn roster_answer(
     let trainees = repo::roster(conn, &cohort).await?;
     let roster = Roster { cohort, trainees };
     match format {
-        ExportFormat::Json => Ok(HttpResponse::Ok().json(&roster)),
+        ExportFormat::Json => Ok(crate::export::negotiated().json(&roster)),
         format => crate::export::download(
             format,
             &format!("roster-{}", roster.cohort.year),

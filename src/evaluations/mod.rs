@@ -578,11 +578,12 @@ async fn close(
 /// Call an evaluation off.
 ///
 /// For an open evaluation that cannot be held or closed (the panel cannot meet, the
-/// quorum will not be reached): with a `reason`, it becomes `cancelled`, final, and its
-/// ballots are never counted (no tally is ever shown); its case is due for an evaluation
-/// again (`evaluation_due`), so the committee can schedule another with a new panel.
-/// Needs `If-Match` with the evaluation's ETag. A closed or cancelled evaluation: 409
-/// `evaluation_closed`. Roles: `committee`.
+/// quorum will not be reached): with a `reason`, it becomes `cancelled`, final; the
+/// ballots cast are destroyed uncounted (no tally ever exists; who voted stays on record);
+/// its case is due for an evaluation again (`evaluation_due`), so the committee can
+/// schedule another with a new panel. Only before the quorum is reached: with it, the
+/// evaluation must be closed (409 `quorum_met`). Needs `If-Match` with the evaluation's
+/// ETag. A closed or cancelled evaluation: 409 `evaluation_closed`. Roles: `committee`.
 #[utoipa::path(
     tag = "evaluations",
     params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
@@ -590,7 +591,7 @@ async fn close(
     responses(
         (status = 200, description = "The cancelled evaluation.", body = Evaluation,
          headers(("ETag" = String, description = "The evaluation's new version"))),
-        (status = 409, description = "`evaluation_closed`: it is closed or cancelled already.",
+        (status = 409, description = "`evaluation_closed`: it is closed or cancelled already; `quorum_met`: it has its quorum, close it instead.",
          body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -617,9 +618,26 @@ async fn cancel(
     if if_match.version().is_some_and(|v| v != evaluation.version) {
         return Err(ApiError::PreconditionFailed);
     }
-    // The ballots cast so far stay uncounted; re-written shuffled, like at closing, so
-    // that nothing leads from them back to their voters.
-    repo::seal(&mut tx, town, id).await?;
+    if evaluation.votes_cast >= evaluation.quorum {
+        return Err(ApiError::conflict(
+            "quorum_met",
+            msg!(
+                (
+                    "已投 {} 票，达到法定的 {} 票：请结束评议，不能取消。",
+                    evaluation.votes_cast,
+                    evaluation.quorum
+                ),
+                (
+                    "{} vote(s) cast, the quorum of {} is met: close the evaluation instead of cancelling it.",
+                    evaluation.votes_cast,
+                    evaluation.quorum
+                )
+            ),
+        ));
+    }
+    // The ballots cast so far are destroyed uncounted: kept, a few of them could be read
+    // against the record of who voted.
+    repo::discard_ballots(&mut tx, town, id).await?;
     // The case as closing takes it: under its lock. A case that ended otherwise meanwhile
     // is left as it is.
     scores::lock_case(&mut tx, town, evaluation.case_id).await?;

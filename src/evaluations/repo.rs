@@ -500,6 +500,22 @@ pub async fn close(
     .await?)
 }
 
+/// Destroys the ballots of an evaluation being cancelled (locked by [`lock`]), uncounted.
+pub async fn discard_ballots(
+    conn: &mut PgConnection,
+    town: Uuid,
+    evaluation: Uuid,
+) -> Result<u64, ApiError> {
+    Ok(sqlx::query!(
+        "DELETE FROM evaluation_ballots WHERE town_id = $1 AND evaluation_id = $2",
+        town,
+        evaluation
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Cancels an open evaluation (locked by [`lock`]): no tally, a reason.
 pub async fn cancel(
     conn: &mut PgConnection,

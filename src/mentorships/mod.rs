@@ -382,7 +382,7 @@ async fn mentor_loads(
     let policy = crate::policy::current(&mut conn, town).await?;
     let loads = repo::loads(&mut conn, town, policy.mentor_limit).await?;
     match format {
-        ExportFormat::Json => Ok(HttpResponse::Ok().json(&loads)),
+        ExportFormat::Json => Ok(crate::export::negotiated().json(&loads)),
         format => crate::export::download(
             format,
             "mentor-loads",

@@ -9,7 +9,6 @@ use chrono_tz::Tz;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use tokio::sync::OwnedSemaphorePermit;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -19,8 +18,8 @@ use crate::auth::{Auth, Caller, roles};
 use crate::desk::domain::{DeskCategory, DeskEntry, DeskStatus, Viewer};
 use crate::error::ApiError;
 use crate::export::{
-    Cell, ExportFormat, ExportSlots, FormatQuery, Report, RowFeed, Table, local_time, respond,
-    spawn_rows,
+    Cell, ExportFormat, ExportSlots, FormatQuery, Report, RowFeed, Slot, Table, local_time,
+    respond, spawn_rows,
 };
 use crate::msg;
 use crate::scores::domain::EntryKind;
@@ -125,7 +124,7 @@ struct Start {
     town: Uuid,
     format: ExportFormat,
     tz: Tz,
-    slot: OwnedSemaphorePermit,
+    slot: Slot,
 }
 
 impl Start {
@@ -200,7 +199,7 @@ async fn ledger(
             .await?
             .ok_or(ApiError::NotFound)?;
     }
-    let rows = spawn_rows(db.get_ref().clone(), move |conn| {
+    let rows = spawn_rows(db.get_ref().clone(), start.slot.clone(), move |conn| {
         sqlx::query_as!(
             LedgerEntry,
             r#"SELECT id, case_id, seq, half_points AS "points: HalfPoints", kind AS "kind: EntryKind",
@@ -303,7 +302,7 @@ async fn attendance(
     let range = range.into_inner().checked()?;
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
-    let rows = spawn_rows(db.get_ref().clone(), move |conn| {
+    let rows = spawn_rows(db.get_ref().clone(), start.slot.clone(), move |conn| {
         sqlx::query_as!(
             AttendanceLine,
             r#"SELECT m.id AS member_id, m.name, b.name AS "branch_name?",
@@ -428,7 +427,7 @@ async fn desk_register(
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let viewer = Viewer::new(auth.role, &auth.sub);
-    let rows = spawn_rows(db.get_ref().clone(), move |conn| {
+    let rows = spawn_rows(db.get_ref().clone(), start.slot.clone(), move |conn| {
         let all = viewer.sees_all_confidential();
         let author = viewer.confidential_author().map(str::to_owned);
         sqlx::query_as!(
@@ -553,7 +552,7 @@ async fn overdue_letters(
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let today = chrono::Utc::now().with_timezone(&start.tz).date_naive();
-    let rows = spawn_rows(db.get_ref().clone(), move |conn| {
+    let rows = spawn_rows(db.get_ref().clone(), start.slot.clone(), move |conn| {
         sqlx::query_as!(
             OverdueLetter,
             r#"SELECT t.id AS transfer_id, t.member_id, m.name AS member_name,

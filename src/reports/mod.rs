@@ -182,17 +182,15 @@ async fn score_history(
         crate::export::preferred(
             accept,
             &[
-                ("image/svg+xml", ChartFormat::Svg),
-                ("image/*", ChartFormat::Svg),
                 ("application/json", ChartFormat::Json),
-                ("*/*", ChartFormat::Json),
+                ("image/svg+xml", ChartFormat::Svg),
             ],
         )
         .unwrap_or(ChartFormat::Json)
     });
     Ok(match format {
-        ChartFormat::Json => HttpResponse::Ok().json(&history),
-        ChartFormat::Svg => HttpResponse::Ok()
+        ChartFormat::Json => crate::export::negotiated().json(&history),
+        ChartFormat::Svg => crate::export::negotiated()
             .content_type("image/svg+xml")
             .body(svg(&history)),
     })

@@ -1158,14 +1158,27 @@ async fn a_cancelled_evaluation_is_final_and_uncounted_and_its_case_is_due_again
         .unwrap_err();
     assert!(reopen.to_string().contains("no longer changes"), "{reopen}");
 
-    // The ballots were kept, never counted; the feed says what happened.
-    let ballots: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM evaluation_ballots WHERE evaluation_id = $1")
-            .bind(uuid(id))
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(ballots, 2);
+    // The ballots were destroyed uncounted; who voted stays on record; the feed says
+    // what happened.
+    let count = |sql: &'static str| {
+        let pool = app.pool.clone();
+        let id = uuid(id);
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM evaluation_ballots WHERE evaluation_id = $1").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM evaluation_voters WHERE evaluation_id = $1").await,
+        2
+    );
     let actions: Vec<String> = sqlx::query_scalar(
         "SELECT action FROM audit_log WHERE action IN ('evaluation.cancelled', 'case.evaluation_cancelled') ORDER BY id",
     )
@@ -1177,8 +1190,19 @@ async fn a_cancelled_evaluation_is_final_and_uncounted_and_its_case_is_due_again
         ["evaluation.cancelled", "case.evaluation_cancelled"]
     );
 
-    // The case can be evaluated again, by a new panel.
+    // The case can be evaluated again, by a new panel; once that one has its quorum, it
+    // is closed, not cancelled.
     let again = scheduled(&app, &f, panel(5)).await;
     assert_eq!(again["status"], "open");
     assert_eq!(case_of(&app, &f).await["status"], "under_evaluation");
+    for i in 1..=5 {
+        vote(&app, f.town, &again["id"], i, "qualified").await;
+    }
+    let p = problem(
+        cancel_as(&app, f.town, &again["id"], &committee, Some("*"), &reason).await,
+        409,
+    )
+    .await;
+    assert_eq!(p["code"], "quorum_met");
+    assert_eq!(read(&app, f.town, &again["id"]).await["status"], "open");
 }

@@ -3,10 +3,8 @@
 //! points exactly once (whatever is resent, however concurrently), and a low score opens
 //! one committee matter per case.
 
-use std::time::Duration;
-
 use chrono::{Duration as Days, Utc};
-use party_center::auth::{MintRequest, Role};
+use party_center::auth::Role;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -138,19 +136,6 @@ async fn score(app: &TestApp, case: Uuid) -> i32 {
 
 async fn count(app: &TestApp, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
-}
-
-fn member_token(app: &TestApp, town: Uuid, member: Uuid) -> String {
-    app.keys
-        .mint(&MintRequest {
-            role: Role::Member,
-            sub: format!("member-{member}"),
-            town: Some(town),
-            county: None,
-            member_id: Some(member),
-            ttl: Duration::from_secs(600),
-        })
-        .unwrap()
 }
 
 #[tokio::test]
@@ -991,7 +976,7 @@ async fn members_see_their_own_activities_and_lines() {
                 .authed(
                     Method::GET,
                     "/api/v1/me/activities",
-                    &member_token(app, town, member),
+                    &app.member_token(town, member),
                 )
                 .send()
                 .await

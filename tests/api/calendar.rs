@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::cases::{open_case, setup};
-use crate::cohorts::member_token;
 use crate::helpers::{TestApp, problem, uuid};
 
 /// Today in the towns' zone (Asia/Shanghai).
@@ -148,7 +147,7 @@ async fn the_committee_keeps_the_calendar_and_everyone_in_town_reads_it() {
     for token in [
         s.staff.clone(),
         app.token(Role::County, None),
-        member_token(&app, s.town, member),
+        app.member_token(s.town, member),
     ] {
         for year in [monday.year(), saturday.year()] {
             let url = format!("/api/v1/towns/{}/calendar?year={year}", s.town);
@@ -225,7 +224,7 @@ async fn holidays_lengthen_the_objection_period() {
     .execute(&app.pool)
     .await
     .unwrap();
-    let token = member_token(&app, s.town, member);
+    let token = app.member_token(s.town, member);
     let object = || async {
         app.authed(Method::POST, "/api/v1/me/objections", &token)
             .json(&json!({ "entry_id": entry, "reason": "那天我请过假" }))

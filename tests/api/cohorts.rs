@@ -1,14 +1,12 @@
 //! Training cohorts: selection within the policy's bounds, confirmation, placements that
 //! never overlap, the roster (JSON and CSV) and a member's own training.
 
-use std::time::Duration;
-
-use party_center::auth::{MintRequest, Role};
+use party_center::auth::Role;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, insert_branch, insert_member, problem, uuid};
+use crate::helpers::{TestApp, error_fields, insert_branch, insert_member, problem, uuid};
 
 /// A town with a village branch, and its committee's token.
 pub struct Town {
@@ -129,19 +127,6 @@ async fn place(
     .send()
     .await
     .unwrap()
-}
-
-pub fn member_token(app: &TestApp, town: Uuid, member: Uuid) -> String {
-    app.keys
-        .mint(&MintRequest {
-            role: Role::Member,
-            sub: format!("member-{member}"),
-            town: Some(town),
-            county: None,
-            member_id: Some(member),
-            ttl: Duration::from_secs(600),
-        })
-        .unwrap()
 }
 
 #[tokio::test]
@@ -395,13 +380,7 @@ async fn a_trainees_placements_never_overlap() {
         422,
     )
     .await;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["post", "unit", "ends_on"]);
+    assert_eq!(error_fields(&body), ["post", "unit", "ends_on"]);
 
     // Not a trainee of this cohort: 404.
     let other = young_member(&app, &t, 7).await;
@@ -715,7 +694,7 @@ async fn a_member_sees_their_own_training() {
         .authed(
             Method::GET,
             "/api/v1/me/training",
-            &member_token(&app, t.id, m),
+            &app.member_token(t.id, m),
         )
         .send()
         .await
@@ -732,7 +711,7 @@ async fn a_member_sees_their_own_training() {
         .authed(
             Method::GET,
             "/api/v1/me/training",
-            &member_token(&app, t.id, stranger),
+            &app.member_token(t.id, stranger),
         )
         .send()
         .await
@@ -747,7 +726,7 @@ async fn a_member_sees_their_own_training() {
         .authed(
             Method::GET,
             "/api/v1/me/training",
-            &member_token(&app, t.id, Uuid::now_v7()),
+            &app.member_token(t.id, Uuid::now_v7()),
         )
         .send()
         .await

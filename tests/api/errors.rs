@@ -5,7 +5,7 @@ use party_center::auth::Role;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{TestApp, problem, uuid};
+use crate::helpers::{TestApp, error_fields, problem, uuid};
 
 #[tokio::test]
 async fn bodies_are_checked_before_anything_is_written() {
@@ -147,13 +147,7 @@ async fn errors_speak_chinese_by_default_and_english_on_request() {
         .await
         .unwrap();
     let body = problem(res, 422).await;
-    let fields: Vec<_> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["code", "name"]);
+    assert_eq!(error_fields(&body), ["code", "name"]);
     assert!(
         body["errors"][1]["message"]
             .as_str()

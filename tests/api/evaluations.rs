@@ -13,7 +13,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, insert_branch, insert_member, problem, uuid};
+use crate::helpers::{TestApp, assert_replayed, insert_branch, insert_member, problem, uuid};
 
 /// A town with a village branch, four members in it, and an open case for the first.
 struct Fixture {
@@ -293,9 +293,7 @@ async fn an_evaluation_is_scheduled_only_for_a_due_case_which_goes_under_evaluat
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status(), 201);
-    assert_eq!(again.headers()["idempotent-replayed"], "true");
-    assert_eq!(again.json::<Value>().await.unwrap(), ev);
+    assert_replayed(again, 201, &ev).await;
 
     let case = case_of(&app, &f).await;
     assert_eq!(case["status"], "under_evaluation");

@@ -11,6 +11,7 @@ use party_center::auth::{KeyStore, MintRequest, Role};
 use party_center::config::{ServeSettings, Settings};
 use party_center::pg::{Cluster, ClusterOptions, Durability};
 use party_center::startup::Application;
+use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
@@ -209,6 +210,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Mints a member token for `member` of `town`, with subject `member-{member}`.
+    pub fn member_token(&self, town: Uuid, member: Uuid) -> String {
+        self.keys
+            .mint(&MintRequest {
+                role: Role::Member,
+                sub: format!("member-{member}"),
+                town: Some(town),
+                county: None,
+                member_id: Some(member),
+                ttl: Duration::from_secs(600),
+            })
+            .unwrap()
+    }
+
     pub fn admin(&self) -> String {
         self.token(Role::Admin, None)
     }
@@ -248,6 +263,29 @@ pub async fn problem(res: Response, status: u16) -> Value {
         assert!(body[key].is_string(), "problem has `{key}`: {body}");
     }
     body
+}
+
+/// The `field` of each error in a problem body, in order.
+pub fn error_fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
+}
+
+/// Checks that `res` replays the answer `first` (`status`, header, same body); returns its headers.
+pub async fn assert_replayed(res: Response, status: u16, first: &Value) -> HeaderMap {
+    assert_eq!(res.status().as_u16(), status, "status of the replay");
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    let headers = res.headers().clone();
+    assert_eq!(
+        &res.json::<Value>().await.unwrap(),
+        first,
+        "a replay answers the same"
+    );
+    headers
 }
 
 pub fn uuid(v: &Value) -> Uuid {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::cases::{Setup, open_case, setup};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, assert_replayed};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -153,13 +153,7 @@ async fn random_histories_match_the_model_after_every_step() {
                         continue;
                     };
                     let res = send(&app, &s, case, key, body).await;
-                    assert_eq!(res.status(), 201);
-                    assert_eq!(res.headers()["idempotent-replayed"], "true");
-                    assert_eq!(
-                        &res.json::<Value>().await.unwrap(),
-                        answer,
-                        "a replay answers the same"
-                    );
+                    assert_replayed(res, 201, answer).await;
                 }
             }
             let state: Value = app

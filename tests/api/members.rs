@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::cases::{Setup, setup};
-use crate::helpers::{TestApp, center_branch, national_id, problem, uuid};
+use crate::helpers::{TestApp, center_branch, error_fields, national_id, problem, uuid};
 
 /// A GET of `path` with `token`.
 async fn get(app: &TestApp, path: &str, token: &str) -> Response {
@@ -26,16 +26,6 @@ async fn post_json(app: &TestApp, path: &str, token: &str, body: &Value) -> Resp
         .send()
         .await
         .unwrap()
-}
-
-/// The `field` of each error in a problem body, in order.
-fn error_fields(problem: &Value) -> Vec<&str> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect()
 }
 
 /// A registration body for `name` with national ID number `n` in `branch`.

@@ -8,7 +8,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::cohorts::{Town, cohort_with, member_token, town, young_member};
+use crate::cohorts::{Town, cohort_with, town, young_member};
 use crate::helpers::{TestApp, center_branch, insert_member, problem, uuid};
 
 async fn mentor(app: &TestApp, t: &Town, name: &str, n: u32) -> Uuid {
@@ -307,7 +307,7 @@ async fn only_the_mentor_writes_the_log_and_the_committee_reads_it() {
         .authed(
             Method::GET,
             "/api/v1/me/training",
-            &member_token(&app, t.id, trainees[0]),
+            &app.member_token(t.id, trainees[0]),
         )
         .send()
         .await

@@ -1,14 +1,14 @@
 //! Tasks of cases and their one outcome; members' objections to ledger entries; `/me`.
 
-use std::time::Duration;
-
-use party_center::auth::{MintRequest, Role};
+use party_center::auth::Role;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::cases::{Setup, setup};
-use crate::helpers::{TestApp, insert_branch, insert_member, problem, uuid};
+use crate::helpers::{
+    TestApp, assert_replayed, error_fields, insert_branch, insert_member, problem, uuid,
+};
 
 /// A town with a member under transformation.
 struct Fixture {
@@ -18,20 +18,6 @@ struct Fixture {
     member: Uuid,
     member_token: String,
     case: Uuid,
-}
-
-/// A member token for `member` of `town`, naming the member in its subject.
-fn member_token(app: &TestApp, town: Uuid, member: Uuid) -> String {
-    app.keys
-        .mint(&MintRequest {
-            role: Role::Member,
-            sub: format!("member-{member}"),
-            town: Some(town),
-            county: None,
-            member_id: Some(member),
-            ttl: Duration::from_secs(600),
-        })
-        .unwrap()
 }
 
 /// The id in a JSON answer's body.
@@ -92,7 +78,7 @@ async fn fixture(app: &TestApp, code: &str) -> Fixture {
         committee,
         staff,
         member,
-        member_token: member_token(app, town, member),
+        member_token: app.member_token(town, member),
         case,
     }
 }
@@ -259,13 +245,7 @@ async fn staff_and_the_committee_assign_tasks_and_county_reads_them() {
     let bad = json!({ "title": " ", "due_on": "2000-01-01" });
     let res = assign(&app, f.town, f.case, &f.staff, &bad).await;
     let p = problem(res, 422).await;
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["title", "due_on"]);
+    assert_eq!(error_fields(&p), ["title", "due_on"]);
     let too_long = json!({ "title": "长".repeat(201), "due_on": due_later(), "extra": 1 });
     let res = assign(&app, f.town, f.case, &f.staff, &too_long).await;
     problem(res, 422).await;
@@ -334,9 +314,7 @@ async fn an_outcome_is_recorded_once_and_moves_the_score() {
 
     // The same key again: the same answer, nothing more written.
     let res = post_outcome(&app, f.town, done, &f.staff, Some("key-1"), &body).await;
-    assert_eq!(res.status(), 201);
-    assert_eq!(res.headers()["idempotent-replayed"], "true");
-    assert_eq!(res.json::<Value>().await.unwrap(), first);
+    assert_replayed(res, 201, &first).await;
     assert_eq!(entries_from(&app, done).await, 1);
     // The same key with another body: 422.
     let res = outcome(&app, &f, done, &f.staff, Some("key-1"), "not_completed").await;
@@ -587,11 +565,11 @@ async fn a_member_objects_and_the_committee_upholds_or_rejects() {
 
     // Another member of the town, with a case of their own.
     let other_member = another_member(&app, &f, "西村党支部", "王五", 3).await;
-    let other_token = member_token(&app, f.town, other_member);
+    let other_token = app.member_token(f.town, other_member);
     problem(object(&app, &other_token, &wrong, "不是我的").await, 404).await;
     // Another town's member with the same member id cannot reach it either.
     let other_town = uuid(&app.create_town("T6X").await["id"]);
-    let stranger = member_token(&app, other_town, f.member);
+    let stranger = app.member_token(other_town, f.member);
     problem(object(&app, &stranger, &wrong, "跨镇").await, 404).await;
     // Roles: only members object.
     for role in [Role::Staff, Role::Committee, Role::County, Role::Admin] {
@@ -874,7 +852,7 @@ async fn a_member_sees_their_own_case_ledger_and_tasks() {
     // A member without a case, and a token naming no member at all.
     let plain = another_member(&app, &f, "南村党支部", "赵六", 4).await;
     for token in [
-        member_token(&app, f.town, plain),
+        app.member_token(f.town, plain),
         app.token(Role::Member, Some(f.town)),
     ] {
         for path in ["/api/v1/me/case", "/api/v1/me/ledger", "/api/v1/me/tasks"] {
@@ -885,7 +863,7 @@ async fn a_member_sees_their_own_case_ledger_and_tasks() {
     }
     // The same member id in another town's token sees nothing of this town.
     let other = uuid(&app.create_town("T9X").await["id"]);
-    let stranger = member_token(&app, other, f.member);
+    let stranger = app.member_token(other, f.member);
     problem(get(&app, "/api/v1/me/case", &stranger).await, 404).await;
     // Only members.
     for role in [Role::Staff, Role::Committee, Role::County, Role::Admin] {

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, center_branch, insert_branch, insert_member, national_id, problem, uuid,
+    TestApp, assert_replayed, center_branch, error_fields, insert_branch, insert_member,
+    national_id, problem, uuid,
 };
 
 /// A town with two village branches and a member in the first.
@@ -534,13 +535,7 @@ async fn an_inflow_creates_an_incoming_member_who_joins_the_branch_on_receipt() 
     body["national_id"] = json!("320114198001010001");
     let res = post_inflow(&app, t.id, &t.committee, body).await;
     let body = problem(res, 422).await;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["national_id", "valid_until"]);
+    assert_eq!(error_fields(&body), ["national_id", "valid_until"]);
     let body = inflow_body(61, "宁党介〔2026〕第105号", Uuid::now_v7(), day, day);
     let res = post_inflow(&app, t.id, &t.committee, body).await;
     assert_eq!(
@@ -767,9 +762,7 @@ async fn a_retried_transfer_is_made_once() {
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
     let again = send_once().await.unwrap();
-    assert_eq!(again.status(), 201);
-    assert_eq!(again.headers()["idempotent-replayed"], "true");
-    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_replayed(again, 201, &first).await;
     assert_eq!(history(&app, &t, t.member).await.len(), 2);
 }
 

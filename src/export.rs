@@ -75,31 +75,39 @@ const CHUNK: usize = 64 * 1024;
 /// `statement_timeout`).
 const EXPORT_TRANSACTION: &str = "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = '15min'";
 
+/// The media types a report comes in, JSON first (the default).
+const EXPORT_OFFERS: &[(&str, ExportFormat)] = &[
+    ("application/json", ExportFormat::Json),
+    ("text/csv", ExportFormat::Csv),
+    (XLSX, ExportFormat::Xlsx),
+];
+
 impl ExportFormat {
-    /// `?format=` when given; otherwise the first media type of `Accept` (by quality) that
-    /// a report comes in; JSON when `Accept` is absent or names none of them.
+    /// `?format=` when given; otherwise the format `Accept` prefers; JSON when `Accept` is
+    /// absent or names none of them.
     pub fn negotiate(query: Option<ExportFormat>, req: &HttpRequest) -> ExportFormat {
-        if let Some(format) = query {
-            return format;
-        }
-        let accept = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok());
-        Self::from_accept(accept).unwrap_or(ExportFormat::Json)
+        negotiate(query, req, EXPORT_OFFERS)
     }
 
     /// The preferred format an `Accept` value names, if any.
+    #[cfg(test)]
     fn from_accept(accept: Option<&str>) -> Option<ExportFormat> {
-        preferred(
-            accept,
-            &[
-                ("application/json", ExportFormat::Json),
-                ("text/csv", ExportFormat::Csv),
-                (XLSX, ExportFormat::Xlsx),
-            ],
-        )
+        preferred(accept, EXPORT_OFFERS)
     }
+}
+
+/// The form of an answer: the one asked for by a query parameter (`asked`), else the one
+/// of `offers` the request's `Accept` prefers, else the first offer (the default).
+pub fn negotiate<T: Copy>(asked: Option<T>, req: &HttpRequest, offers: &[(&str, T)]) -> T {
+    asked
+        .or_else(|| {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok());
+            preferred(accept, offers)
+        })
+        .unwrap_or(offers[0].1)
 }
 
 /// Of the media types `offers` maps to answers (in the server's order of preference), the
@@ -473,12 +481,9 @@ impl XlsxSink {
         ws.set_name(sheet).map_err(xlsx_error)?;
         ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
         let bold = rust_xlsxwriter::Format::new().set_bold();
-        for col in 0..headings.len() {
-            let col = u16::try_from(col).map_err(anyhow::Error::from)?;
-            ws.set_column_width(col, 16).map_err(xlsx_error)?;
-        }
         for (col, heading) in headings.iter().enumerate() {
             let col = u16::try_from(col).map_err(anyhow::Error::from)?;
+            ws.set_column_width(col, 16).map_err(xlsx_error)?;
             ws.write_string_with_format(0, col, *heading, &bold)
                 .map_err(xlsx_error)?;
         }

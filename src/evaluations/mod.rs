@@ -136,14 +136,6 @@ fn quorum_not_met(q: QuorumNotMet) -> ApiError {
     )
 }
 
-/// The town's time zone, for the calendar day of a meeting.
-async fn town_zone(conn: &mut PgConnection, town: Uuid) -> Result<chrono_tz::Tz, ApiError> {
-    let town = crate::towns::repo::get(conn, town)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(town.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai))
-}
-
 /// An evaluation with its panel.
 async fn load(conn: &mut PgConnection, town: Uuid, id: Uuid) -> Result<Evaluation, ApiError> {
     let row = repo::get(conn, town, id).await?.ok_or(ApiError::NotFound)?;
@@ -199,7 +191,7 @@ async fn schedule(
             )
         })?;
     let policy = crate::policy::current(&mut tx, town).await?;
-    let tz = town_zone(&mut tx, town).await?;
+    let tz = crate::towns::repo::zone(&mut tx, town).await?;
     let held_on = body.held_at.with_timezone(&tz).date_naive();
     let facts = if body.panel.len() <= domain::PANEL_MAX {
         let mut named: Vec<Uuid> = body.panel.iter().filter_map(|e| e.member_id).collect();
@@ -452,9 +444,7 @@ async fn close(
     if evaluation.status != EvaluationStatus::Open {
         return Err(evaluation_closed());
     }
-    if if_match.version().is_some_and(|v| v != evaluation.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
+    if_match.check(evaluation.version)?;
     let tally = repo::count(&mut tx, town, id).await?;
     let outcome = domain::outcome(tally, evaluation.quorum, evaluation.majority_percent)
         .map_err(quorum_not_met)?;
@@ -615,9 +605,7 @@ async fn cancel(
     if evaluation.status != EvaluationStatus::Open {
         return Err(evaluation_closed());
     }
-    if if_match.version().is_some_and(|v| v != evaluation.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
+    if_match.check(evaluation.version)?;
     if evaluation.votes_cast >= evaluation.quorum {
         return Err(ApiError::conflict(
             "quorum_met",

@@ -150,6 +150,20 @@ impl Start {
         })
     }
 
+    /// The rows of `query`, read for this report (under its slot).
+    fn feed<T, F>(&self, db: &PgPool, query: F) -> RowFeed<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::PgConnection,
+            )
+                -> futures_util::stream::BoxStream<'c, Result<T, sqlx::Error>>
+            + Send
+            + 'static,
+    {
+        spawn_rows(db.clone(), self.slot.clone(), query)
+    }
+
     /// Sends the report whose rows `rows` brings, as the file `name`.
     async fn respond<T: Table>(
         self,
@@ -199,7 +213,7 @@ async fn ledger(
             .await?
             .ok_or(ApiError::NotFound)?;
     }
-    let rows = spawn_rows(db.get_ref().clone(), start.slot.clone(), move |conn| {
+    let rows = start.feed(&db, move |conn| {
         sqlx::query_as!(
             LedgerEntry,
             r#"SELECT id, case_id, seq, half_points AS "points: HalfPoints", kind AS "kind: EntryKind",
@@ -302,7 +316,7 @@ async fn attendance(
     let range = range.into_inner().checked()?;
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
-    let rows = spawn_rows(db.get_ref().clone(), start.slot.clone(), move |conn| {
+    let rows = start.feed(&db, move |conn| {
         sqlx::query_as!(
             AttendanceLine,
             r#"SELECT m.id AS member_id, m.name, b.name AS "branch_name?",
@@ -427,7 +441,7 @@ async fn desk_register(
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let viewer = Viewer::new(auth.role, &auth.sub);
-    let rows = spawn_rows(db.get_ref().clone(), start.slot.clone(), move |conn| {
+    let rows = start.feed(&db, move |conn| {
         let all = viewer.sees_all_confidential();
         let author = viewer.confidential_author().map(str::to_owned);
         sqlx::query_as!(
@@ -552,7 +566,7 @@ async fn overdue_letters(
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let today = chrono::Utc::now().with_timezone(&start.tz).date_naive();
-    let rows = spawn_rows(db.get_ref().clone(), start.slot.clone(), move |conn| {
+    let rows = start.feed(&db, move |conn| {
         sqlx::query_as!(
             OverdueLetter,
             r#"SELECT t.id AS transfer_id, t.member_id, m.name AS member_name,

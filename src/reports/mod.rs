@@ -174,20 +174,14 @@ async fn score_history(
         evaluation_threshold: policy.evaluation_threshold,
         points,
     };
-    let accept = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    let format = query.format.unwrap_or_else(|| {
-        crate::export::preferred(
-            accept,
-            &[
-                ("application/json", ChartFormat::Json),
-                ("image/svg+xml", ChartFormat::Svg),
-            ],
-        )
-        .unwrap_or(ChartFormat::Json)
-    });
+    let format = crate::export::negotiate(
+        query.format,
+        &req,
+        &[
+            ("application/json", ChartFormat::Json),
+            ("image/svg+xml", ChartFormat::Svg),
+        ],
+    );
     Ok(match format {
         ChartFormat::Json => crate::export::negotiated().json(&history),
         ChartFormat::Svg => crate::export::negotiated()

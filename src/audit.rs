@@ -166,7 +166,7 @@ async fn list_audit(
            AND ($7::timestamptz IS NULL OR occurred_at < $7)
          ORDER BY id DESC LIMIT $8",
         town,
-        keyset.after.unwrap_or(i64::MAX),
+        keyset.before_or_max(),
         query.resource_type,
         query.resource_id,
         query.actor,

@@ -173,6 +173,14 @@ impl IfMatch {
             IfMatch::Version(v) => Some(v),
         }
     }
+
+    /// 412 unless the change may apply to a resource at `current` (`*`, or that version).
+    pub fn check(self, current: i64) -> Result<(), ApiError> {
+        match self {
+            IfMatch::Version(v) if v != current => Err(ApiError::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl FromRequest for IfMatch {

@@ -91,6 +91,14 @@ impl Keyset<Uuid> {
     }
 }
 
+impl Keyset<i64> {
+    /// The upper bound for `n < $before` in lists read newest first (`i64::MAX` when on
+    /// the first page).
+    pub fn before_or_max(&self) -> i64 {
+        self.after.unwrap_or(i64::MAX)
+    }
+}
+
 impl PageParams {
     /// Validates the limit and decodes the cursor (400 when either is bad).
     pub fn keyset<K: CursorKey>(&self) -> Result<Keyset<K>, ApiError> {

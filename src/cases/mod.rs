@@ -278,7 +278,7 @@ pub async fn ledger_of(
         &mut conn,
         town,
         case,
-        keyset.after.unwrap_or(i64::MAX),
+        keyset.before_or_max(),
         keyset.fetch(),
     )
     .await?;

@@ -116,9 +116,7 @@ async fn lock_for(
     let cert = repo::get_for_update(conn, town, id, today)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if if_match.version().is_some_and(|v| v != cert.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
+    if_match.check(cert.version)?;
     domain::check_action(cert.status, action)?;
     Ok(cert)
 }

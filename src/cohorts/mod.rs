@@ -475,10 +475,7 @@ async fn close_cohort(
 }
 
 fn check_version(cohort: &Cohort, if_match: IfMatch) -> Result<(), ApiError> {
-    match if_match.version() {
-        Some(v) if v != cohort.version => Err(ApiError::PreconditionFailed),
-        _ => Ok(()),
-    }
+    if_match.check(cohort.version)
 }
 
 /// Record a placement of a trainee (art. 15).

@@ -279,9 +279,7 @@ async fn change_status(
     let current = repo::lock(&mut tx, town, id, &viewer)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if if_match.version().is_some_and(|v| v != current.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
+    if_match.check(current.version)?;
     let next = body.apply(&current.handling())?;
     let entry = repo::change_status(&mut tx, town, id, &next, &auth.sub).await?;
     audit::record(

@@ -231,9 +231,7 @@ async fn end_mentorship(
     let town = auth.town(&db, town).await?;
     let mut tx = db.begin().await?;
     let m = repo::lock(&mut tx, town, id).await?;
-    if if_match.version().is_some_and(|v| v != m.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
+    if_match.check(m.version)?;
     if m.ended_on.is_some() {
         return Err(domain::ended());
     }

@@ -458,7 +458,7 @@ async fn list_versions(
 ) -> Result<web::Json<Page<Policy>>, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
     let keyset = page.keyset::<i64>()?;
-    let before = keyset.after.unwrap_or(i64::MAX).min(i64::from(i32::MAX)) as i32;
+    let before = keyset.before_or_max().min(i64::from(i32::MAX)) as i32;
     let rows = sqlx::query_as!(
         Row,
         "SELECT version, base_half_points, step_half_points, low_threshold_half_points,
@@ -507,12 +507,7 @@ async fn change_policy(
         .fetch_one(&mut *tx)
         .await?;
     let now = current(&mut tx, town).await?;
-    if if_match
-        .version()
-        .is_some_and(|v| v != i64::from(now.version))
-    {
-        return Err(ApiError::PreconditionFailed);
-    }
+    if_match.check(i64::from(now.version))?;
     let next = body.apply_to(&now)?;
     let saved = insert(&mut tx, town, &next, &auth.sub).await?;
     audit::record(

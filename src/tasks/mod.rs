@@ -455,9 +455,7 @@ async fn decide_objection(
     if objection.status != ObjectionStatus::Open {
         return Err(objection_decided());
     }
-    if if_match.version().is_some_and(|v| v != objection.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
+    if_match.check(objection.version)?;
     let written = match body.decision {
         Decision::Rejected => None,
         Decision::Upheld => {

@@ -563,9 +563,7 @@ async fn act(
     let locked = repo::lock(&mut tx, town, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if if_match.version().is_some_and(|v| v != locked.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
+    if_match.check(locked.version)?;
     let kind = match action {
         Action::Receive(_) => LetterAction::Receive,
         Action::Reject(_) => LetterAction::Reject,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::domain::{
     LoadMentee, MenteeBasis, MentorLoad, MentorLoads, Mentorship, MentorshipLog, ValidLog,
 };
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::paging::Keyset;
@@ -241,22 +241,20 @@ async fn end_open(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for r in &rows {
-        audit::record(
-            conn,
-            caller,
-            Change {
-                town_id: town,
-                action: "mentorship.ended",
-                resource_type: "mentorship",
-                resource_id: r.id,
-                data: json!({ "mentor_id": r.mentor_id, "mentee_id": r.mentee_id, "ended_on": r.ended_on,
-                              "cohort_id": cohort, "automatic": true }),
-            },
-        )
-        .await?;
+    // One audit row per ended mentorship, in one statement.
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let data: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({ "mentor_id": r.mentor_id, "mentee_id": r.mentee_id, "ended_on": r.ended_on,
+                    "cohort_id": cohort, "automatic": true })
+        })
+        .collect();
+    let actions = vec!["mentorship.ended".to_owned(); ids.len()];
+    if !ids.is_empty() {
+        audit::record_many(conn, caller, town, "mentorship", &actions, &ids, &data).await?;
     }
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    Ok(ids)
 }
 
 /// Ends the open mentorships of a cohort's trainees (the cohort is closing).

@@ -346,6 +346,16 @@ async fn only_the_mentor_writes_the_log_and_the_committee_reads_it() {
         .await
         .unwrap();
     assert_eq!(after["end_reason"], "年度培养结束");
+    let audit: Vec<Value> = sqlx::query_scalar(
+        "SELECT data FROM audit_log WHERE action = 'mentorship.ended' AND resource_type = 'mentorship' AND resource_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audit.len(), 1, "one audit row for the automatic end");
+    assert_eq!(audit[0]["automatic"], true);
+    assert_eq!(audit[0]["cohort_id"], cohort["id"]);
     let res = app
         .authed(Method::POST, &url, &the_mentor)
         .json(&entry)

@@ -17,15 +17,36 @@ use crate::members::domain::{NationalId, NationalIdError, NationalIdInput, Phone
 use crate::msg;
 use crate::validate::Checks;
 
-/// Policy: how long a letter stays valid when the committee names no `valid_days`
-/// (commonly 10 days within the city and 30 outside it).
-///
-/// The validity bounds are policy. The versioned town policy of the transformation issue
-/// will own them; until it exists they are these constants.
-pub const DEFAULT_VALID_DAYS: u32 = 30;
+/// How long introduction letters are valid: the town's policy (`letter_validity_default_days`,
+/// `letter_validity_max_days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LetterValidity {
+    /// Days a letter is valid when the committee names no `valid_days` (commonly 10 within
+    /// the city and 30 outside it).
+    pub default_days: u32,
+    /// The longest validity (three months by default).
+    pub max_days: u32,
+}
 
-/// Policy: the longest validity of a letter, three months (see [`DEFAULT_VALID_DAYS`]).
-pub const MAX_VALID_DAYS: u32 = 90;
+impl LetterValidity {
+    /// The validity a policy gives.
+    pub fn of(policy: &crate::policy::Policy) -> LetterValidity {
+        LetterValidity {
+            default_days: u32::try_from(policy.letter_validity_default_days).unwrap_or(30),
+            max_days: u32::try_from(policy.letter_validity_max_days).unwrap_or(90),
+        }
+    }
+}
+
+impl Default for LetterValidity {
+    /// A new town's policy: 30 days, at most 90.
+    fn default() -> LetterValidity {
+        LetterValidity {
+            default_days: 30,
+            max_days: 90,
+        }
+    }
+}
 
 /// The longest reason, in characters.
 pub const REASON_MAX: usize = 500;
@@ -217,9 +238,11 @@ pub struct NewTransfer {
     /// outflow: party dues paid up to; at the latest the end of the town's current month.
     #[serde(default)]
     pub dues_paid_until: Option<NaiveDate>,
-    /// outflow: how many days the letter is valid from `decided_on`: 1 to 90, default 30.
+    /// outflow: how many days the letter is valid from `decided_on`: 1 to the policy's
+    /// `letter_validity_max_days` (90 unless changed; never over 92), default the policy's
+    /// `letter_validity_default_days` (30 unless changed).
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 90)]
+    #[schema(minimum = 1, maximum = 92)]
     pub valid_days: Option<u32>,
     /// Why, 1 to 500 characters.
     #[schema(
@@ -267,8 +290,13 @@ pub enum ValidNewTransfer {
 }
 
 impl NewTransfer {
-    /// Checks every field against the kind, with `today` the town's today.
-    pub fn validate(&self, today: NaiveDate) -> Result<ValidNewTransfer, ApiError> {
+    /// Checks every field against the kind, with `today` the town's today and the letter
+    /// validity of the town's policy.
+    pub fn validate(
+        &self,
+        today: NaiveDate,
+        validity: LetterValidity,
+    ) -> Result<ValidNewTransfer, ApiError> {
         let mut c = Checks::new();
         let reason = c.text("reason", &self.reason, 1, REASON_MAX);
         not_in_future(&mut c, "decided_on", self.decided_on, today);
@@ -296,14 +324,14 @@ impl NewTransfer {
                 if let Some(dues) = dues {
                     dues_not_ahead(&mut c, dues, today);
                 }
-                let days = self.valid_days.unwrap_or(DEFAULT_VALID_DAYS);
-                if !(1..=MAX_VALID_DAYS).contains(&days) {
+                let days = self.valid_days.unwrap_or(validity.default_days);
+                if !(1..=validity.max_days).contains(&days) {
                     c.push(FieldError::new(
                         "valid_days",
                         "out_of_range",
                         msg!(
-                            ("介绍信有效期须为 1 至 {} 天。", MAX_VALID_DAYS),
-                            ("A letter is valid for 1 to {} days.", MAX_VALID_DAYS)
+                            ("介绍信有效期须为 1 至 {} 天。", validity.max_days),
+                            ("A letter is valid for 1 to {} days.", validity.max_days)
                         ),
                     ));
                 }
@@ -364,8 +392,8 @@ pub struct NewInflow {
         example = "宁党介〔2026〕第102号"
     )]
     pub letter_serial: String,
-    /// The letter is valid until (from the letter): not before `decided_on`, and at most
-    /// 90 days after it.
+    /// The letter is valid until (from the letter): not before `decided_on`, and at most the
+    /// policy's `letter_validity_max_days` (90 unless changed) after it.
     pub valid_until: NaiveDate,
     /// Party dues paid up to, from the letter; at the latest the end of the current month.
     pub dues_paid_until: NaiveDate,
@@ -413,7 +441,11 @@ pub struct ValidInflow {
 
 impl NewInflow {
     /// Checks every field, with `today` the town's today.
-    pub fn validate(&self, today: NaiveDate) -> Result<ValidInflow, ApiError> {
+    pub fn validate(
+        &self,
+        today: NaiveDate,
+        validity: LetterValidity,
+    ) -> Result<ValidInflow, ApiError> {
         let mut c = Checks::new();
         let name = c.text("name", &self.name, 1, 50);
         let national_id = match NationalId::parse(&self.national_id.0, today) {
@@ -455,13 +487,13 @@ impl NewInflow {
                     "The letter had expired when it was accepted (`valid_until` is before `decided_on`)."
                 ),
             ));
-        } else if self.valid_until > valid_until(decided_on, MAX_VALID_DAYS) {
+        } else if self.valid_until > valid_until(decided_on, validity.max_days) {
             c.push(FieldError::new(
                 "valid_until",
                 "out_of_range",
                 msg!(
-                    ("介绍信有效期最长 {} 天。", MAX_VALID_DAYS),
-                    ("A letter is valid for at most {} days.", MAX_VALID_DAYS)
+                    ("介绍信有效期最长 {} 天。", validity.max_days),
+                    ("A letter is valid for at most {} days.", validity.max_days)
                 ),
             ));
         }
@@ -770,7 +802,10 @@ mod tests {
 
     #[test]
     fn an_outflow_letter_is_valid_30_days_by_default_and_90_at_most() {
-        let ValidNewTransfer::Outflow(o) = outflow().validate(today()).unwrap() else {
+        let ValidNewTransfer::Outflow(o) = outflow()
+            .validate(today(), LetterValidity::default())
+            .unwrap()
+        else {
             panic!("an outflow");
         };
         assert_eq!(o.valid_until, d(2026, 12, 20));
@@ -780,19 +815,22 @@ mod tests {
             ..outflow()
         };
         assert_eq!(
-            fields(long.validate(today()).unwrap_err()),
+            fields(
+                long.validate(today(), LetterValidity::default())
+                    .unwrap_err()
+            ),
             [("valid_days".into(), "out_of_range")]
         );
         let zero = NewTransfer {
             valid_days: Some(0),
             ..outflow()
         };
-        assert!(zero.validate(today()).is_err());
+        assert!(zero.validate(today(), LetterValidity::default()).is_err());
         let max = NewTransfer {
-            valid_days: Some(MAX_VALID_DAYS),
+            valid_days: Some(LetterValidity::default().max_days),
             ..outflow()
         };
-        assert!(max.validate(today()).is_ok());
+        assert!(max.validate(today(), LetterValidity::default()).is_ok());
     }
 
     #[test]
@@ -803,7 +841,11 @@ mod tests {
             ..outflow()
         };
         assert_eq!(
-            fields(mixed.validate(today()).unwrap_err()),
+            fields(
+                mixed
+                    .validate(today(), LetterValidity::default())
+                    .unwrap_err()
+            ),
             [
                 ("to_branch_id".into(), "not_allowed"),
                 ("letter_serial".into(), "required")
@@ -813,7 +855,11 @@ mod tests {
             kind: RequestedKind::Internal,
             ..outflow()
         };
-        let got = fields(internal.validate(today()).unwrap_err());
+        let got = fields(
+            internal
+                .validate(today(), LetterValidity::default())
+                .unwrap_err(),
+        );
         assert_eq!(got[0], ("to_branch_id".into(), "required"));
         assert!(got.contains(&("letter_serial".into(), "not_allowed")));
         let internal = NewTransfer {
@@ -826,7 +872,9 @@ mod tests {
             ..outflow()
         };
         assert!(matches!(
-            internal.validate(today()).unwrap(),
+            internal
+                .validate(today(), LetterValidity::default())
+                .unwrap(),
             ValidNewTransfer::Internal { .. }
         ));
     }
@@ -839,7 +887,11 @@ mod tests {
             ..outflow()
         };
         assert_eq!(
-            fields(ahead.validate(today()).unwrap_err()),
+            fields(
+                ahead
+                    .validate(today(), LetterValidity::default())
+                    .unwrap_err()
+            ),
             [
                 ("decided_on".into(), "in_the_future"),
                 ("dues_paid_until".into(), "in_the_future")
@@ -905,8 +957,41 @@ mod tests {
     }
 
     #[test]
+    fn letter_validity_follows_the_towns_policy() {
+        let short = LetterValidity {
+            default_days: 10,
+            max_days: 45,
+        };
+        let ValidNewTransfer::Outflow(o) = outflow().validate(today(), short).unwrap() else {
+            panic!("an outflow");
+        };
+        assert_eq!(o.valid_until, outflow().decided_on + Days::new(10));
+        let sixty = NewTransfer {
+            valid_days: Some(60),
+            ..outflow()
+        };
+        assert_eq!(
+            fields(sixty.validate(today(), short).unwrap_err()),
+            [("valid_days".into(), "out_of_range")]
+        );
+        // The same letter is fine under the default policy.
+        assert!(sixty.validate(today(), LetterValidity::default()).is_ok());
+        // An inflow letter valid for 30 days is too long under a 20-day maximum.
+        let strict = LetterValidity {
+            default_days: 10,
+            max_days: 20,
+        };
+        assert_eq!(
+            fields(inflow().validate(today(), strict).unwrap_err()),
+            [("valid_until".into(), "out_of_range")]
+        );
+    }
+
+    #[test]
     fn an_inflow_letter_must_be_valid_when_accepted() {
-        let ok = inflow().validate(today()).unwrap();
+        let ok = inflow()
+            .validate(today(), LetterValidity::default())
+            .unwrap();
         assert_eq!(ok.decided_on, today());
         assert_eq!(ok.national_id.as_str(), "11010519491231002X");
         assert_eq!(ok.phone.unwrap().as_str(), "13812345678");
@@ -915,7 +1000,11 @@ mod tests {
             ..inflow()
         };
         assert_eq!(
-            fields(expired.validate(today()).unwrap_err()),
+            fields(
+                expired
+                    .validate(today(), LetterValidity::default())
+                    .unwrap_err()
+            ),
             [("valid_until".into(), "letter_expired")]
         );
         let too_long = NewInflow {
@@ -923,7 +1012,11 @@ mod tests {
             ..inflow()
         };
         assert_eq!(
-            fields(too_long.validate(today()).unwrap_err()),
+            fields(
+                too_long
+                    .validate(today(), LetterValidity::default())
+                    .unwrap_err()
+            ),
             [("valid_until".into(), "out_of_range")]
         );
         let bad = NewInflow {
@@ -932,7 +1025,10 @@ mod tests {
             ..inflow()
         };
         assert_eq!(
-            fields(bad.validate(today()).unwrap_err()),
+            fields(
+                bad.validate(today(), LetterValidity::default())
+                    .unwrap_err()
+            ),
             [
                 ("national_id".into(), "invalid_national_id"),
                 ("phone".into(), "invalid_phone")

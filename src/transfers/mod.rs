@@ -31,8 +31,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use self::domain::{
-    Closing, LetterAction, NewInflow, NewTransfer, NewTransferRecord, Receipt, RecordKind,
-    RequestedKind, Transfer, TransferKind, TransferStatus, ValidNewTransfer,
+    Closing, LetterAction, LetterValidity, NewInflow, NewTransfer, NewTransferRecord, Receipt,
+    RecordKind, RequestedKind, Transfer, TransferKind, TransferStatus, ValidNewTransfer,
 };
 use crate::audit::{self, Change};
 use crate::auth::{Auth, Caller, Role, roles};
@@ -234,7 +234,8 @@ async fn create_transfer(
     }
     let mut tx = db.begin().await?;
     let today = crate::towns::repo::today(&mut tx, town).await?;
-    let valid = body.validate(today)?;
+    let validity = LetterValidity::of(&crate::policy::current(&mut tx, town).await?);
+    let valid = body.validate(today, validity)?;
     let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
     if let Claim::Replay(res) = claim {
         return Ok(res);
@@ -352,7 +353,8 @@ async fn create_inflow(
     let town = auth.town(&db, path.into_inner()).await?;
     let mut tx = db.begin().await?;
     let today = crate::towns::repo::today(&mut tx, town).await?;
-    let valid = body.validate(today)?;
+    let validity = LetterValidity::of(&crate::policy::current(&mut tx, town).await?);
+    let valid = body.validate(today, validity)?;
     let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
     if let Claim::Replay(res) = claim {
         return Ok(res);

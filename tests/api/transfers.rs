@@ -914,3 +914,32 @@ async fn the_database_keeps_branches_and_history_to_transfers() {
         (Some(t.a), "removed".into())
     );
 }
+
+#[tokio::test]
+async fn letters_are_valid_as_long_as_the_towns_policy_says() {
+    let app = TestApp::spawn().await;
+    let t = town(&app, "TR11").await;
+    let day = today(&app).await;
+    let res = app
+        .authed(
+            Method::PATCH,
+            &format!("/api/v1/towns/{}/policy", t.id),
+            &t.committee,
+        )
+        .header("if-match", "\"1\"")
+        .json(&json!({ "letter_validity_default_days": 10, "letter_validity_max_days": 45 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Without valid_days, the policy's default; beyond its maximum, a 422 naming the field.
+    let mut body = outflow_body("雨党介〔2026〕第101号", day);
+    body["valid_days"] = json!(60);
+    let p = problem(transfer(&app, &t, t.member, &t.committee, body).await, 422).await;
+    assert_eq!(p["errors"][0]["field"], "valid_days");
+    let res = outflow(&app, &t, t.member, "雨党介〔2026〕第101号").await;
+    assert_eq!(res.status(), 201);
+    let letter: Value = res.json().await.unwrap();
+    assert_eq!(letter["valid_until"], json!(day + Days::new(10)));
+}

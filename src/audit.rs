@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, Caller, roles};
 use crate::error::ApiError;
-use crate::paging::{Page, PageParams};
+use crate::http::paging::{Page, PageParams};
 
 /// One change, as recorded.
 #[derive(Debug, Clone)]
@@ -149,7 +149,7 @@ async fn list_audit(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<AuditEntry>>, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
-    crate::extract::check_query_lengths(&[
+    crate::http::extract::check_query_lengths(&[
         ("resource_type", query.resource_type.as_deref(), 50),
         ("actor", query.actor.as_deref(), 200),
     ])?;

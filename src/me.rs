@@ -9,11 +9,11 @@ use uuid::Uuid;
 use crate::auth::{Auth, Caller, Scope, roles};
 use crate::cases::domain::Case;
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
+use crate::http::extract::{IdempotencyKey, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 use crate::members::domain::{Disclosure, Member};
-use crate::paging::{Page, PageParams};
-use crate::reply;
 use crate::scores::LedgerEntry;
 use crate::tasks::domain::{NewObjection, Objection, Task};
 

@@ -19,14 +19,14 @@ use crate::auth::KeyStore;
 use crate::config::ServeSettings;
 use crate::db::Database;
 use crate::error::ApiError;
-use crate::extract::{BodyLimit, path_error, query_error};
-use crate::health::Lifecycle;
+use crate::http::extract::{BodyLimit, path_error, query_error};
+use crate::http::health::Lifecycle;
 
 /// Every documented route. The OpenAPI document is generated from exactly this.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(crate::health::healthz)
-        .service(crate::health::readyz)
-        .service(crate::health::prometheus_metrics)
+    cfg.service(crate::http::health::healthz)
+        .service(crate::http::health::readyz)
+        .service(crate::http::health::prometheus_metrics)
         .service(
             scope("/api/v1")
                 .configure(crate::towns::configure)
@@ -66,7 +66,7 @@ pub struct State {
     /// Wakes long-polling readers of the change feed.
     pub events: web::Data<crate::events::EventBus>,
     /// Reports being made at once (each holds a connection while its client reads).
-    pub exports: web::Data<crate::export::ExportSlots>,
+    pub exports: web::Data<crate::http::formats::ExportSlots>,
 }
 
 /// The documented paths and the methods each allows, for telling a wrong method (405)
@@ -177,8 +177,9 @@ impl Application {
         events.listen(pool.clone());
         // A quarter of the pool at most goes to reports, so a few large exports to slow
         // clients cannot starve every other request of a connection.
-        let exports =
-            crate::export::ExportSlots::new(pool.options().get_max_connections() as usize / 4);
+        let exports = crate::http::formats::ExportSlots::new(
+            pool.options().get_max_connections() as usize / 4,
+        );
         let state = State {
             pool,
             keys: web::Data::new(keys),
@@ -282,7 +283,7 @@ async fn purge_idempotency_keys(pool: PgPool) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match crate::idempotency::purge_expired(&pool, Duration::from_secs(24 * 3600)).await {
+        match crate::http::idempotency::purge_expired(&pool, Duration::from_secs(24 * 3600)).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired idempotency keys"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),

@@ -30,11 +30,11 @@ use self::domain::{
 use crate::audit::{self, Change};
 use crate::auth::{Auth, Scope, roles};
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
+use crate::http::extract::{IdempotencyKey, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 use crate::msg;
-use crate::paging::{Page, PageParams};
-use crate::reply;
 use crate::scores::domain::{EntryKind, standard_delta};
 use crate::scores::{self, NewEntry, SourceType};
 

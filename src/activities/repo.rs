@@ -14,7 +14,7 @@ use super::domain::{
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 use crate::scores::domain::CaseState;
 use crate::scores::points::HalfPoints;
 

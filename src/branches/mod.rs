@@ -16,10 +16,10 @@ use self::domain::{Branch, BranchKind, BranchPatch, NewBranch};
 use crate::audit::{self, Change};
 use crate::auth::{Auth, roles};
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
-use crate::paging::{Page, PageParams};
-use crate::reply;
+use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 
 /// Registers the branch routes.
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::domain::{Branch, BranchKind, BranchPatch};
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 
 /// Inserts a branch.
 pub async fn insert(

@@ -17,7 +17,7 @@ use self::domain::{CalendarDay, CalendarYear, SetDay, check_year};
 use crate::audit::{self, Change};
 use crate::auth::{Auth, roles};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::http::extract::Json;
 use crate::msg;
 
 /// Registers the routes.

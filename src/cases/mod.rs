@@ -18,11 +18,11 @@ use self::domain::{
 use crate::audit::{self, Change};
 use crate::auth::{Auth, roles};
 use crate::error::{ApiError, FieldError};
-use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
+use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 use crate::msg;
-use crate::paging::{Page, PageParams};
-use crate::reply;
 use crate::scores::domain::{CaseStatus, EntryKind};
 use crate::scores::{self, LedgerEntry, NewEntry};
 use crate::validate::Checks;

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::domain::{Case, Conclusion, Disposition, Matter};
 use crate::error::ApiError;
+use crate::http::paging::Keyset;
 use crate::msg;
-use crate::paging::Keyset;
 use crate::scores::domain::CaseStatus;
 use crate::scores::points::HalfPoints;
 

@@ -10,7 +10,7 @@ use super::domain::{
     Certificate, CertificateReview, CertificateStatus, ValidCertificate, ValidReview,
 };
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 
 /// Whether `member` held a certificate of `town` that was in force on `on`: issued on
 /// or before it, valid until it or later, and not returned or revoked by then. Holders

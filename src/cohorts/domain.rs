@@ -78,7 +78,7 @@ impl PlacementKind {
     }
 }
 
-pub use crate::export::{ExportFormat, FormatQuery};
+pub use crate::http::formats::{ExportFormat, FormatQuery};
 
 /// A year's training cohort.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -537,7 +537,7 @@ pub const ROSTER_HEADINGS: [&str; 8] = [
 /// The roster as CSV: UTF-8 with a byte order mark (so spreadsheet programs read the
 /// Chinese right), one row per trainee, placements joined with "；".
 pub fn roster_csv(roster: &Roster) -> Result<Vec<u8>, ApiError> {
-    crate::export::csv(&ROSTER_HEADINGS, &roster_rows(roster))
+    crate::http::formats::csv(&ROSTER_HEADINGS, &roster_rows(roster))
 }
 
 /// The roster's rows, under [`ROSTER_HEADINGS`], for CSV and XLSX alike.

@@ -20,11 +20,11 @@ use self::domain::{
 use crate::audit::{self, Change};
 use crate::auth::{Auth, Scope, roles};
 use crate::error::{ApiError, FieldError};
-use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
+use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 use crate::msg;
-use crate::paging::{Page, PageParams};
-use crate::reply;
 use crate::validate::Checks;
 
 /// Registers the cohort routes and `/me/training`.
@@ -605,7 +605,7 @@ async fn list_placements(
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id."), FormatQuery),
     responses((status = 200, description = "The roster.",
-               content((Roster = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+               content((Roster = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/cohorts/{cohort}/roster")]
@@ -636,8 +636,8 @@ pub async fn roster_answer(
     let trainees = repo::roster(conn, &cohort).await?;
     let roster = Roster { cohort, trainees };
     match format {
-        ExportFormat::Json => Ok(crate::export::negotiated().json(&roster)),
-        format => crate::export::download(
+        ExportFormat::Json => Ok(crate::http::formats::negotiated().json(&roster)),
+        format => crate::http::formats::download(
             format,
             &format!("roster-{}", roster.cohort.year),
             &domain::ROSTER_HEADINGS,

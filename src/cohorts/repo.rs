@@ -12,7 +12,7 @@ use super::domain::{
     RosterMentor, Trainee, ValidPlacement, attendance_rate,
 };
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 
 /// Inserts a cohort with the policy's bounds.
 pub async fn insert(

@@ -21,11 +21,11 @@ use self::domain::{
 use crate::audit::{self, Change};
 use crate::auth::{Auth, Caller, roles};
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
+use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 use crate::msg;
-use crate::paging::{Page, PageParams};
-use crate::reply;
 
 /// Registers the desk routes.
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -10,7 +10,7 @@ use super::domain::{
     DeskCategory, DeskEntry, DeskStatus, DeskStatusEvent, NextHandling, ValidDeskEntry, Viewer,
 };
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 
 /// The filters of the register's list.
 #[derive(Debug, Clone, Copy, Default)]

@@ -15,7 +15,7 @@ use super::domain::{
     ValidEvaluator, Verdict,
 };
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 
 /// An evaluation's own row.
 #[derive(Debug, Clone)]

@@ -18,8 +18,8 @@ use uuid::Uuid;
 use super::domain::{ValidMember, check_national_id, check_past_date, check_phone};
 use crate::auth::{Auth, Caller, roles};
 use crate::error::{ApiError, FieldError, Msg};
-use crate::extract::IdempotencyKey;
-use crate::idempotency::{self, Answer, Claim};
+use crate::http::extract::IdempotencyKey;
+use crate::http::idempotency::{self, Answer, Claim};
 use crate::msg;
 use crate::validate::Checks;
 

@@ -17,11 +17,11 @@ use self::domain::{Disclosure, Member, MemberPatch, MemberStatus, NameSearch, Ne
 use crate::audit::{self, Change};
 use crate::auth::{Auth, Role, roles};
 use crate::error::{ApiError, FieldError};
-use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
+use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 use crate::msg;
-use crate::paging::{Page, PageParams};
-use crate::reply;
 
 /// Registers the member routes.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -97,7 +97,7 @@ pub struct MemberQuery {
 
 impl MemberQuery {
     fn filter(&self) -> Result<repo::Filter, ApiError> {
-        crate::extract::check_query_lengths(&[
+        crate::http::extract::check_query_lengths(&[
             ("village", self.village.as_deref(), 50),
             ("q", self.q.as_deref(), 50),
         ])?;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::domain::{MemberRow, MemberStatus, NameSearch, ValidMember, ValidPatch};
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 
 /// The filters of the member list, checked.
 #[derive(Debug, Clone, Default)]

@@ -350,7 +350,7 @@ pub const LOAD_HEADINGS: [&str; 5] = ["导师姓名", "导师编号", "在带人
 
 /// The loads as CSV (UTF-8 with a byte order mark).
 pub fn loads_csv(loads: &MentorLoads) -> Result<Vec<u8>, ApiError> {
-    crate::export::csv(&LOAD_HEADINGS, &loads_rows(loads))
+    crate::http::formats::csv(&LOAD_HEADINGS, &loads_rows(loads))
 }
 
 /// The loads' rows, under [`LOAD_HEADINGS`], for CSV and XLSX alike.

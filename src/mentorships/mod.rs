@@ -18,11 +18,11 @@ use crate::audit::{self, Change};
 use crate::auth::{Auth, roles};
 use crate::cohorts::domain::{ExportFormat, FormatQuery};
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
+use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 use crate::msg;
-use crate::paging::{Page, PageParams};
-use crate::reply;
 
 /// Registers the mentorship routes (`loads` before `{mentorship}`).
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -363,7 +363,7 @@ async fn list_logs(
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id."), FormatQuery),
     responses((status = 200, description = "The mentors' loads.",
-               content((MentorLoads = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+               content((MentorLoads = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/mentorships/loads")]
@@ -380,8 +380,8 @@ async fn mentor_loads(
     let policy = crate::policy::current(&mut conn, town).await?;
     let loads = repo::loads(&mut conn, town, policy.mentor_limit).await?;
     match format {
-        ExportFormat::Json => Ok(crate::export::negotiated().json(&loads)),
-        format => crate::export::download(
+        ExportFormat::Json => Ok(crate::http::formats::negotiated().json(&loads)),
+        format => crate::http::formats::download(
             format,
             "mentor-loads",
             &domain::LOAD_HEADINGS,

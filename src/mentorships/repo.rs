@@ -14,7 +14,7 @@ use super::domain::{
 use crate::audit;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 
 /// Whether `member` can mentor: an active member of the town's center branch with no
 /// open case (members under transformation sit in the center branch too).

@@ -14,10 +14,10 @@ use uuid::Uuid;
 use crate::audit::{self, Change};
 use crate::auth::{Auth, roles};
 use crate::error::{ApiError, FieldError};
-use crate::extract::{IfMatch, Json};
+use crate::http::extract::{IfMatch, Json};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 use crate::msg;
-use crate::paging::{Page, PageParams};
-use crate::reply;
 use crate::scores::domain::Rules;
 use crate::scores::points::HalfPoints;
 

@@ -1,6 +1,6 @@
 //! The reports under `/towns/{town}/reports/...`: a case's ledger, attendance over a date
 //! range, the desk register over a date range, the overdue transfer letters, and the
-//! cohort roster; each as JSON, CSV or XLSX (see [`crate::export`]). The first four
+//! cohort roster; each as JSON, CSV or XLSX (see [`crate::http::formats`]). The first four
 //! stream from one read-only query each, whatever their size.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -17,7 +17,7 @@ use crate::activities::domain::check_day_filter;
 use crate::auth::{Auth, Caller, roles};
 use crate::desk::domain::{DeskCategory, DeskEntry, DeskStatus, Viewer};
 use crate::error::ApiError;
-use crate::export::{
+use crate::http::formats::{
     Cell, ExportFormat, ExportSlots, FormatQuery, Report, RowFeed, Slot, Table, local_time,
     respond, spawn_rows,
 };
@@ -189,7 +189,7 @@ impl Start {
     params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), FormatQuery),
     responses(
         (status = 200, description = "The ledger.",
-         content((crate::export::Report<LedgerEntry> = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+         content((crate::http::formats::Report<LedgerEntry> = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 429, description = "`too_many_exports`: too many reports are being made at once; retry after `Retry-After` seconds.",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -297,7 +297,7 @@ impl Table for AttendanceLine {
     params(("town" = Uuid, Path, description = "The town's id."), DateRange, FormatQuery),
     responses(
         (status = 200, description = "Attendance per member.",
-         content((crate::export::Report<AttendanceLine> = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+         content((crate::http::formats::Report<AttendanceLine> = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 429, description = "`too_many_exports`: too many reports are being made at once; retry after `Retry-After` seconds.",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -421,7 +421,7 @@ impl Table for DeskEntry {
     params(("town" = Uuid, Path, description = "The town's id."), DateRange, FormatQuery),
     responses(
         (status = 200, description = "The register.",
-         content((crate::export::Report<DeskEntry> = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+         content((crate::http::formats::Report<DeskEntry> = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 429, description = "`too_many_exports`: too many reports are being made at once; retry after `Retry-After` seconds.",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -548,7 +548,7 @@ impl Table for OverdueLetter {
     params(("town" = Uuid, Path, description = "The town's id."), FormatQuery),
     responses(
         (status = 200, description = "The overdue letters.",
-         content((crate::export::Report<OverdueLetter> = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+         content((crate::http::formats::Report<OverdueLetter> = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 429, description = "`too_many_exports`: too many reports are being made at once; retry after `Retry-After` seconds.",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -610,7 +610,7 @@ pub struct YearQuery {
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), YearQuery, FormatQuery),
     responses((status = 200, description = "The roster.",
-               content((crate::cohorts::domain::Roster = "application/json"), (String = "text/csv"), (crate::export::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+               content((crate::cohorts::domain::Roster = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/reports/cohort-roster")]

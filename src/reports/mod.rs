@@ -174,7 +174,7 @@ async fn score_history(
         evaluation_threshold: policy.evaluation_threshold,
         points,
     };
-    let format = crate::export::negotiate(
+    let format = crate::http::formats::negotiate(
         query.format,
         &req,
         &[
@@ -183,8 +183,8 @@ async fn score_history(
         ],
     );
     Ok(match format {
-        ChartFormat::Json => crate::export::negotiated().json(&history),
-        ChartFormat::Svg => crate::export::negotiated()
+        ChartFormat::Json => crate::http::formats::negotiated().json(&history),
+        ChartFormat::Svg => crate::http::formats::negotiated()
             .content_type("image/svg+xml")
             .body(svg(&history)),
     })

@@ -209,7 +209,8 @@ mod extract_tests {
 
     #[test]
     fn points_read_through_the_request_extractor() {
-        let b: Body = crate::extract::parse_json(br#"{"points": -1.5, "reason": "x"}"#).unwrap();
+        let b: Body =
+            crate::http::extract::parse_json(br#"{"points": -1.5, "reason": "x"}"#).unwrap();
         assert_eq!(b.points, HalfPoints(-3));
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::domain::{Decision, Objection, ObjectionStatus, Task, TaskOutcome, ValidTask};
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 use crate::scores::domain::CaseStatus;
 
 /// Inserts a task.

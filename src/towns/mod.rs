@@ -16,10 +16,10 @@ use crate::audit::{self, Change};
 use crate::auth::{Auth, Scope, roles};
 use crate::branches::domain::BranchKind;
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::idempotency::{self, Answer, Claim};
-use crate::paging::{Page, PageParams};
-use crate::reply;
+use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
 
 /// Registers the town routes.
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::domain::{Town, TownPatch, ValidTown};
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 use crate::types::TimeZoneName;
 
 /// Which towns a list may show.

@@ -13,7 +13,7 @@ use super::domain::{
 use crate::audit::{self, Change};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::paging::Keyset;
+use crate::http::paging::Keyset;
 use crate::validate::Checks;
 
 /// The filters of the transfer list, checked.

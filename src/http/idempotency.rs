@@ -15,7 +15,7 @@ use sqlx::PgConnection;
 
 use crate::auth::{Caller, Scope};
 use crate::error::ApiError;
-use crate::extract::IdempotencyKey;
+use crate::http::extract::IdempotencyKey;
 use crate::msg;
 
 /// A JSON answer that can be stored and replayed.

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use actix_web::http::header;
 use serde::Serialize;
 
-use crate::extract::etag;
+use crate::http::extract::etag;
 
 /// `200 OK` with the resource and its `ETag`.
 pub fn with_etag(body: &impl Serialize, version: i64) -> HttpResponse {

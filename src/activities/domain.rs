@@ -625,13 +625,7 @@ pub fn compare_roll(recorded: &[AttendanceRecord], sent: &[CheckedItem]) -> Resu
 
 /// 409 `roll_recorded`: the activity has another roll already.
 pub fn roll_recorded() -> ApiError {
-    ApiError::conflict(
-        "roll_recorded",
-        msg!(
-            "本次活动的考勤已经记录，不能更改；记分有误请由镇党委冲销更正。",
-            "This activity's roll is recorded and cannot change; wrong points are corrected by a committee reversal."
-        ),
-    )
+    crate::error::constraints::ROLL_RECORDED.into()
 }
 
 /// Whether a line costs points: an absence (and, when the policy says so, an excused

@@ -47,28 +47,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(my_activities);
 }
 
-/// Client errors for this part's named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "attendance_records_one_per_member" => domain::roll_recorded(),
-        "attendance_records_required_fk" => ApiError::invalid(
-            "items",
-            "not_required",
-            msg!(
-                "考勤中有不在应到名单中的党员。",
-                "The roll names a member who was not required to attend."
-            ),
-        ),
-        "activity_attendees_member_fk" => ApiError::invalid(
-            "other_member_ids",
-            "unknown_member",
-            msg!("本镇没有该党员。", "This town has no such member."),
-        ),
-        _ => return None,
-    };
-    Some(e)
-}
-
 /// Filters of the activity list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

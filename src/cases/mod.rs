@@ -38,21 +38,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(dispose);
 }
 
-/// Client errors for the cases' named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "cases_one_open_per_member" => ApiError::conflict(
-            "case_open",
-            msg!(
-                "该党员已有未结的转化档案。",
-                "This member has an open case already."
-            ),
-        ),
-        _ => return scores::constraint_error(constraint),
-    };
-    Some(e)
-}
-
 /// Filters of the case list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -139,7 +124,7 @@ async fn open_case(
         .await?
         .is_some()
     {
-        return Err(constraint_error("cases_one_open_per_member").unwrap_or(ApiError::NotFound));
+        return Err(crate::error::constraints::CASE_OPEN.into());
     }
     let intake = crate::transfers::repo::record(
         &mut tx,

@@ -424,13 +424,7 @@ pub fn check_selecting(status: CohortStatus) -> Result<(), ApiError> {
 
 /// 409 `cohort_confirmed`.
 pub fn confirmed() -> ApiError {
-    ApiError::conflict(
-        "cohort_confirmed",
-        msg!(
-            "本期学员名单已确认，不能再增减学员。",
-            "The cohort is confirmed: trainees can no longer be added or removed."
-        ),
-    )
+    crate::error::constraints::COHORT_CONFIRMED.into()
 }
 
 /// 409 `cohort_closed`.
@@ -443,24 +437,12 @@ pub fn closed() -> ApiError {
 
 /// 409 `cohort_full`.
 pub fn full() -> ApiError {
-    ApiError::conflict(
-        "cohort_full",
-        msg!(
-            "本期学员已达上限。",
-            "The cohort holds the most trainees it can."
-        ),
-    )
+    crate::error::constraints::COHORT_FULL.into()
 }
 
 /// 409 `cohort_too_small`.
 pub fn too_small() -> ApiError {
-    ApiError::conflict(
-        "cohort_too_small",
-        msg!(
-            "学员人数不足下限，不能确认。",
-            "The cohort has fewer trainees than the minimum and cannot be confirmed."
-        ),
-    )
+    crate::error::constraints::COHORT_TOO_SMALL.into()
 }
 
 /// Whether one more trainee fits.

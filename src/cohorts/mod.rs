@@ -43,45 +43,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(my_training);
 }
 
-/// Client errors for the cohorts' named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "cohorts_one_per_year" => ApiError::conflict(
-            "cohort_exists",
-            msg!(
-                "本年度的培养学员班已建立。",
-                "This year's cohort exists already."
-            ),
-        ),
-        "cohorts_not_over_max" => domain::full(),
-        "cohorts_confirmed_size" => domain::too_small(),
-        "cohort_trainees_cohort_selecting" => domain::confirmed(),
-        "cohort_trainees_pkey" | "cohort_trainees_one_cohort_a_year" => ApiError::conflict(
-            "already_a_trainee",
-            msg!(
-                "该党员已是本年度的培养学员。",
-                "The member is a trainee of this year's cohort already."
-            ),
-        ),
-        "placements_no_overlap" => ApiError::conflict(
-            "placement_overlap",
-            msg!(
-                "该学员在这段时间已有其他培养安排。",
-                "The trainee has another placement in these dates."
-            ),
-        ),
-        "placements_trainee_fk" => ApiError::conflict(
-            "trainee_has_placements",
-            msg!(
-                "该学员已有培养安排，不能移出。",
-                "The trainee has placements and cannot be removed."
-            ),
-        ),
-        _ => return None,
-    };
-    Some(e)
-}
-
 /// Filters of the cohort list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -238,14 +238,7 @@ impl NewDeskEntry {
 
 /// The 422 for a visit dated after now.
 pub fn received_in_the_future() -> FieldError {
-    FieldError::new(
-        "received_at",
-        "in_the_future",
-        msg!(
-            "来访时间不能晚于当前时间。",
-            "received_at cannot be in the future."
-        ),
-    )
+    crate::error::constraints::RECEIVED_IN_THE_FUTURE.into()
 }
 
 /// A trimmed text of `1..=max` characters that may hold tabs and line breaks but no other

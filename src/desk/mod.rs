@@ -35,32 +35,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(change_status);
 }
 
-/// Client errors for the desk's named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "desk_entries_member_fk" => ApiError::invalid(
-            "member_id",
-            "unknown_member",
-            msg!(
-                "本镇没有该党员；非本镇党员请只登记姓名和来处。",
-                "No member of this town has this id; register anyone else by name and jurisdiction."
-            ),
-        ),
-        "desk_entries_received_not_future" => {
-            ApiError::Validation(vec![domain::received_in_the_future()])
-        }
-        "desk_entries_status_machine" => ApiError::conflict(
-            "invalid_status_change",
-            msg!(
-                "登记状态不允许这样变更。",
-                "The register does not allow this status change."
-            ),
-        ),
-        _ => return None,
-    };
-    Some(e)
-}
-
 /// The largest `open_for_days`: a hundred years.
 const MAX_OPEN_FOR_DAYS: i32 = 36500;
 

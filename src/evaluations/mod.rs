@@ -51,71 +51,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(cancel);
 }
 
-/// Client errors for this part's named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "evaluations_one_open_per_case" => ApiError::conflict(
-            "evaluation_open",
-            msg!(
-                "该档案已有一次未结束的民主评议。",
-                "The case has an open evaluation already."
-            ),
-        ),
-        "evaluation_panel_subject_key" => ApiError::invalid(
-            "panel",
-            "duplicate_subject",
-            msg!(
-                "同一评议人在小组中出现了两次。",
-                "An evaluator is on the panel twice."
-            ),
-        ),
-        "evaluation_panel_member_key" => ApiError::invalid(
-            "panel",
-            "duplicate_member",
-            msg!(
-                "同一党员在小组中出现了两次。",
-                "A member is on the panel twice."
-            ),
-        ),
-        "evaluation_panel_not_evaluated" => ApiError::invalid(
-            "panel",
-            "member_under_evaluation",
-            msg!(
-                "被评议的党员不能参加对自己的评议。",
-                "The member under evaluation cannot sit on the panel."
-            ),
-        ),
-        "evaluation_panel_member_fk" => ApiError::invalid(
-            "panel",
-            "unknown_member",
-            msg!("本镇没有该党员。", "This town has no such member."),
-        ),
-        "evaluation_voters_once" => already_voted(),
-        "evaluation_voters_on_panel" => ApiError::Forbidden,
-        "evaluation_ballots_open" | "evaluations_final" => evaluation_closed(),
-        _ => return None,
-    };
-    Some(e)
-}
-
 fn already_voted() -> ApiError {
-    ApiError::conflict(
-        "already_voted",
-        msg!(
-            "您已在本次民主评议中投过票，每人只能投一票。",
-            "You have voted in this evaluation already: one vote each."
-        ),
-    )
+    crate::error::constraints::ALREADY_VOTED.into()
 }
 
 fn evaluation_closed() -> ApiError {
-    ApiError::conflict(
-        "evaluation_closed",
-        msg!(
-            "该民主评议已结束，结果为最终结果。",
-            "The evaluation is closed; its result is final."
-        ),
-    )
+    crate::error::constraints::EVALUATION_CLOSED.into()
 }
 
 fn quorum_not_met(q: QuorumNotMet) -> ApiError {

@@ -6,12 +6,13 @@
 //! (or rolls back), then finds the stored answer; so even simultaneous retries produce
 //! one change and identical answers. Keys are scoped to the caller.
 
+use actix_web::HttpRequest;
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::auth::{Caller, Scope};
 use crate::error::ApiError;
@@ -60,6 +61,33 @@ impl Answer {
         }
         res.json(&self.body)
     }
+}
+
+/// Runs a creating request exactly once per `Idempotency-Key`: begins a transaction,
+/// claims the key, replays the stored answer of an earlier identical request (changing
+/// nothing), or runs `work` in the transaction, stores its answer under the key and
+/// commits. An error from `work` rolls everything back, the claim included, so a retry
+/// with the same key does the work afresh.
+///
+/// Every creating endpoint goes through here; `work` is the workflow, with no HTTP in it
+/// beyond the [`Answer`] it returns.
+pub async fn idempotent(
+    db: &PgPool,
+    caller: &Caller,
+    key: &IdempotencyKey,
+    req: &HttpRequest,
+    payload: &impl Serialize,
+    work: impl AsyncFnOnce(&mut PgConnection) -> Result<Answer, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let mut tx = db.begin().await?;
+    let claim = claim(&mut tx, caller, key, req.path(), payload).await?;
+    if let Claim::Replay(res) = claim {
+        return Ok(res);
+    }
+    let answer = work(&mut tx).await?;
+    let res = claim.finish(&mut tx, answer).await?;
+    tx.commit().await?;
+    Ok(res)
 }
 
 /// A claimed key: either a fresh request to carry out, or a stored answer to replay.

@@ -16,12 +16,11 @@ use uuid::Uuid;
 use self::domain::{Disclosure, Member, MemberPatch, MemberStatus, NameSearch, NewMember};
 use crate::audit::{self, Change};
 use crate::auth::{Auth, Role, roles};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
 use crate::http::idempotency::{self, Answer, Claim};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
-use crate::msg;
 
 /// Registers the member routes.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -30,44 +29,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_members)
         .service(get_member)
         .service(update_member);
-}
-
-/// Client errors for the members' named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "members_national_id_key" => ApiError::conflict(
-            "national_id_taken",
-            msg!(
-                "本镇已有该身份证号的党员。",
-                "A member of this town has this national ID number already."
-            ),
-        ),
-        "members_phone_key" => ApiError::conflict(
-            "phone_taken",
-            msg!(
-                "本镇已有使用该电话号码的党员。",
-                "A member of this town has this phone number already."
-            ),
-        ),
-        "members_branch_fk" => ApiError::Validation(vec![unknown_branch()]),
-        "members_branch_only_by_transfer" => ApiError::conflict(
-            "branch_changes_by_transfer",
-            msg!(
-                "党员所在支部只能通过组织关系转接变更。",
-                "A member's branch changes only through a transfer."
-            ),
-        ),
-        _ => return None,
-    };
-    Some(e)
-}
-
-fn unknown_branch() -> FieldError {
-    FieldError::new(
-        "branch_id",
-        "unknown_branch",
-        msg!("本镇没有该支部。", "This town has no such branch."),
-    )
 }
 
 /// Filters of the member list.

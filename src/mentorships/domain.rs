@@ -317,10 +317,7 @@ fn notes(c: &mut Checks, field: &str, value: &str) -> String {
 
 /// 409 `mentorship_ended`.
 pub fn ended() -> ApiError {
-    ApiError::conflict(
-        "mentorship_ended",
-        msg!("该结对已结束。", "The mentorship has ended."),
-    )
+    crate::error::constraints::MENTORSHIP_ENDED.into()
 }
 
 /// 422 `mentor_not_in_center`.

@@ -22,7 +22,6 @@ use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
 use crate::http::idempotency::{self, Answer, Claim};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
-use crate::msg;
 
 /// Registers the mentorship routes (`loads` before `{mentorship}`).
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -33,29 +32,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(end_mentorship)
         .service(add_log)
         .service(list_logs);
-}
-
-/// Client errors for the mentorships' named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "mentorships_one_open_per_mentee" => ApiError::conflict(
-            "mentee_has_mentor",
-            msg!(
-                "该结对对象已有导师。",
-                "The mentee has an open mentorship already."
-            ),
-        ),
-        "mentorships_mentor_limit" => ApiError::conflict(
-            "mentor_full",
-            msg!(
-                "该导师结对人数已达上限。",
-                "The mentor has as many open mentorships as the policy allows."
-            ),
-        ),
-        "mentorships_ended" => domain::ended(),
-        _ => return None,
-    };
-    Some(e)
 }
 
 /// Filters of the mentorship list.

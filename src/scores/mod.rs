@@ -140,13 +140,7 @@ pub async fn lock_case(
 /// Conflicts an entry can meet.
 pub fn refusal_error(r: Refusal) -> ApiError {
     match r {
-        Refusal::Concluded => ApiError::conflict(
-            "case_concluded",
-            msg!(
-                "该转化档案已结案，不能再记分。",
-                "The case is concluded: no more entries can be written."
-            ),
-        ),
+        Refusal::Concluded => crate::error::constraints::CASE_CONCLUDED.into(),
         Refusal::Frozen => ApiError::conflict(
             "score_frozen",
             msg!(
@@ -406,27 +400,4 @@ pub async fn entry(
     )
     .fetch_optional(conn)
     .await?)
-}
-
-/// Client errors for the ledger's named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "ledger_entries_one_per_source" => ApiError::conflict(
-            "already_scored",
-            msg!(
-                "该事项已经记过分，一个来源只能记分一次。",
-                "This has been scored already: a source scores at most once."
-            ),
-        ),
-        "ledger_entries_reversed_once" => ApiError::conflict(
-            "already_reversed",
-            msg!(
-                "该记分已被冲销过。",
-                "This entry has been reversed already."
-            ),
-        ),
-        "ledger_entries_open_case" => refusal_error(Refusal::Concluded),
-        _ => return None,
-    };
-    Some(e)
 }

@@ -44,42 +44,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(decide_objection);
 }
 
-/// Client errors for this part's named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "tasks_outcome_once" => outcome_recorded(),
-        "tasks_open_case" => scores::refusal_error(Refusal::Concluded),
-        "objections_one_per_entry" => ApiError::conflict(
-            "objection_exists",
-            msg!(
-                "已对这条记分提出过异议，每条记分只能提一次。",
-                "This entry has an objection already: one objection per entry."
-            ),
-        ),
-        "objections_decided_once" => objection_decided(),
-        _ => return None,
-    };
-    Some(e)
-}
-
 fn outcome_recorded() -> ApiError {
-    ApiError::conflict(
-        "outcome_recorded",
-        msg!(
-            "该任务的完成情况已经记录，不能再次记录；如有错误，请由镇党委冲销该记分。",
-            "This task's outcome is recorded already; a wrong one is undone by a committee reversal."
-        ),
-    )
+    crate::error::constraints::OUTCOME_RECORDED.into()
 }
 
 fn objection_decided() -> ApiError {
-    ApiError::conflict(
-        "objection_decided",
-        msg!(
-            "该异议已作出决定。",
-            "The committee has decided this objection already."
-        ),
-    )
+    crate::error::constraints::OBJECTION_DECIDED.into()
 }
 
 /// Assign a task to a case (art. 21).
@@ -548,8 +518,7 @@ pub async fn lodge_objection(
         ));
     }
     if entry.reversed {
-        return Err(scores::constraint_error("ledger_entries_reversed_once")
-            .unwrap_or_else(|| anyhow::anyhow!("no already_reversed error").into()));
+        return Err(crate::error::constraints::ALREADY_REVERSED.into());
     }
     if entry.case_concluded {
         return Err(scores::refusal_error(Refusal::Concluded));

@@ -705,56 +705,27 @@ fn not_allowed(c: &mut Checks, field: &str, present: bool) {
 
 /// 409 `open_transfer_exists`.
 pub fn open_transfer_exists() -> ApiError {
-    ApiError::conflict(
-        "open_transfer_exists",
-        msg!(
-            "该党员已有一封未回执的介绍信，回执、退回或撤销之前不能再转接。",
-            "This member has an open letter: no other transfer until it is received, rejected or revoked."
-        ),
-    )
+    crate::error::constraints::OPEN_TRANSFER_EXISTS.into()
 }
 
 /// 409 `member_not_active`.
 pub fn member_not_active() -> ApiError {
-    ApiError::conflict(
-        "member_not_active",
-        msg!(
-            "只有正常在册的党员才能转接组织关系。",
-            "Only an active member's relation can be transferred."
-        ),
-    )
+    crate::error::constraints::TRANSFER_MEMBER_NOT_ACTIVE.into()
 }
 
 /// 409 `transfer_not_open`.
 pub fn transfer_not_open() -> ApiError {
-    ApiError::conflict(
-        "transfer_not_open",
-        msg!(
-            "只有已开具、尚未回执的介绍信才能回执、退回或撤销。",
-            "Only an issued letter without a receipt can be received, rejected or revoked."
-        ),
-    )
+    crate::error::constraints::TRANSFER_NOT_OPEN.into()
 }
 
 /// 422 `same_branch` on `to_branch_id`.
 pub fn same_branch() -> ApiError {
-    ApiError::invalid(
-        "to_branch_id",
-        "same_branch",
-        msg!(
-            "党员已在该支部，无需转接。",
-            "The member is in this branch already."
-        ),
-    )
+    crate::error::constraints::SAME_BRANCH.into()
 }
 
 /// 422 `unknown_branch` on `to_branch_id`.
 pub fn unknown_branch() -> ApiError {
-    ApiError::invalid(
-        "to_branch_id",
-        "unknown_branch",
-        msg!("本镇没有该支部。", "This town has no such branch."),
-    )
+    crate::error::constraints::TRANSFER_UNKNOWN_BRANCH.into()
 }
 
 /// 409 `national_id_taken`.

@@ -41,7 +41,6 @@ use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
 use crate::http::idempotency::{self, Answer, Claim};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
-use crate::msg;
 
 /// Registers the transfer routes.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -53,34 +52,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(revoke_letter)
         .service(list_member_transfers)
         .service(create_transfer);
-}
-
-/// Client errors for this part's named constraints.
-pub fn constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "transfers_one_open" | "transfers_letter_open" => domain::open_transfer_exists(),
-        "transfers_letter_serial_key" => ApiError::conflict(
-            "letter_serial_taken",
-            msg!(
-                "本镇已有该编号的介绍信。",
-                "This town has a letter with this serial number already."
-            ),
-        ),
-        "transfers_member_state" => domain::member_not_active(),
-        "transfers_from_current_branch" => ApiError::conflict(
-            "member_moved",
-            msg!(
-                "党员所在支部已变更，请重新读取后再试。",
-                "The member's branch changed meanwhile: read it again and retry."
-            ),
-        ),
-        "transfers_final" => domain::transfer_not_open(),
-        "transfers_not_to_same_branch" => domain::same_branch(),
-        "transfers_to_fk" => domain::unknown_branch(),
-        "transfers_member_fk" => ApiError::NotFound,
-        _ => return None,
-    };
-    Some(e)
 }
 
 /// Filters of the transfer list.

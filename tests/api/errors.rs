@@ -180,3 +180,31 @@ async fn an_exhausted_pool_answers_503_with_retry_after_quickly() {
     assert_eq!(problem(res, 503).await["code"], "service_unavailable");
     drop(held);
 }
+
+/// The migrated database itself, not only the migration text, has no constraint the
+/// table of meanings leaves out: a constraint PostgreSQL named on its own is caught too.
+#[tokio::test]
+async fn every_constraint_in_the_database_has_a_meaning() {
+    let app = TestApp::spawn().await;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+         WHERE n.nspname = 'public' AND c.contype IN ('p', 'u', 'f', 'c', 'x')
+         UNION
+         SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+         JOIN pg_namespace n ON n.oid = i.relnamespace
+         WHERE n.nspname = 'public' AND x.indisunique",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(names.len() > 100, "{} constraints found", names.len());
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| party_center::error::constraints::meaning(n).is_none())
+        .filter(|n| !n.starts_with("_sqlx_migrations"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "constraints without a meaning: {missing:?}"
+    );
+}

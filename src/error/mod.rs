@@ -15,6 +15,10 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use self::constraints::{Known, KnownField, Meaning};
+
+pub mod constraints;
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -257,7 +261,7 @@ pub enum ApiError {
     Unavailable,
     /// 500: anything else. The cause is logged, never sent.
     #[error("internal error: {0:#}")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 impl ApiError {
@@ -467,11 +471,12 @@ impl ResponseError for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> ApiError {
+        if is_unavailable(&e) {
+            // These describe the connection or the server's state, never the data.
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::Unavailable;
+        }
         match &e {
-            sqlx::Error::PoolTimedOut => {
-                tracing::warn!("database pool timed out handing out a connection");
-                ApiError::Unavailable
-            }
             sqlx::Error::Database(db) => db
                 .constraint()
                 .and_then(constraint_error)
@@ -482,24 +487,64 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// Errors the database reports by class rather than by constraint.
+/// An infrastructure failure with its context; a database that cannot be reached
+/// anywhere in its cause chain still answers 503, whatever context was added to it.
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> ApiError {
+        let unavailable = e
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+            .any(is_unavailable);
+        if unavailable {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::Unavailable;
+        }
+        ApiError::Internal(e)
+    }
+}
+
+/// Whether `e` says the database cannot be reached or used right now, so the request
+/// may well succeed when retried, rather than that the request or the code is wrong.
+///
+/// That is: no connection to be had from the pool; a connection refused, reset or
+/// closed under us (I/O, TLS, protocol errors); or the server reporting SQLSTATE class
+/// 08 (connection exception), 57P01-57P05 (administrator or crash shutdown, starting up
+/// or recovering, idle session ended), 40001 and 40P01 (a serialization failure or a
+/// deadlock whose transaction was rolled back), 25006 (a write sent to a read-only
+/// standby, a failover in progress), class 53 (out of disk, memory or connections), or
+/// 57014 and 55P03 (a statement or lock timeout under load).
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || matches!(&*code, "40001" | "40P01" | "25006" | "57014" | "55P03")
+        }),
+        _ => false,
+    }
+}
+
+/// Client errors the database reports by class rather than by constraint.
 fn sqlstate_error(sqlstate: Option<&str>) -> Option<ApiError> {
-    match sqlstate {
-        // Statement timeouts, lock timeouts and a full server mean the database is
-        // overloaded, not that the request is wrong: 503, so the client retries.
-        // (query_canceled, lock_not_available, too_many_connections)
-        Some("57014" | "55P03" | "53300") => Some(ApiError::Unavailable),
-        // Text PostgreSQL cannot store (a NUL character) in a parameter that no field
-        // check covers, such as a search filter.
+    match sqlstate? {
         // A number beyond what a column holds (scores pushed to absurd totals).
-        Some("22003") => Some(ApiError::Unprocessable {
+        "22003" => Some(ApiError::Unprocessable {
             code: "out_of_range",
             detail: msg!(
                 "数值超出可保存的范围。",
                 "A number is beyond the range that can be stored."
             ),
         }),
-        Some("22021" | "22P05") => Some(ApiError::bad_request(
+        // Text PostgreSQL cannot store (a NUL character) in a parameter that no field
+        // check covers, such as a search filter.
+        "22021" | "22P05" => Some(ApiError::bad_request(
             "invalid_characters",
             msg!(
                 "文本中含有无法保存的字符（如 NUL）。",
@@ -510,50 +555,36 @@ fn sqlstate_error(sqlstate: Option<&str>) -> Option<ApiError> {
     }
 }
 
-/// Maps the database's named constraints to the client errors they stand for. Every
-/// constraint a client can trip by sending valid-looking data is mapped, here or by the
-/// part of the domain that owns it, so that the database's rule and the client's answer
-/// cannot drift apart.
+/// The client error a violated constraint stands for, from the one table of them
+/// ([`constraints::CONSTRAINTS`]); `None` for a guarded or unknown one (a bug: 500).
 fn constraint_error(constraint: &str) -> Option<ApiError> {
-    foundation_constraint_error(constraint)
-        .or_else(|| crate::members::constraint_error(constraint))
-        .or_else(|| crate::transfers::constraint_error(constraint))
-        .or_else(|| crate::certificates::constraint_error(constraint))
-        .or_else(|| crate::desk::constraint_error(constraint))
-        .or_else(|| crate::cases::constraint_error(constraint))
-        .or_else(|| crate::tasks::constraint_error(constraint))
-        .or_else(|| crate::activities::constraint_error(constraint))
-        .or_else(|| crate::evaluations::constraint_error(constraint))
-        .or_else(|| crate::cohorts::constraint_error(constraint))
-        .or_else(|| crate::mentorships::constraint_error(constraint))
+    match constraints::meaning(constraint)? {
+        Meaning::Client(known) => Some(known.into()),
+        Meaning::Guarded => None,
+    }
 }
 
-fn foundation_constraint_error(constraint: &str) -> Option<ApiError> {
-    let e = match constraint {
-        "towns_code_key" => ApiError::conflict(
-            "town_code_taken",
-            msg!(
-                "该镇代码已被使用。",
-                "A town with this code exists already."
-            ),
-        ),
-        "branches_name_key" => ApiError::conflict(
-            "branch_name_taken",
-            msg!(
-                "本镇已有同名支部。",
-                "This town has a branch of that name already."
-            ),
-        ),
-        "branches_one_center" => ApiError::conflict(
-            "center_branch_exists",
-            msg!(
-                "每个镇只能有一个服务转化中心支部。",
-                "A town has exactly one center branch."
-            ),
-        ),
-        _ => return None,
-    };
-    Some(e)
+impl From<Known> for ApiError {
+    fn from(known: Known) -> ApiError {
+        match known {
+            Known::Conflict { code, zh, en } => ApiError::conflict(code, Msg::new(zh, en)),
+            Known::Invalid(field) => ApiError::Validation(vec![field.into()]),
+            Known::NotFound => ApiError::NotFound,
+            Known::Forbidden => ApiError::Forbidden,
+        }
+    }
+}
+
+impl From<KnownField> for ApiError {
+    fn from(field: KnownField) -> ApiError {
+        ApiError::Validation(vec![field.into()])
+    }
+}
+
+impl From<KnownField> for FieldError {
+    fn from(f: KnownField) -> FieldError {
+        FieldError::new(f.field, f.code, Msg::new(f.zh, f.en))
+    }
 }
 
 impl fmt::Display for Lang {
@@ -588,6 +619,29 @@ mod tests {
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].message, "required");
         assert_eq!(e.problem(Lang::Zh).errors[0].message, "必填");
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_503_even_under_added_context() {
+        let reset = || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        for e in [
+            reset(),
+            sqlx::Error::PoolClosed,
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Protocol("unexpected end of stream".into()),
+        ] {
+            assert!(matches!(ApiError::from(e), ApiError::Unavailable));
+        }
+        let wrapped = anyhow::Error::new(reset()).context("reading the report");
+        let e = ApiError::from(wrapped);
+        assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            e.error_response()
+                .headers()
+                .contains_key(header::RETRY_AFTER)
+        );
+        let bug = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(bug.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

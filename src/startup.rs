@@ -4,10 +4,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::{ResourceDef, Server, ServerHandle};
-use actix_web::http::header;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sqlx::PgPool;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -18,9 +17,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::KeyStore;
 use crate::config::ServeSettings;
 use crate::db::Database;
-use crate::error::ApiError;
 use crate::http::extract::{BodyLimit, path_error, query_error};
 use crate::http::health::Lifecycle;
+use crate::http::routes::{KnownRoutes, reject_unknown_query, unrouted};
 
 /// Every documented route. The OpenAPI document is generated from exactly this.
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -69,59 +68,6 @@ pub struct State {
     pub exports: web::Data<crate::http::formats::ExportSlots>,
 }
 
-/// The documented paths and the methods each allows, for telling a wrong method (405)
-/// from an unknown path (404).
-struct KnownRoutes(Vec<(ResourceDef, String)>);
-
-impl KnownRoutes {
-    fn from_openapi(api: &OpenApiDoc) -> KnownRoutes {
-        let routes = api
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let allowed: Vec<&str> = [
-                    ("GET", item.get.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("PUT", item.put.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                    ("DELETE", item.delete.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(name, present)| present.then_some(name))
-                .collect();
-                (ResourceDef::new(path.as_str()), allowed.join(", "))
-            })
-            .collect();
-        KnownRoutes(routes)
-    }
-}
-
-/// Every request no route took: 405 with `Allow` for a known path and another method,
-/// 404 otherwise.
-async fn unrouted(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpResponse {
-    let allow = known
-        .0
-        .iter()
-        .find(|(def, _)| def.is_match(req.path()))
-        .map(|(_, allow)| allow);
-    match allow {
-        // The path's shape is known and the method is served there, but a segment (an id)
-        // did not fit: no such resource.
-        Some(allow) if allow.split(", ").any(|m| m == req.method().as_str()) => {
-            ResponseError::error_response(&ApiError::NotFound)
-        }
-        Some(allow) => {
-            let mut res = ResponseError::error_response(&ApiError::MethodNotAllowed);
-            if let Ok(v) = header::HeaderValue::from_str(allow) {
-                res.headers_mut().insert(header::ALLOW, v);
-            }
-            res
-        }
-        None => ResponseError::error_response(&ApiError::NotFound),
-    }
-}
-
 /// The application for one worker.
 pub fn app(
     state: State,
@@ -152,6 +98,7 @@ pub fn app(
         .service(web::redirect("/docs", "/docs/"))
         .app_data(web::Data::new(KnownRoutes::from_openapi(&state.openapi)))
         .default_service(web::to(unrouted))
+        .wrap(from_fn(reject_unknown_query))
         .wrap(from_fn(crate::telemetry::around_request))
 }
 

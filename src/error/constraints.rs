@@ -885,9 +885,9 @@ mod tests {
                     names.insert(format!("{t}_pkey"));
                 } else if upper.contains("REFERENCES") {
                     names.insert(format!("{t}_{column}_fkey"));
-                } else if words.iter().any(|w| *w == "UNIQUE") {
+                } else if words.contains(&"UNIQUE") {
                     names.insert(format!("{t}_{column}_key"));
-                } else if words.iter().any(|w| *w == "CHECK") {
+                } else if words.contains(&"CHECK") {
                     names.insert(format!("{t}_{column}_check"));
                 }
             }

@@ -87,32 +87,43 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Parses a JSON body: broken JSON is a 400, a body of the wrong shape a 422 that names
 /// the field.
+/// Anything after the document but whitespace (a second document, stray text) is broken
+/// JSON too: a body means one value, and a proxy or a client bug that glues two
+/// together must not have half of it silently dropped.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
                 ApiError::Validation(vec![shape_error(path, &inner.to_string())])
             }
-            _ => ApiError::bad_request(
-                "malformed_json",
-                msg!(
-                    (
-                        "请求体不是有效的 JSON：第 {} 行第 {} 列。",
-                        inner.line(),
-                        inner.column()
-                    ),
-                    (
-                        "The body is not valid JSON: line {}, column {}.",
-                        inner.line(),
-                        inner.column()
-                    )
-                ),
-            ),
+            _ => malformed(&inner),
         }
-    })
+    })?;
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+/// The 400 `malformed_json` for a body that is not one JSON document, with where it
+/// breaks.
+fn malformed(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        "malformed_json",
+        msg!(
+            (
+                "请求体不是有效的 JSON：第 {} 行第 {} 列。",
+                e.line(),
+                e.column()
+            ),
+            (
+                "The body is not valid JSON: line {}, column {}.",
+                e.line(),
+                e.column()
+            )
+        ),
+    )
 }
 
 /// Turns serde's description of a shape error into a field error with a stable code.
@@ -341,6 +352,19 @@ mod tests {
     fn broken_json_is_a_bad_request() {
         let e = parse_json::<Body>(b"{\"name\": ").unwrap_err();
         assert_eq!(e.code(), "malformed_json");
+    }
+
+    #[test]
+    fn anything_after_the_document_is_broken_json() {
+        for body in [
+            r#"{"name":"a","count":1} {"x": 1} garbage"#,
+            r#"{"name":"a","count":1}{"name":"b","count":2}"#,
+            r#"{"name":"a","count":1} x"#,
+        ] {
+            let e = parse_json::<Body>(body.as_bytes()).unwrap_err();
+            assert_eq!(e.code(), "malformed_json", "{body}");
+        }
+        assert!(parse_json::<Body>(b" {\"name\":\"a\",\"count\":1} \r\n\t").is_ok());
     }
 
     #[test]

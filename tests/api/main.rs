@@ -14,6 +14,7 @@ mod errors;
 mod evaluations;
 mod events;
 mod exports;
+mod hardening;
 mod helpers;
 mod ledger_model;
 mod members;

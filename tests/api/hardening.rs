@@ -1,0 +1,101 @@
+//! What outside testing found loose (issue 12): bodies parse strictly, unknown query
+//! parameters are refused, and texts refuse characters that display misleadingly.
+
+use party_center::auth::Role;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, center_branch, national_id, problem};
+
+#[tokio::test]
+async fn a_body_followed_by_anything_but_whitespace_is_malformed_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let one = json!({"code": "T1", "name": "一镇", "county_code": "1"}).to_string();
+    for body in [
+        format!("{one} {{\"x\": 1}} garbage"),
+        format!("{one}{one}"),
+        format!("{one} ,"),
+    ] {
+        let res = app
+            .authed(Method::POST, "/api/v1/towns", &admin)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(res, 400).await["code"], "malformed_json");
+    }
+    let towns: i64 = sqlx::query_scalar("SELECT count(*) FROM towns")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(towns, 0, "no town was created by a refused body");
+    let res = app
+        .authed(Method::POST, "/api/v1/towns", &admin)
+        .header("content-type", "application/json")
+        .body(format!("\n {one} \r\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "whitespace around the document is fine");
+}
+
+#[tokio::test]
+async fn a_misspelt_query_parameter_is_a_400_that_names_it() {
+    let app = TestApp::spawn().await;
+    let town = app.create_town("T1").await;
+    let town = town["id"].as_str().unwrap();
+    let staff = app.token(Role::Staff, Some(town.parse().unwrap()));
+    let res = app
+        .authed(
+            Method::GET,
+            &format!("/api/v1/towns/{town}/members?statuss=active"),
+            &staff,
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 400).await;
+    assert_eq!(body["code"], "invalid_query");
+    assert!(
+        body["detail"].as_str().unwrap().contains("statuss"),
+        "{body}"
+    );
+    let res = app
+        .authed(
+            Method::GET,
+            &format!("/api/v1/towns/{town}/members?status=active&limit=5"),
+            &staff,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "documented parameters pass");
+}
+
+#[tokio::test]
+async fn names_with_bidirectional_overrides_are_refused() {
+    let app = TestApp::spawn().await;
+    let town = app.create_town("T1").await;
+    let town: uuid::Uuid = town["id"].as_str().unwrap().parse().unwrap();
+    let branch = center_branch(&app, town).await;
+    let staff = app.token(Role::Staff, Some(town));
+    let res = app
+        .authed(
+            Method::POST,
+            &format!("/api/v1/towns/{town}/members"),
+            &staff,
+        )
+        .json(&json!({
+            "name": "张\u{202e}三",
+            "national_id": national_id(1),
+            "branch_id": branch,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 422).await;
+    assert_eq!(body["errors"][0]["field"], "name", "{body}");
+    assert_eq!(body["errors"][0]["code"], "control_characters");
+}

@@ -814,6 +814,8 @@ pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     ("calendar_days_kind_valid", Meaning::Guarded),
     ("calendar_days_kind_fits_day", Meaning::Guarded),
     ("calendar_days_name_length", Meaning::Guarded),
+    // migrations/*_ledger_check_in_constant_time.sql
+    ("ledger_entries_follow_previous", Meaning::Guarded),
 ];
 #[cfg(test)]
 mod tests {

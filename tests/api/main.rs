@@ -16,6 +16,7 @@ mod events;
 mod exports;
 mod hardening;
 mod helpers;
+mod ledger_check;
 mod ledger_model;
 mod members;
 mod mentorships;

@@ -22,6 +22,8 @@ use crate::msg;
 /// One documented path shape and what it serves.
 #[derive(Debug)]
 struct Route {
+    /// The documented pattern, e.g. `/api/v1/towns/{town}`.
+    pattern: String,
     /// The path's segments; `None` stands for a `{parameter}`.
     segments: Vec<Option<String>>,
     /// The methods served, each with the names of its query parameters.
@@ -68,6 +70,7 @@ impl KnownRoutes {
                 .filter_map(|(m, op)| op.as_ref().map(|op| (m, query_names(op))))
                 .collect();
                 Route {
+                    pattern: path.clone(),
                     segments: split(path)
                         .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
                         .collect(),
@@ -76,6 +79,11 @@ impl KnownRoutes {
             })
             .collect();
         KnownRoutes(routes)
+    }
+
+    /// The documented pattern `path` matches, for logs and metrics.
+    pub fn pattern(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|r| r.pattern.as_str())
     }
 
     fn find(&self, path: &str) -> Option<&Route> {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use party_center::auth::{KeyStore, MintRequest, Role};
+use party_center::auth::{DevKey, KeyStore, MintRequest, Role};
 use party_center::config::{ServeSettings, Settings, parse_duration};
 use party_center::{db, openapi, startup, telemetry};
 use uuid::Uuid;
@@ -51,6 +51,11 @@ struct TokenArgs {
     /// How long it is valid, e.g. 30m, 8h, 7d.
     #[arg(long, default_value = "8h", value_parser = parse_duration)]
     ttl: Duration,
+    /// With no PARTY_CENTER_JWT_SECRET and no development key in the data folder yet,
+    /// create one (a server already running elsewhere will not know it). Without this
+    /// flag the command refuses and says where it looked.
+    #[arg(long)]
+    create_key: bool,
 }
 
 fn main() -> ExitCode {
@@ -95,7 +100,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn token(settings: &Settings, args: TokenArgs) -> anyhow::Result<()> {
-    let keys = KeyStore::from_settings(settings)?;
+    let dev_key = if args.create_key {
+        DevKey::Create
+    } else {
+        DevKey::MustExist
+    };
+    let keys = KeyStore::from_settings(settings, dev_key)?;
     let token = keys.mint(&MintRequest {
         role: args.role,
         sub: args.sub,

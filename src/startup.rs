@@ -14,7 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::KeyStore;
+use crate::auth::{DevKey, KeyStore};
 use crate::config::ServeSettings;
 use crate::db::Database;
 use crate::http::extract::{BodyLimit, path_error, query_error};
@@ -204,11 +204,12 @@ pub async fn serve(
     settings: &crate::config::Settings,
     serve: &ServeSettings,
 ) -> anyhow::Result<()> {
-    let keys = KeyStore::from_settings(settings)?;
     let db = Database::open(settings).await?;
     if serve.migrate {
         crate::db::migrate(&db.pool).await?;
     }
+    // Only once the database is there: a server that cannot start leaves no key behind.
+    let keys = KeyStore::from_settings(settings, DevKey::Create)?;
     let purge = tokio::spawn(purge_idempotency_keys(db.pool.clone()));
     let listener = TcpListener::bind(serve.bind)
         .with_context(|| format!("cannot listen on {}", serve.bind))?;

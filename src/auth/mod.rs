@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use keys::{KeyStore, MintRequest};
+pub use keys::{DevKey, KeyStore, MintRequest};
 
 use crate::error::{ApiError, AuthFailure};
 

@@ -6,7 +6,9 @@
 
 mod keys;
 
+use std::collections::HashSet;
 use std::future::{Ready, ready};
+use std::sync::{LazyLock, RwLock};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -154,13 +156,25 @@ impl Caller {
     }
 }
 
+/// Whether `town` exists. Towns are never deleted (the database refuses it:
+/// `towns_never_deleted`), so a town once seen is remembered for the life of the process
+/// and costs no round trip again; an unknown id is asked every time (it may be created
+/// meanwhile). Ids are UUID v7, unique across databases, so one set serves every pool.
 async fn town_exists(db: &PgPool, town: Uuid) -> Result<bool, ApiError> {
-    Ok(sqlx::query_scalar!(
+    static KNOWN: LazyLock<RwLock<HashSet<Uuid>>> = LazyLock::new(RwLock::default);
+    if KNOWN.read().is_ok_and(|known| known.contains(&town)) {
+        return Ok(true);
+    }
+    let exists = sqlx::query_scalar!(
         "SELECT EXISTS (SELECT 1 FROM towns WHERE id = $1) AS \"e!\"",
         town
     )
     .fetch_one(db)
-    .await?)
+    .await?;
+    if exists && let Ok(mut known) = KNOWN.write() {
+        known.insert(town);
+    }
+    Ok(exists)
 }
 
 /// The extractor that authenticates a request and admits only the roles in `ROLES`

@@ -99,3 +99,30 @@ async fn names_with_bidirectional_overrides_are_refused() {
     assert_eq!(body["errors"][0]["field"], "name", "{body}");
     assert_eq!(body["errors"][0]["code"], "control_characters");
 }
+
+/// The service remembers towns it has seen (towns are never deleted); the database makes
+/// sure that stays true.
+#[tokio::test]
+async fn a_town_cannot_be_deleted_even_by_hand() {
+    let app = TestApp::spawn().await;
+    let town = app.create_town("T1").await;
+    let id: uuid::Uuid = town["id"].as_str().unwrap().parse().unwrap();
+    let delete = sqlx::query("DELETE FROM towns WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await;
+    let refused = delete.unwrap_err().to_string();
+    assert!(refused.contains("towns is append-only"), "{refused}");
+    let truncate = sqlx::raw_sql("TRUNCATE towns CASCADE")
+        .execute(&app.pool)
+        .await;
+    let refused = truncate.unwrap_err().to_string();
+    assert!(refused.contains("not allowed"), "{refused}");
+    let staff = app.token(Role::Staff, Some(id));
+    let res = app
+        .authed(Method::GET, &format!("/api/v1/towns/{id}/members"), &staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}

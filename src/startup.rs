@@ -19,7 +19,7 @@ use crate::config::ServeSettings;
 use crate::db::Database;
 use crate::http::extract::{BodyLimit, path_error, query_error};
 use crate::http::health::Lifecycle;
-use crate::http::routes::{KnownRoutes, reject_unknown_query, unrouted};
+use crate::http::routes::{KnownRoutes, check_query, unrouted};
 
 /// Every documented route. The OpenAPI document is generated from exactly this.
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -98,7 +98,7 @@ pub fn app(
         .service(web::redirect("/docs", "/docs/"))
         .app_data(web::Data::new(KnownRoutes::from_openapi(&state.openapi)))
         .default_service(web::to(unrouted))
-        .wrap(from_fn(reject_unknown_query))
+        .wrap(from_fn(check_query))
         .wrap(from_fn(crate::telemetry::around_request))
 }
 

@@ -280,20 +280,37 @@ impl IdempotencyKey {
     }
 }
 
-/// 400 for a path parameter that does not parse (a malformed id).
-pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
-    let detail = match &err {
-        PathError::Deserialize(e) => e.to_string(),
-        _ => err.to_string(),
-    };
-    ApiError::bad_request(
-        "invalid_path",
-        Msg::new(
-            format!("路径参数无效：{detail}"),
-            format!("Invalid path parameter: {detail}"),
+/// 400 for a path parameter that does not parse, naming it: every path parameter of the
+/// API is a UUID, except `{day}`, a date.
+pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    let culprit = req.match_info().iter().find(|(name, value)| {
+        if *name == "day" {
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_err()
+        } else {
+            uuid::Uuid::parse_str(value).is_err()
+        }
+    });
+    let detail = match culprit {
+        Some(("day", _)) => msg!(
+            "路径参数 day 须为日期，格式 YYYY-MM-DD。",
+            "Path parameter `day` must be a date, YYYY-MM-DD."
         ),
-    )
-    .into()
+        Some((name, _)) => msg!(
+            (
+                "路径参数 {} 须为 UUID（如 0199d6a0-5b1c-7e4a-9c1d-2f3e4a5b6c7d）。",
+                name
+            ),
+            (
+                "Path parameter `{}` must be a UUID (such as 0199d6a0-5b1c-7e4a-9c1d-2f3e4a5b6c7d).",
+                name
+            )
+        ),
+        None => {
+            tracing::debug!(error = %err, "path parameters did not parse");
+            msg!("路径参数无效。", "A path parameter is invalid.")
+        }
+    };
+    ApiError::bad_request("invalid_path", detail).into()
 }
 
 /// 400 unless every text parameter of a query is within its documented length.

@@ -126,3 +126,42 @@ async fn a_town_cannot_be_deleted_even_by_hand() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_bad_path_or_query_value_is_named_in_the_language_asked_for() {
+    let app = TestApp::spawn().await;
+    let town = app.create_town("T1").await;
+    let town = town["id"].as_str().unwrap();
+    let staff = app.token(Role::Staff, Some(town.parse().unwrap()));
+    let ask = |path: String, lang: &'static str| {
+        app.authed(Method::GET, &path, &staff)
+            .header("accept-language", lang)
+            .send()
+    };
+    let body = problem(
+        ask(format!("/api/v1/towns/{town}/members/12"), "zh")
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(body["code"], "invalid_path");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("路径参数 member 须为 UUID"),
+        "{body}"
+    );
+    let path = format!("/api/v1/towns/{town}/members?reserve_cadre=yes");
+    let body = problem(ask(path.clone(), "en").await.unwrap(), 400).await;
+    assert_eq!(
+        body["detail"],
+        "Query parameter `reserve_cadre` must be true or false."
+    );
+    let body = problem(ask(path, "zh-CN").await.unwrap(), 400).await;
+    assert_eq!(
+        body["detail"],
+        "查询参数 reserve_cadre 须为 true 或 false。"
+    );
+}

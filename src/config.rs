@@ -155,6 +155,12 @@ pub struct ServeSettings {
     #[arg(long, env = "PARTY_CENTER_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
+    /// Serve `/metrics` on this address only (an internal network), and nothing else
+    /// there; the public address then answers 404 for it. Unset: `/metrics` is on the
+    /// public address.
+    #[arg(long, env = "PARTY_CENTER_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Apply pending migrations at start.
     #[arg(long, env = "PARTY_CENTER_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
     pub migrate: bool,

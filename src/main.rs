@@ -29,6 +29,16 @@ enum Command {
     Token(TokenArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Ask a running server's `/readyz` (on PARTY_CENTER_BIND); exit 0 when it is ready.
+    /// For container health checks, where there is no curl.
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ProbeArgs {
+    /// The server's address (a wildcard address is probed on loopback).
+    #[arg(long, env = "PARTY_CENTER_BIND", default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +76,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
+        Command::Probe(args) => probe(args.bind),
         Command::Openapi => openapi::document()
             .to_pretty_json()
             .map(|json| println!("{json}"))
@@ -115,5 +126,29 @@ fn token(settings: &Settings, args: TokenArgs) -> anyhow::Result<()> {
         ttl: args.ttl,
     })?;
     println!("{token}");
+    Ok(())
+}
+
+/// `GET /readyz` over plain HTTP/1.1 with a 3 s budget; Ok when the answer is 200.
+fn probe(mut addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let timeout = Duration::from_secs(3);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    anyhow::ensure!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "not ready: {}",
+        String::from_utf8_lossy(&head)
+    );
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::auth::{DevKey, KeyStore};
 use crate::config::ServeSettings;
 use crate::db::Database;
 use crate::http::extract::{BodyLimit, path_error, query_error};
-use crate::http::health::Lifecycle;
+use crate::http::health::{Lifecycle, MetricsAddress, metrics_apart};
 use crate::http::routes::{KnownRoutes, check_query, unrouted};
 
 /// Every documented route. The OpenAPI document is generated from exactly this.
@@ -66,6 +66,8 @@ pub struct State {
     pub events: web::Data<crate::events::EventBus>,
     /// Reports being made at once (each holds a connection while its client reads).
     pub exports: web::Data<crate::http::formats::ExportSlots>,
+    /// The internal address of `/metrics`, when it is served apart.
+    pub metrics: Option<MetricsAddress>,
 }
 
 /// The application for one worker.
@@ -98,7 +100,9 @@ pub fn app(
         .service(web::redirect("/docs", "/docs/"))
         .app_data(web::Data::new(KnownRoutes::from_openapi(&state.openapi)))
         .default_service(web::to(unrouted))
+        .app_data(web::Data::new(state.metrics))
         .wrap(from_fn(check_query))
+        .wrap(from_fn(metrics_apart))
         .wrap(from_fn(crate::telemetry::around_request))
 }
 
@@ -119,6 +123,17 @@ impl Application {
         serve: &ServeSettings,
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
+        let metrics_listener = serve
+            .metrics_bind
+            .map(|addr| {
+                TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on {addr} for /metrics"))
+            })
+            .transpose()?;
+        let metrics = metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().map(MetricsAddress))
+            .transpose()?;
         let lifecycle = web::Data::new(Lifecycle::default());
         let events = crate::events::EventBus::new();
         events.listen(pool.clone());
@@ -135,6 +150,7 @@ impl Application {
             openapi: Arc::new(crate::openapi::document()),
             events: web::Data::new(events),
             exports: web::Data::new(exports),
+            metrics,
         };
         // Touch the recorder so /metrics works from the first request.
         let _ = crate::telemetry::metrics();
@@ -146,6 +162,9 @@ impl Application {
             // (a report being made for it stops, its connection goes back to the pool).
             .h1_allow_half_closed(false)
             .disable_signals();
+        if let Some(l) = metrics_listener {
+            server = server.listen(l).context("cannot listen for /metrics")?;
+        }
         if let Some(workers) = serve.workers {
             server = server.workers(workers);
         }

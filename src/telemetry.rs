@@ -76,6 +76,19 @@ pub fn metrics() -> &'static PrometheusHandle {
         // If another recorder is installed already, our handle renders nothing but the
         // service still works; that only happens in unusual embeddings.
         let _ = metrics::set_global_recorder(recorder);
+        metrics::describe_counter!(
+            "http_requests_total",
+            "HTTP requests answered, by method, route pattern and status."
+        );
+        metrics::describe_histogram!(
+            "http_request_duration_seconds",
+            metrics::Unit::Seconds,
+            "Time from a request's arrival to its answer, by method and route pattern."
+        );
+        metrics::describe_gauge!(
+            "db_pool_connections",
+            "Database connections of the pool, open and idle."
+        );
         handle
     })
 }

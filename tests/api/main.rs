@@ -20,6 +20,7 @@ mod ledger_check;
 mod ledger_model;
 mod members;
 mod mentorships;
+mod metrics;
 mod operations;
 mod reports;
 mod tasks;

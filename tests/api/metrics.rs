@@ -1,4 +1,5 @@
-//! `/metrics` speaks the Prometheus format fully and can live on an internal address.
+//! `/metrics` speaks the Prometheus format fully and can live on an internal address;
+//! the docs page keeps its token and calls nothing outside.
 
 use reqwest::Method;
 
@@ -66,4 +67,23 @@ async fn with_an_internal_address_metrics_are_served_there_and_only_there() {
         "not on the public address"
     );
     assert_eq!(get(format!("{}/healthz", app.base)).await, 200);
+}
+
+/// Swagger UI keeps the token across reloads and calls no outside validator.
+#[tokio::test]
+async fn the_docs_page_keeps_authorization_and_validates_nothing_outside() {
+    let app = TestApp::spawn().await;
+    let config = app
+        .request(Method::GET, "/docs/swagger-initializer.js")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        config.contains("\"persistAuthorization\": true"),
+        "{config}"
+    );
+    assert!(config.contains("\"validatorUrl\": \"none\""), "{config}");
 }

@@ -98,6 +98,21 @@ pub mod roles {
     pub const ADMIN: u8 = 16;
     /// Every role.
     pub const ANY: u8 = STAFF | COMMITTEE | MEMBER | COUNTY | ADMIN;
+
+    /// The codes of the roles in the set `roles`, in this order.
+    pub fn names(roles: u8) -> Vec<&'static str> {
+        [
+            (STAFF, "staff"),
+            (COMMITTEE, "committee"),
+            (MEMBER, "member"),
+            (COUNTY, "county"),
+            (ADMIN, "admin"),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| roles & bit != 0)
+        .map(|(_, name)| name)
+        .collect()
+    }
 }
 
 /// What part of the world a caller's token covers.
@@ -197,7 +212,9 @@ impl<const ROLES: u8> FromRequest for Auth<ROLES> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(authenticate(req).and_then(|caller| {
             if caller.role.bit() & ROLES == 0 {
-                return Err(ApiError::Forbidden);
+                return Err(ApiError::RoleNotAllowed {
+                    allowed: roles::names(ROLES),
+                });
             }
             Ok(Auth(caller))
         }))

@@ -165,3 +165,28 @@ async fn a_bad_path_or_query_value_is_named_in_the_language_asked_for() {
         "查询参数 reserve_cadre 须为 true 或 false。"
     );
 }
+
+#[tokio::test]
+async fn a_403_names_the_roles_that_may() {
+    let app = TestApp::spawn().await;
+    let town = app.create_town("T1").await;
+    let town: uuid::Uuid = town["id"].as_str().unwrap().parse().unwrap();
+    let county = app.token(Role::County, None);
+    let res = app
+        .authed(
+            Method::POST,
+            &format!("/api/v1/towns/{town}/members"),
+            &county,
+        )
+        .header("accept-language", "en")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 403).await;
+    assert_eq!(body["code"], "forbidden");
+    assert_eq!(
+        body["detail"],
+        "Your role may not do this; the roles that may: staff, committee."
+    );
+}

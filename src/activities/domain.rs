@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, FieldError};
 use crate::msg;
-use crate::scores::domain::{CaseState, EntryKind, Refusal, Rules};
+use crate::scores::domain::Refusal;
 use crate::scores::points::HalfPoints;
 use crate::validate::Checks;
 
@@ -639,14 +639,15 @@ pub fn absence_costs(item: &CheckedItem, excused_leave_costs: bool) -> bool {
         }
 }
 
-/// Whether an absence of `delta` can be scored to a case in `state` now; why not
-/// otherwise: the case was concluded after the activity was planned (the member is no
-/// longer under transformation), or the policy freezes a score once an evaluation is due.
-pub fn scorable(state: CaseState, delta: HalfPoints, rules: &Rules) -> Result<(), Unscored> {
-    match crate::scores::domain::apply(state, delta, EntryKind::Absence, rules) {
-        Ok(_) => Ok(()),
-        Err(Refusal::Concluded) => Err(Unscored::CaseConcluded),
-        Err(Refusal::Frozen) => Err(Unscored::ScoreFrozen),
+impl From<Refusal> for Unscored {
+    /// Why the ledger refused a line's absence: the case was concluded after the activity
+    /// was planned (the member is no longer under transformation), or the policy freezes
+    /// a score once an evaluation is due.
+    fn from(r: Refusal) -> Unscored {
+        match r {
+            Refusal::Concluded => Unscored::CaseConcluded,
+            Refusal::Frozen => Unscored::ScoreFrozen,
+        }
     }
 }
 
@@ -1003,36 +1004,9 @@ mod tests {
     }
 
     #[test]
-    fn concluded_cases_and_frozen_scores_are_not_scored() {
-        let rules = Rules::default();
-        let open = CaseState::opened(&rules);
-        assert_eq!(scorable(open, HalfPoints(-1), &rules), Ok(()));
-        let concluded = CaseState {
-            concluded: true,
-            ..open
-        };
-        assert_eq!(
-            scorable(concluded, HalfPoints(-1), &rules),
-            Err(Unscored::CaseConcluded)
-        );
-        let due = CaseState {
-            due: true,
-            score: HalfPoints(30),
-            ..open
-        };
-        assert_eq!(
-            scorable(due, HalfPoints(-1), &rules),
-            Ok(()),
-            "the score moves after 15 by default"
-        );
-        let frozen = Rules {
-            score_moves_after_due: false,
-            ..rules
-        };
-        assert_eq!(
-            scorable(due, HalfPoints(-1), &frozen),
-            Err(Unscored::ScoreFrozen)
-        );
+    fn a_refused_absence_is_recorded_with_the_ledger_s_reason() {
+        assert_eq!(Unscored::from(Refusal::Concluded), Unscored::CaseConcluded);
+        assert_eq!(Unscored::from(Refusal::Frozen), Unscored::ScoreFrozen);
     }
 
     #[test]

@@ -201,9 +201,8 @@ pub async fn write_entry(
     town: Uuid,
     e: NewEntry,
 ) -> Result<Written, ApiError> {
-    let mut outcomes = write(conn, caller, town, vec![e]).await?;
-    outcomes
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("the ledger answered no outcome for one entry"))?
-        .written()
+    Ledger::open(conn, town)
+        .await?
+        .write_one(conn, caller, e)
+        .await
 }

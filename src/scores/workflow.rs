@@ -136,6 +136,20 @@ impl Ledger {
         record_effects(conn, caller, town, &outcomes).await?;
         Ok(outcomes)
     }
+
+    /// Writes one entry; a refusal is the client's 409 (see [`Outcome::written`]).
+    pub async fn write_one(
+        &self,
+        conn: &mut PgConnection,
+        caller: &Caller,
+        entry: NewEntry,
+    ) -> Result<Written, ApiError> {
+        self.write(conn, caller, vec![entry])
+            .await?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("the ledger answered no outcome for one entry"))?
+            .written()
+    }
 }
 
 /// Writes entries under the town's current policy (see [`Ledger::write`]).

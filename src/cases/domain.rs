@@ -46,7 +46,7 @@ crate::text_enum! {
 pub struct Case {
     /// The case's id.
     pub id: Uuid,
-    /// The town.
+    /// The town the case belongs to.
     pub town_id: Uuid,
     /// The member under transformation.
     pub member_id: Uuid,
@@ -56,9 +56,9 @@ pub struct Case {
     pub intake_transfer_id: Uuid,
     /// Why the committee took the member in.
     pub reason: String,
-    /// When (town calendar date).
+    /// The day of the committee's decision (town calendar date).
     pub opened_on: NaiveDate,
-    /// Who recorded it.
+    /// Who recorded it (token subject).
     pub opened_by: String,
     /// The policy version in force when it opened.
     pub policy_version: i32,
@@ -72,13 +72,13 @@ pub struct Case {
     pub evaluation_due_at: Option<DateTime<Utc>>,
     /// How many ledger entries it has.
     pub entries_count: i32,
-    /// When it ended.
+    /// The day it ended (town calendar date).
     pub concluded_on: Option<NaiveDate>,
     /// How it ended.
     pub conclusion: Option<Conclusion>,
-    /// Created.
+    /// When the case was recorded.
     pub created_at: DateTime<Utc>,
-    /// Last changed.
+    /// When it last changed (its score, status or conclusion).
     pub updated_at: DateTime<Utc>,
     /// Version; the `ETag` is this number in quotes.
     pub version: i64,
@@ -252,7 +252,7 @@ pub struct Adjusted {
 pub struct Matter {
     /// The matter's id.
     pub id: Uuid,
-    /// The case.
+    /// The case whose score fell.
     pub case_id: Uuid,
     /// The entry whose score crossed the threshold.
     pub opened_by_entry_id: Uuid,
@@ -266,9 +266,9 @@ pub struct Matter {
     pub disposition_note: Option<String>,
     /// For a deadline: by when.
     pub deadline: Option<NaiveDate>,
-    /// Who decided.
+    /// Who decided (token subject).
     pub decided_by: Option<String>,
-    /// When.
+    /// When the committee decided.
     pub decided_at: Option<DateTime<Utc>>,
     /// Version; the `ETag` is this number in quotes.
     pub version: i64,

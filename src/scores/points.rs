@@ -170,7 +170,7 @@ impl NonZeroPoints {
         (points.0 != 0).then_some(NonZeroPoints(points))
     }
 
-    /// The amount.
+    /// The amount, never zero.
     pub fn get(self) -> HalfPoints {
         self.0
     }

@@ -181,30 +181,23 @@ pub(super) async fn record_roll(
     let (town, activity) = path.into_inner();
     let town = auth.town(&db, town).await?;
     key.required()?;
-    idempotent(
-        &db,
-        &auth,
-        &key,
-        &req,
-        &*body,
-        async |tx| match workflow::record_roll(tx, &auth, town, activity, &body.items).await? {
-            Recorded::New(roll) => {
-                roll_answer(&roll, StatusCode::CREATED, Some(location(town, activity)))
-            }
-            Recorded::Again(roll) => roll_answer(&roll, StatusCode::OK, None),
-        },
-    )
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let recorded = workflow::record_roll(tx, &auth, town, activity, &body.items).await?;
+        roll_answer(recorded, location(town, activity))
+    })
     .await
 }
 
-fn roll_answer(
-    roll: &Roll,
-    status: StatusCode,
-    location: Option<String>,
-) -> Result<Answer, ApiError> {
+/// The answer to a roll: 201 with the activity's location when it was recorded now, 200
+/// when the same roll was recorded before.
+fn roll_answer(recorded: Recorded, location: String) -> Result<Answer, ApiError> {
+    let (roll, status, location) = match recorded {
+        Recorded::New(roll) => (roll, StatusCode::CREATED, Some(location)),
+        Recorded::Again(roll) => (roll, StatusCode::OK, None),
+    };
     Ok(Answer {
         status,
-        body: serde_json::to_value(roll).map_err(anyhow::Error::from)?,
+        body: serde_json::to_value(&roll).map_err(anyhow::Error::from)?,
         etag: None,
         location,
     })

@@ -155,6 +155,8 @@ pub(super) async fn get_ledger(
         (status = 201, description = "The entry written.", body = Adjusted),
         (status = 409, description = "`case_concluded`, `already_reversed`, `cannot_reverse_reversal`.",
          body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a correction's `points` missing (`required`), 0 or not in steps of 0.5 (`invalid_type`); a reversal's `entry_id` missing (`required`) or not an entry of the case (`unknown_entry`); a field of the other kind (`unknown_field`); `reason` blank, too long or with control characters; `idempotency_key_reused`.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),
 )]
@@ -224,6 +226,7 @@ pub(super) async fn list_matters(
         (status = 200, description = "The decided matter.", body = Matter,
          headers(("ETag" = String, description = "The matter's new version"))),
         (status = 409, description = "`matter_decided`, or `case_concluded`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a `deadline` disposition without its date (`required`) or with one not after today (`not_in_future`); a date with another disposition (`unknown_field`); `note` blank, too long or with control characters.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["committee"])),

@@ -184,30 +184,16 @@ pub async fn start_evaluation(
 }
 
 /// Ends an evaluation that did not pass (failed, or cancelled): the case is no longer
-/// under evaluation, and due again. With `restart`, the due flag is cleared too (the
-/// caller then writes the correction that brings the score back to the base, so reaching
-/// the threshold again counts again).
+/// under evaluation, and due again; with `restart`, the due flag is cleared too (the
+/// caller has written the correction that brings the score back to the base, so reaching
+/// the threshold again counts again). The ledger sets the status, from the score.
 pub async fn end_evaluation(
     conn: &mut PgConnection,
     town: Uuid,
     case: Uuid,
     restart: bool,
 ) -> Result<(), ApiError> {
-    sqlx::query!(
-        "UPDATE cases
-         SET status = CASE WHEN score_half_points < p.low_threshold_half_points THEN 'below_threshold'
-                           WHEN $3 THEN 'active' ELSE 'evaluation_due' END,
-             evaluation_due_at = CASE WHEN $3 THEN NULL ELSE evaluation_due_at END,
-             updated_at = now(), version = version + 1
-         FROM (SELECT low_threshold_half_points FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1) p
-         WHERE cases.town_id = $1 AND cases.id = $2 AND cases.status = 'under_evaluation'",
-        town,
-        case,
-        restart,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    crate::scores::end_evaluation(conn, town, case, restart).await
 }
 
 /// Ends a case, and with it the member's open mentorship (if any).

@@ -30,7 +30,7 @@ use crate::error::ApiError;
 use crate::msg;
 
 pub use self::repo::{entry, ledger_page};
-pub use self::workflow::{Ledger, write};
+pub use self::workflow::{Ledger, end_evaluation, write};
 
 crate::text_enum! {
     /// What earned a ledger entry.

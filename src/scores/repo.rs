@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::domain::{CaseState, EntryKind};
+use super::domain::{CaseState, CaseStatus, EntryKind};
 use super::points::HalfPoints;
 use super::{LedgerEntry, LockedCase, NewEntry, SourceType};
 use crate::auth::Caller;
@@ -134,6 +134,31 @@ pub async fn update_cases(
         cases,
         statuses,
         due,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes a case out of evaluation with its new status; with `clear_due`, the moment the
+/// evaluation fell due is forgotten too. A case no longer under evaluation is left as it
+/// is.
+pub async fn end_evaluation(
+    conn: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+    status: CaseStatus,
+    clear_due: bool,
+) -> Result<(), ApiError> {
+    sqlx::query!(
+        "UPDATE cases
+         SET status = $3, evaluation_due_at = CASE WHEN $4 THEN NULL ELSE evaluation_due_at END,
+             updated_at = now(), version = version + 1
+         WHERE town_id = $1 AND id = $2 AND status = 'under_evaluation'",
+        town,
+        case,
+        status.as_str(),
+        clear_due,
     )
     .execute(conn)
     .await?;

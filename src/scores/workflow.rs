@@ -165,6 +165,32 @@ pub async fn write(
         .await
 }
 
+/// Ends an evaluation that did not pass (failed, or cancelled): the case is no longer
+/// under evaluation, and its status follows from its score under the current rules, due
+/// again unless `restart` starts the count afresh (the caller has then written the
+/// correction back to the base, so reaching the threshold again counts again). A case no
+/// longer under evaluation is left as it is.
+pub async fn end_evaluation(
+    conn: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+    restart: bool,
+) -> Result<(), ApiError> {
+    let Some(locked) = repo::lock_case(conn, town, case).await? else {
+        return Ok(());
+    };
+    if !locked.state.under_evaluation || locked.state.concluded {
+        return Ok(());
+    }
+    let rules = crate::policy::current(conn, town).await?.rules();
+    let after = CaseState {
+        under_evaluation: false,
+        due: !restart,
+        ..locked.state
+    };
+    repo::end_evaluation(conn, town, case, after.status(&rules), restart).await
+}
+
 type Planned = Result<(CaseState, Vec<Effect>), domain::Refusal>;
 
 /// Applies the rules to each entry in order, moving `states` along; a refused entry

@@ -69,7 +69,7 @@ impl Decision {
 pub struct Task {
     /// The task's id.
     pub id: Uuid,
-    /// The town.
+    /// The town of its case.
     pub town_id: Uuid,
     /// The case it is assigned to.
     pub case_id: Uuid,
@@ -90,13 +90,13 @@ pub struct Task {
     pub outcome_note: Option<String>,
     /// The ledger entry the outcome wrote.
     pub outcome_entry_id: Option<Uuid>,
-    /// Who recorded the outcome.
+    /// Who recorded the outcome (token subject).
     pub outcome_by: Option<String>,
-    /// When.
+    /// When the outcome was recorded.
     pub outcome_at: Option<DateTime<Utc>>,
     /// When it was assigned.
     pub created_at: DateTime<Utc>,
-    /// Last changed.
+    /// When it last changed (assigned, or its outcome recorded).
     pub updated_at: DateTime<Utc>,
     /// Version; the `ETag` is this number in quotes.
     pub version: i64,
@@ -129,11 +129,11 @@ pub struct NewTask {
 /// The checked fields of a new task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidTask {
-    /// Title, trimmed.
+    /// What to do, trimmed.
     pub title: String,
-    /// Description, trimmed.
+    /// More about it, trimmed.
     pub description: Option<String>,
-    /// Due date.
+    /// By when: today or later (town calendar date).
     pub due_on: NaiveDate,
 }
 
@@ -241,7 +241,7 @@ pub struct OutcomeRecorded {
 pub struct Objection {
     /// The objection's id.
     pub id: Uuid,
-    /// The town.
+    /// The town of the case.
     pub town_id: Uuid,
     /// The case of the entry.
     pub case_id: Uuid,
@@ -257,13 +257,13 @@ pub struct Objection {
     pub decision_reason: Option<String>,
     /// Who decided (token subject).
     pub decided_by: Option<String>,
-    /// When.
+    /// When the committee decided.
     pub decided_at: Option<DateTime<Utc>>,
     /// For an upheld objection: the reversal entry that carried it out.
     pub reversal_entry_id: Option<Uuid>,
     /// When it was lodged.
     pub created_at: DateTime<Utc>,
-    /// Last changed.
+    /// When it last changed (lodged, or decided).
     pub updated_at: DateTime<Utc>,
     /// Version; the `ETag` is this number in quotes.
     pub version: i64,

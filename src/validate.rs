@@ -62,8 +62,9 @@ impl Checks {
         self.errors.push(error);
     }
 
-    /// A trimmed, single-line text of `min..=max` characters with no control characters;
-    /// returns it trimmed (or the input unchanged, when it is invalid and reported).
+    /// A single-line text of `min..=max` characters (not counting surrounding spaces for
+    /// the minimum) with no control characters and no hidden formatting characters
+    /// anywhere; returns it trimmed.
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) -> String {
         self.checked_text(field, value, min, max, |c| c.is_control())
     }
@@ -102,7 +103,9 @@ impl Checks {
                     ("`{}` is at most {} characters.", field, max)
                 ),
             ));
-        } else if trimmed.chars().any(|c| control(c) || is_hidden(c)) {
+        } else if value.chars().any(|c| control(c) || is_hidden(c)) {
+            // As sent, like the schema's pattern: a trailing tab or NUL is refused, not
+            // trimmed away unseen.
             self.push(control_characters(field));
         }
         trimmed.to_owned()
@@ -182,6 +185,12 @@ mod tests {
                 "{hidden:?}"
             );
         }
+        let mut c = Checks::new();
+        c.text("name", "张三\t", 1, 10);
+        let ApiError::Validation(errors) = c.finish().unwrap_err() else {
+            panic!("a trailing tab is a control character, as the pattern says");
+        };
+        assert_eq!(errors[0].code, "control_characters");
         let mut c = Checks::new();
         c.long_text("note", "第一行\r\n\t第二行", 1, 100);
         c.text("name", "Zoë 张三", 1, 10);

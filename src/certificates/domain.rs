@@ -227,36 +227,6 @@ pub struct ValidCertificate {
     pub valid_until: NaiveDate,
 }
 
-/// A text field as the schema describes it: no control characters anywhere and at most
-/// `max` characters as sent, not blank; returned trimmed.
-fn text(c: &mut Checks, field: &str, value: &str, max: usize) -> String {
-    if value
-        .chars()
-        .any(|c| c.is_control() || crate::validate::is_hidden(c))
-    {
-        c.push(FieldError::new(
-            field,
-            "control_characters",
-            msg!(
-                ("{} 不能包含控制字符。", field),
-                ("`{}` must not contain control characters.", field)
-            ),
-        ));
-    } else if value.chars().count() > max {
-        c.push(FieldError::new(
-            field,
-            "too_long",
-            msg!(
-                ("{} 最多 {} 个字符。", field, max),
-                ("`{}` is at most {} characters.", field, max)
-            ),
-        ));
-    } else {
-        return c.text(field, value, 1, max);
-    }
-    value.to_owned()
-}
-
 fn date_error(field: &str, code: &'static str, zh: String, en: String) -> FieldError {
     FieldError::new(field, code, crate::error::Msg::new(zh, en))
 }
@@ -296,9 +266,9 @@ impl NewCertificate {
     /// Checks the fields; `today` is the town's today.
     pub fn validate(&self, today: NaiveDate) -> Result<ValidCertificate, ApiError> {
         let mut c = Checks::new();
-        let number = text(&mut c, "number", &self.number, 50);
-        let destination = text(&mut c, "destination", &self.destination, 200);
-        let purpose = text(&mut c, "purpose", &self.purpose, 500);
+        let number = c.text("number", &self.number, 1, 50);
+        let destination = c.text("destination", &self.destination, 1, 200);
+        let purpose = c.text("purpose", &self.purpose, 1, 500);
         check_past_date(&mut c, "issued_on", self.issued_on, today);
         if self.valid_until <= self.issued_on {
             c.push(date_error(
@@ -366,7 +336,7 @@ impl NewReview {
         today: NaiveDate,
     ) -> Result<ValidReview, ApiError> {
         let mut c = Checks::new();
-        let note = text(&mut c, "note", &self.note, 1000);
+        let note = c.text("note", &self.note, 1, 1000);
         check_past_date(&mut c, "reviewed_on", self.reviewed_on, today);
         if self.reviewed_on < issued_on {
             c.push(date_error(
@@ -443,7 +413,7 @@ impl RevokeCertificate {
     /// Checks the reason and returns it trimmed.
     pub fn validate(&self) -> Result<String, ApiError> {
         let mut c = Checks::new();
-        let reason = text(&mut c, "reason", &self.reason, 500);
+        let reason = c.text("reason", &self.reason, 1, 500);
         c.finish()?;
         Ok(reason)
     }

@@ -145,7 +145,7 @@ impl NewTask {
         let description = self
             .description
             .as_deref()
-            .map(|d| long_text(&mut c, "description", d, 2000));
+            .map(|d| c.long_text("description", d, 1, 2000));
         if self.due_on < today {
             c.push(FieldError::new(
                 "due_on",
@@ -160,40 +160,6 @@ impl NewTask {
             due_on: self.due_on,
         })
     }
-}
-
-/// A multi-line text of 1 to `max` characters: line breaks and tabs are allowed, other
-/// control characters are not.
-fn long_text(c: &mut Checks, field: &str, value: &str, max: usize) -> String {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        c.push(FieldError::new(
-            field,
-            "required",
-            msg!(("{} 不能为空。", field), ("`{}` must not be empty.", field)),
-        ));
-    } else if value.chars().count() > max {
-        c.push(FieldError::new(
-            field,
-            "too_long",
-            msg!(
-                ("{} 最多 {} 个字符。", field, max),
-                ("`{}` is at most {} characters.", field, max)
-            ),
-        ));
-    } else if trimmed.chars().any(|ch| {
-        ch.is_control() && !matches!(ch, '\n' | '\r' | '\t') || crate::validate::is_hidden(ch)
-    }) {
-        c.push(FieldError::new(
-            field,
-            "control_characters",
-            msg!(
-                ("{} 不能包含控制字符。", field),
-                ("`{}` must not contain control characters.", field)
-            ),
-        ));
-    }
-    trimmed.to_owned()
 }
 
 /// A task's outcome (staff, committee): recorded once.
@@ -219,7 +185,7 @@ impl NewOutcome {
         let note = self
             .note
             .as_deref()
-            .map(|n| long_text(&mut c, "note", n, 1000));
+            .map(|n| c.long_text("note", n, 1, 1000));
         c.finish()?;
         Ok(note)
     }
@@ -288,7 +254,7 @@ impl NewObjection {
     /// The checked reason.
     pub fn validate(&self) -> Result<String, ApiError> {
         let mut c = Checks::new();
-        let reason = long_text(&mut c, "reason", &self.reason, 1000);
+        let reason = c.long_text("reason", &self.reason, 1, 1000);
         c.finish()?;
         Ok(reason)
     }
@@ -313,7 +279,7 @@ impl NewDecision {
     /// The checked reason.
     pub fn validate(&self) -> Result<String, ApiError> {
         let mut c = Checks::new();
-        let reason = long_text(&mut c, "reason", &self.reason, 1000);
+        let reason = c.long_text("reason", &self.reason, 1, 1000);
         c.finish()?;
         Ok(reason)
     }

@@ -231,6 +231,43 @@ fn conventions(api: &mut OpenApiDoc) {
                     string_matching("^[!-~]+$", 1, 255),
                 );
             }
+            // A read with an ETag answers 304 to an If-None-Match naming it.
+            let etagged = method == HttpMethod::Get
+                && matches!(op.responses.responses.get("200"),
+                    Some(RefOr::T(r)) if r.headers.contains_key("ETag"));
+            if etagged {
+                add_header_param(
+                    op,
+                    "If-None-Match",
+                    Required::False,
+                    "An `ETag` you hold (or several, comma-separated, or `*`): when it is still current the answer is \
+                     304 with no body.",
+                    string_matching(
+                        r#"^(\*|(W/)?"[0-9]{1,18}"(, *(W/)?"[0-9]{1,18}")*)$"#,
+                        1,
+                        400,
+                    ),
+                );
+                op.responses
+                    .responses
+                    .entry("304".to_owned())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(
+                                    "Not modified: the `ETag` in `If-None-Match` is still current.",
+                                )
+                                .header(
+                                    "ETag",
+                                    HeaderBuilder::new()
+                                        .schema(Some(Object::with_type(Type::String)))
+                                        .description(Some("The resource's current version"))
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                    });
+            }
             for status in statuses {
                 let name = PROBLEMS
                     .iter()

@@ -113,6 +113,7 @@ pub fn app(
         .app_data(web::Data::new(KnownRoutes::from_openapi(&state.openapi)))
         .default_service(web::to(unrouted))
         .app_data(web::Data::new(state.metrics))
+        .wrap(from_fn(crate::http::reply::not_modified))
         .wrap(from_fn(check_query))
         .wrap(from_fn(metrics_apart))
         .wrap(from_fn(crate::telemetry::around_request))

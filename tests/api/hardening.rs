@@ -190,3 +190,48 @@ async fn a_403_names_the_roles_that_may() {
         "Your role may not do this; the roles that may: staff, committee."
     );
 }
+
+#[tokio::test]
+async fn a_read_with_a_current_etag_is_304_and_a_stale_one_200() {
+    let app = TestApp::spawn().await;
+    let town = app.create_town("T1").await;
+    let id = town["id"].as_str().unwrap();
+    let admin = app.admin();
+    let path = format!("/api/v1/towns/{id}");
+    let first = app.authed(Method::GET, &path, &admin).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    for held in [etag.clone(), format!("\"999\", {etag}"), "*".to_owned()] {
+        let res = app
+            .authed(Method::GET, &path, &admin)
+            .header("if-none-match", &held)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 304, "{held}");
+        assert_eq!(res.headers()["etag"], etag.as_str());
+        assert!(res.bytes().await.unwrap().is_empty());
+    }
+    let stale = app
+        .authed(Method::GET, &path, &admin)
+        .header("if-none-match", "\"999\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+    let other_town = app.create_town("T2").await;
+    let staff = app.token(
+        Role::Staff,
+        Some(other_town["id"].as_str().unwrap().parse().unwrap()),
+    );
+    let hidden = app
+        .authed(Method::GET, &path, &staff)
+        .header("if-none-match", "*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        hidden.status(),
+        404,
+        "a 304 never says more than the 200 would"
+    );
+}

@@ -226,14 +226,18 @@ pub async fn matters(
     conn: &mut PgConnection,
     town: Uuid,
     case: Uuid,
+    keyset: Keyset,
 ) -> Result<Vec<Matter>, ApiError> {
     Ok(sqlx::query_as!(
         Matter,
         r#"SELECT id, case_id, opened_by_entry_id, opened_at, score_half_points AS "score: HalfPoints",
                   disposition AS "disposition: Disposition", disposition_note, deadline, decided_by, decided_at, version
-           FROM committee_matters WHERE town_id = $1 AND case_id = $2 ORDER BY id DESC"#,
+           FROM committee_matters WHERE town_id = $1 AND case_id = $2 AND id < $3
+           ORDER BY id DESC LIMIT $4"#,
         town,
-        case
+        case,
+        keyset.before_or_max_id(),
+        keyset.fetch()
     )
     .fetch_all(conn)
     .await?)

@@ -190,8 +190,8 @@ pub(super) async fn adjust(
 /// committee's disposition. Roles: `staff`, `committee`, `county`.
 #[utoipa::path(
     tag = "cases",
-    params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id.")),
-    responses((status = 200, description = "The matters, newest first.", body = Vec<Matter>)),
+    params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), PageParams),
+    responses((status = 200, description = "A page of the matters, newest first.", body = Page<Matter>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/cases/{case}/matters")]
@@ -199,14 +199,17 @@ pub(super) async fn list_matters(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
     path: web::Path<(Uuid, Uuid)>,
-) -> Result<web::Json<Vec<Matter>>, ApiError> {
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Matter>>, ApiError> {
     let (town, case) = path.into_inner();
     let town = auth.town(&db, town).await?;
+    let keyset = page.keyset()?;
     let mut conn = db.acquire().await?;
     repo::get(&mut conn, town, case)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(web::Json(repo::matters(&mut conn, town, case).await?))
+    let rows = repo::matters(&mut conn, town, case, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |m| m.id)))
 }
 
 /// Record the committee's disposition of a matter (art. 23).

@@ -25,6 +25,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::auth::{Auth, roles};
+use crate::desk::domain::Viewer;
 use crate::error::ApiError;
 use crate::msg;
 
@@ -170,26 +171,36 @@ struct Row {
     data: Value,
 }
 
+/// The next `limit` events after `after` that `viewer` may see: the events of a
+/// confidential (counselling) desk entry only for those who see the entry itself (its
+/// author and the committee), so that not even its existence or its time shows.
 async fn read(
     db: &PgPool,
     town: Uuid,
     after: (i64, i64),
     limit: i64,
+    viewer: &Viewer,
 ) -> Result<Vec<Row>, ApiError> {
     Ok(sqlx::query_as!(
         Row,
         r#"SELECT tx_id::text::bigint AS "tx!", id, action, resource_type, resource_id, occurred_at,
                   actor_sub, actor_role, data
-           FROM audit_log
+           FROM audit_log a
            WHERE town_id = $1
              AND (tx_id, id) > ($2::text::xid8, $3)
              AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+             AND NOT (a.resource_type = 'desk_entry' AND NOT $5 AND EXISTS (
+                 SELECT 1 FROM desk_entries d
+                 WHERE d.town_id = a.town_id AND d.id = a.resource_id AND d.confidential
+                   AND d.received_by IS DISTINCT FROM $6))
            ORDER BY tx_id, id
            LIMIT $4"#,
         town,
         after.0.to_string(),
         after.1,
         limit,
+        viewer.sees_all_confidential(),
+        viewer.confidential_author(),
     )
     .fetch_all(db)
     .await?)
@@ -244,12 +255,13 @@ async fn list_events(
             msg!("wait 最多 30 秒。", "wait is at most 30 seconds."),
         ));
     }
+    let viewer = Viewer::new(auth.role, &auth.sub);
     // Subscribe before the first read, so that a commit between the read and the wait
     // still wakes us.
     let mut wake = bus.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(wait));
     let rows = loop {
-        let rows = read(&db, town, after, i64::from(limit)).await?;
+        let rows = read(&db, town, after, i64::from(limit), &viewer).await?;
         if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
             break rows;
         }

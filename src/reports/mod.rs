@@ -43,7 +43,8 @@ pub struct TownSummary {
     pub evaluations_open: i64,
     /// Trainees in this year's cohort (0 without one).
     pub cohort_size: i64,
-    /// Desk entries not yet resolved (registered, in progress or referred).
+    /// Desk entries not yet resolved (registered, in progress or referred) that the caller
+    /// may see: counselling entries count for their author and the committee only.
     pub desk_entries_open: i64,
 }
 
@@ -66,6 +67,9 @@ async fn summary(
     let town = auth.town(&db, path.into_inner()).await?;
     let mut conn = db.acquire().await?;
     let year = chrono::Datelike::year(&crate::towns::repo::today(&mut conn, town).await?);
+    // Counts only what the caller's own lists show: a counselling entry for its author and
+    // the committee (no one else learns that one was registered).
+    let viewer = crate::desk::domain::Viewer::new(auth.role, &auth.sub);
     let s = sqlx::query_as!(
         TownSummary,
         r#"SELECT $1::uuid AS "town_id!",
@@ -77,9 +81,12 @@ async fn summary(
                   (SELECT count(*) FROM evaluations WHERE town_id = $1 AND status = 'open') AS "evaluations_open!",
                   coalesce((SELECT trainee_count::bigint FROM cohorts WHERE town_id = $1 AND year = $2), 0) AS "cohort_size!",
                   (SELECT count(*) FROM desk_entries WHERE town_id = $1
-                     AND status IN ('registered', 'in_progress', 'referred')) AS "desk_entries_open!""#,
+                     AND status IN ('registered', 'in_progress', 'referred')
+                     AND (NOT confidential OR $3 OR received_by = $4)) AS "desk_entries_open!""#,
         town,
         year,
+        viewer.sees_all_confidential(),
+        viewer.confidential_author(),
     )
     .fetch_one(&mut *conn)
     .await?;

@@ -8,6 +8,7 @@ mod calendar;
 mod cases;
 mod certificates;
 mod cohorts;
+mod confidential;
 mod county;
 mod desk;
 mod errors;

@@ -483,7 +483,10 @@ async fn outcomes_cross_the_thresholds() {
     let low_case = open_case(&app, f.town, &f.committee, member).await;
     correct(&app, &f, low_case, -2.0).await;
     let matters_path = format!("/api/v1/towns/{}/cases/{low_case}/matters", f.town);
-    assert_eq!(get_json(&app, &matters_path, &f.committee).await, json!({"items": [], "next_cursor": null}));
+    assert_eq!(
+        get_json(&app, &matters_path, &f.committee).await,
+        json!({"items": [], "next_cursor": null})
+    );
     let res = assign_titled(&app, &f, low_case, &f.committee, "按期提交思想汇报").await;
     let low_task = id_of(res).await;
     let answer = record(&app, &f, low_task, "not_completed").await;

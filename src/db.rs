@@ -71,6 +71,9 @@ impl Database {
     }
 }
 
+/// How long a pooled connection may sit idle before it is checked when handed out.
+const IDLE_CHECK_AFTER: Duration = Duration::from_secs(5);
+
 /// A lazily connecting pool: requests wait at most `db_acquire_timeout` for a connection
 /// (then 503), and every statement is cut off after `db_statement_timeout`.
 pub fn pool(settings: &Settings, options: PgConnectOptions) -> PgPool {
@@ -85,6 +88,19 @@ pub fn pool(settings: &Settings, options: PgConnectOptions) -> PgPool {
     PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
         .acquire_timeout(settings.db_acquire_timeout)
+        // sqlx pings every connection it hands out, by default: a round trip per request
+        // (and it pings again on release). Only a connection that sat idle for a while is
+        // checked; a busy one was just proven alive by its last use and release, and a
+        // broken one that slips through fails its statement with a 503 and is dropped.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_CHECK_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options)
 }
 

@@ -20,6 +20,7 @@ mod members;
 mod mentorships;
 mod operations;
 mod reports;
+mod supervision;
 mod tasks;
 mod towns;
 mod transfers;

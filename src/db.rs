@@ -1,5 +1,6 @@
 //! The database: the configured server (`DATABASE_URL`) or, without one, a private
-//! PostgreSQL that the service starts itself from the installed binaries.
+//! PostgreSQL that the service starts itself from the installed binaries and keeps
+//! running (restarted when it dies; see [`crate::pg::Supervisor`]).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::config::Settings;
-use crate::pg::{Cluster, ClusterOptions, Durability};
+use crate::pg::{Cluster, ClusterOptions, Durability, RestartPolicy, Supervisor};
 
 /// The migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!();
@@ -23,14 +24,14 @@ pub const EMBEDDED_DB: &str = "party_center";
 pub struct Database {
     /// The connection pool.
     pub pool: PgPool,
-    /// The embedded PostgreSQL, stopped when this is dropped or [`Database::stop`]ped.
-    pub embedded: Option<Cluster>,
+    /// The embedded PostgreSQL under its supervisor, stopped when this is dropped or [`Database::stop`]ped.
+    pub embedded: Option<Supervisor>,
 }
 
 impl Database {
     /// Connects to `DATABASE_URL`, or starts the embedded cluster (blocking: call it
-    /// before serving, on a thread that lives as long as the service, because the
-    /// cluster is told to stop when that thread's process dies).
+    /// before serving) and supervises it: if it cannot be restarted, the service is
+    /// shut down as on SIGTERM and [`Database::stop`] reports why.
     pub async fn open(settings: &Settings) -> anyhow::Result<Database> {
         let (options, embedded) = match &settings.database_url {
             Some(url) => {
@@ -51,19 +52,22 @@ impl Database {
                     .socket(cluster.socket_dir())
                     .username("postgres")
                     .database("postgres");
+                let supervisor =
+                    Supervisor::watch(cluster, RestartPolicy::default(), shut_the_service_down)?;
                 create_database_if_missing(&admin, EMBEDDED_DB).await?;
-                (admin.database(EMBEDDED_DB), Some(cluster))
+                (admin.database(EMBEDDED_DB), Some(supervisor))
             }
         };
         let pool = pool(settings, options);
         Ok(Database { pool, embedded })
     }
 
-    /// Closes the pool and stops the embedded cluster, if any.
+    /// Closes the pool and stops the embedded cluster, if any; an error also when its
+    /// supervisor gave up on it, so that the process exits non-zero.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.pool.close().await;
-        if let Some(mut cluster) = self.embedded.take() {
-            tokio::task::spawn_blocking(move || cluster.stop())
+        if let Some(mut supervisor) = self.embedded.take() {
+            tokio::task::spawn_blocking(move || supervisor.stop())
                 .await
                 .context("stopping the embedded PostgreSQL panicked")??;
         }
@@ -73,6 +77,18 @@ impl Database {
 
 /// How long a pooled connection may sit idle before it is checked when handed out.
 const IDLE_CHECK_AFTER: Duration = Duration::from_secs(5);
+
+/// What the service does when the embedded PostgreSQL cannot be restarted: shut down
+/// the way SIGTERM does (readiness 503, drain, stop), after which [`Database::stop`]
+/// returns the supervisor's reason, `main` exits 1 and an outer supervisor (systemd,
+/// an orchestrator) can restart the whole service.
+fn shut_the_service_down() {
+    tracing::error!("the embedded PostgreSQL cannot be restarted; shutting the service down");
+    // SAFETY: kill(2) on our own pid touches no memory of ours.
+    unsafe {
+        libc::kill(std::process::id() as libc::pid_t, libc::SIGTERM);
+    }
+}
 
 /// A lazily connecting pool: requests wait at most `db_acquire_timeout` for a connection
 /// (then 503), and every statement is cut off after `db_statement_timeout`.

@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -19,8 +19,8 @@ use super::folders::{
     make_short_socket_dir, remove_if_exists,
 };
 use super::process::{
-    Keeper, is_postgres_on, pid_file_says_ready, shut_down_foreign, spawn_on_keeper_thread,
-    stop_child,
+    Keeper, ORPHAN_STOP_TIMEOUT, STOP_TIMEOUT, is_postgres_on, pid_file_says_ready,
+    pid_in_pid_file, postmaster_pid, shut_down_foreign, spawn_on_keeper_thread, stop_child,
 };
 
 /// Port number of the cluster; it only names the socket file (`.s.PGSQL.5432`), there is no TCP.
@@ -86,6 +86,39 @@ pub struct Cluster {
     keeper: Option<Keeper>,
     /// Open file holding the exclusive flock on `data_dir/lock`; dropping it unlocks.
     lock: Option<File>,
+    /// What the cluster was started with, kept to start the server again the same way.
+    options: ClusterOptions,
+    /// The OS user the server runs as when we are root.
+    run_as: Option<RunAs>,
+}
+
+/// How a starting server is doing, at one look.
+#[derive(Debug)]
+pub(super) enum Startup {
+    /// It accepts connections.
+    Ready,
+    /// Not yet.
+    Starting,
+    /// It exited (reaped just now) before it became ready.
+    Exited(ExitStatus),
+}
+
+/// What runs on the data folder, as the supervisor sees it.
+#[derive(Debug)]
+pub(super) enum Postmaster {
+    /// The postmaster this process started is running.
+    Ours,
+    /// The postmaster this process started has exited; it was reaped just now.
+    Exited {
+        /// Its process id.
+        pid: u32,
+        /// How it ended (a signal, an exit code).
+        status: ExitStatus,
+    },
+    /// A postmaster this process did not start runs on the data folder (restarted from outside).
+    Outside(libc::pid_t),
+    /// No postmaster runs on the data folder.
+    Down,
 }
 
 impl Cluster {
@@ -125,6 +158,8 @@ impl Cluster {
             child: None,
             keeper: None,
             lock: Some(lock),
+            options: opts.clone(),
+            run_as: run_as.clone(),
         };
 
         let socket_file_len = cluster.socket_dir.as_os_str().len() + "/.s.PGSQL.5432".len();
@@ -146,24 +181,13 @@ impl Cluster {
 
         cluster.clear_stale_state()?;
 
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o640)
-            .open(&cluster.log_path)
-            .with_context(|| format!("could not open log file {}", cluster.log_path.display()))?;
-
+        let log = cluster.open_log()?;
         if !cluster.pgdata.join("PG_VERSION").exists() {
-            cluster.initdb(opts.durability, run_as.as_ref(), &log)?;
+            cluster.initdb(&log)?;
         }
 
-        cluster.spawn_postgres(&opts, run_as.as_ref(), &log)?;
-        let timeout = match opts.durability {
-            // A durable cluster may need crash recovery (WAL replay) first.
-            Durability::Durable => Duration::from_secs(120),
-            Durability::Throwaway => Duration::from_secs(30),
-        };
-        cluster.wait_ready(timeout)?;
+        cluster.spawn_postgres(&log)?;
+        cluster.wait_ready(cluster.ready_timeout())?;
         tracing::info!(
             pgdata = %cluster.pgdata.display(),
             socket_dir = %cluster.socket_dir.display(),
@@ -221,18 +245,22 @@ impl Cluster {
         self.child.as_ref().map(|c| c.id())
     }
 
-    /// Fast shutdown (SIGINT to the postmaster), wait for exit up to 30 s, then SIGQUIT. Idempotent.
+    /// Fast shutdown (SIGINT, up to 30 s, then SIGQUIT) of the postmaster on our data folder, whoever started it (found by `postmaster.pid`). Idempotent.
     pub fn stop(&mut self) -> Result<()> {
-        let result = match self.child.take() {
-            Some(child) => stop_child(child, &self.pgdata),
-            None => Ok(()),
+        let ours = self.end_child();
+        // One restarted from outside (`pg_ctl restart`) is not our child but works on
+        // our folder; it is ours to stop for as long as we hold the folder's lock.
+        let outside = match self.outside_postmaster() {
+            Some(pid) if self.lock.is_some() => {
+                tracing::warn!(
+                    pid,
+                    pgdata = %self.pgdata.display(),
+                    "stopping a PostgreSQL that was restarted outside party-center on its data folder"
+                );
+                shut_down_foreign(pid, &self.pgdata, STOP_TIMEOUT)
+            }
+            _ => Ok(()),
         };
-        if let Some(keeper) = self.keeper.take() {
-            // Ending the keeper thread would also deliver the death signal; the
-            // server is already gone (or unkillable) at this point.
-            drop(keeper.stop);
-            let _ = keeper.thread.join();
-        }
         if self.socket_dir_is_fallback {
             match fs::remove_dir_all(&self.socket_dir) {
                 Ok(()) => self.socket_dir_is_fallback = false,
@@ -248,7 +276,82 @@ impl Cluster {
         }
         // Unlock only after the server is down, so nobody starts a second one meanwhile.
         self.lock = None;
+        ours.and(outside)
+    }
+
+    /// Stop the postmaster this process started, if any, and end its keeper thread.
+    pub(super) fn end_child(&mut self) -> Result<()> {
+        let result = match self.child.take() {
+            Some(child) => stop_child(child, &self.pgdata),
+            None => Ok(()),
+        };
+        self.end_keeper();
         result
+    }
+
+    fn end_keeper(&mut self) {
+        if let Some(keeper) = self.keeper.take() {
+            // Ending the keeper thread would also deliver the death signal; the
+            // server is already gone (or unkillable) at this point.
+            drop(keeper.stop);
+            let _ = keeper.thread.join();
+        }
+    }
+
+    /// Our postmaster exited by itself: forget it (already reaped) and end its keeper thread.
+    fn forget_child(&mut self) {
+        self.child = None;
+        self.end_keeper();
+    }
+
+    /// A live postmaster on our data folder that this process did not start, by `postmaster.pid`.
+    pub(super) fn outside_postmaster(&self) -> Option<libc::pid_t> {
+        let ours = self.pid().map(|pid| pid as libc::pid_t);
+        postmaster_pid(&self.pgdata)
+            .filter(|&pid| Some(pid) != ours && is_postgres_on(pid, &self.pgdata))
+    }
+
+    /// Reap our postmaster if it exited, and say what runs on the data folder now.
+    pub(super) fn postmaster(&mut self) -> Result<Postmaster> {
+        if let Some(child) = self.child.as_mut() {
+            let pid = child.id();
+            match child.try_wait().context("could not poll postgres")? {
+                None => return Ok(Postmaster::Ours),
+                Some(status) => {
+                    self.forget_child();
+                    return Ok(Postmaster::Exited { pid, status });
+                }
+            }
+        }
+        Ok(match self.outside_postmaster() {
+            Some(pid) => Postmaster::Outside(pid),
+            None => Postmaster::Down,
+        })
+    }
+
+    /// Start the server again after it died: clear what the dead one left, spawn a new one (not waiting for it).
+    pub(super) fn relaunch(&mut self) -> Result<()> {
+        self.clear_stale_state()?;
+        let log = self.open_log()?;
+        self.spawn_postgres(&log)
+    }
+
+    /// How long a start may take before we call it failed.
+    pub(super) fn ready_timeout(&self) -> Duration {
+        match self.options.durability {
+            // A durable cluster may need crash recovery (WAL replay) first.
+            Durability::Durable => Duration::from_secs(120),
+            Durability::Throwaway => Duration::from_secs(30),
+        }
+    }
+
+    fn open_log(&self) -> Result<File> {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .open(&self.log_path)
+            .with_context(|| format!("could not open log file {}", self.log_path.display()))
     }
 
     /// Remove what a crashed run left behind; we hold the lock, so no live party-center process owns it.
@@ -256,19 +359,14 @@ impl Cluster {
         let pid_file = self.pgdata.join("postmaster.pid");
         match fs::read_to_string(&pid_file) {
             Ok(content) => {
-                let pid = content
-                    .lines()
-                    .next()
-                    .and_then(|l| l.trim().parse::<libc::pid_t>().ok())
-                    .filter(|&p| p > 0);
-                match pid {
+                match pid_in_pid_file(&content) {
                     Some(pid) if is_postgres_on(pid, &self.pgdata) => {
                         tracing::warn!(
                             pid,
                             pgdata = %self.pgdata.display(),
                             "a postgres server left over from a crashed party-center run is still running; shutting it down"
                         );
-                        shut_down_foreign(pid, &self.pgdata)?;
+                        shut_down_foreign(pid, &self.pgdata, ORPHAN_STOP_TIMEOUT)?;
                     }
                     _ => tracing::info!(
                         file = %pid_file.display(),
@@ -282,15 +380,14 @@ impl Cluster {
                 return Err(e).with_context(|| format!("could not read {}", pid_file.display()));
             }
         }
-        if !self.socket_dir_is_fallback {
-            // A socket lock file naming a reused pid would make postgres refuse to start.
-            remove_if_exists(&self.socket_dir.join(format!(".s.PGSQL.{PORT}.lock")))?;
-            remove_if_exists(&self.socket_dir.join(format!(".s.PGSQL.{PORT}")))?;
-        }
+        // A socket lock file naming a reused pid would make postgres refuse to start
+        // (a fallback folder is empty at the first start, but not at a restart).
+        remove_if_exists(&self.socket_dir.join(format!(".s.PGSQL.{PORT}.lock")))?;
+        remove_if_exists(&self.socket_dir.join(format!(".s.PGSQL.{PORT}")))?;
         Ok(())
     }
 
-    fn initdb(&self, durability: Durability, run_as: Option<&RunAs>, log: &File) -> Result<()> {
+    fn initdb(&self, log: &File) -> Result<()> {
         let initdb = self.bindir.join("initdb");
         // C.UTF-8 gives UTF-8 aware ctype (upper/lower of non-ASCII) with
         // byte-order collation; plain C is the fallback on systems without it.
@@ -308,12 +405,12 @@ impl Cluster {
             .arg(format!("--locale={locale}"))
             .arg("--auth-local=trust")
             .arg("--auth-host=reject");
-        if durability == Durability::Throwaway {
+        if self.options.durability == Durability::Throwaway {
             cmd.arg("--no-sync");
         }
         // "/" because the run-as user may not be able to enter our current folder.
         cmd.current_dir("/").stdin(Stdio::null());
-        if let Some(user) = run_as {
+        if let Some(user) = &self.run_as {
             cmd.uid(user.uid).gid(user.gid);
         }
         tracing::info!(pgdata = %self.pgdata.display(), locale, "creating PostgreSQL cluster (initdb)");
@@ -341,12 +438,8 @@ impl Cluster {
         Ok(())
     }
 
-    fn spawn_postgres(
-        &mut self,
-        opts: &ClusterOptions,
-        run_as: Option<&RunAs>,
-        log: &File,
-    ) -> Result<()> {
+    fn spawn_postgres(&mut self, log: &File) -> Result<()> {
+        let opts = &self.options;
         let postgres = self.bindir.join("postgres");
         let mut cmd = Command::new(&postgres);
         cmd.arg("-D")
@@ -385,7 +478,7 @@ impl Cluster {
             // Own process group: a terminal Ctrl-C goes to our group only, and we
             // decide how the server shuts down.
             .process_group(0);
-        if let Some(user) = run_as {
+        if let Some(user) = &self.run_as {
             cmd.uid(user.uid).gid(user.gid);
         }
         if opts.die_with_parent {
@@ -438,42 +531,49 @@ impl Cluster {
 
     fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
-        let pg_isready = self.bindir.join("pg_isready");
-        let have_pg_isready = is_executable_file(&pg_isready);
         loop {
-            let child = self
-                .child
-                .as_mut()
-                .ok_or_else(|| anyhow!("postgres is not running"))?;
-            if let Some(status) = child.try_wait().context("could not poll postgres")? {
-                self.child = None;
-                bail!(
+            match self.poll_ready()? {
+                Startup::Ready => return Ok(()),
+                Startup::Exited(status) => bail!(
                     "postgres on {} exited during startup ({}); log {}: {}",
                     self.pgdata.display(),
                     status,
                     self.log_path.display(),
                     log_tail(&self.log_path, 5)
-                );
-            }
-            // postmaster.pid line 8 becomes "ready" once connections are accepted
-            // (what pg_ctl waits for); pg_isready then confirms over the socket.
-            if pid_file_says_ready(&self.pgdata)
-                && (!have_pg_isready || self.pg_isready(&pg_isready))
-            {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                bail!(
+                ),
+                Startup::Starting if Instant::now() >= deadline => bail!(
                     "postgres on {} did not accept connections on {} within {} s; log {}: {}",
                     self.pgdata.display(),
                     self.socket_dir.display(),
                     timeout.as_secs(),
                     self.log_path.display(),
                     log_tail(&self.log_path, 5)
-                );
+                ),
+                Startup::Starting => thread::sleep(Duration::from_millis(50)),
             }
-            thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// One look at our starting postmaster: ready, still starting, or exited.
+    pub(super) fn poll_ready(&mut self) -> Result<Startup> {
+        let child = self
+            .child
+            .as_mut()
+            .ok_or_else(|| anyhow!("postgres is not running"))?;
+        if let Some(status) = child.try_wait().context("could not poll postgres")? {
+            self.forget_child();
+            return Ok(Startup::Exited(status));
+        }
+        // postmaster.pid line 8 becomes "ready" once connections are accepted
+        // (what pg_ctl waits for); pg_isready then confirms over the socket.
+        let pg_isready = self.bindir.join("pg_isready");
+        let ready = pid_file_says_ready(&self.pgdata)
+            && (!is_executable_file(&pg_isready) || self.pg_isready(&pg_isready));
+        Ok(if ready {
+            Startup::Ready
+        } else {
+            Startup::Starting
+        })
     }
 
     fn pg_isready(&self, pg_isready: &Path) -> bool {
@@ -597,6 +697,8 @@ mod tests {
             child: None,
             keeper: None,
             lock: None,
+            options: ClusterOptions::new("/b", "/d"),
+            run_as: None,
         };
         assert_eq!(
             cluster.url("party_center"),

@@ -7,6 +7,10 @@
 //! server listens on the Unix socket only (no TCP), trusts connections over
 //! it, and is started with `postgres` directly so we own its lifetime.
 //!
+//! The service runs its cluster under a [`Supervisor`]: a postmaster that dies is
+//! started again with a bounded back-off, and stopping stops whatever postmaster
+//! runs on the data folder, ours or one restarted from outside.
+//!
 //! Everything here is blocking (`std::process`), because it runs before the
 //! async runtime exists and from test harnesses.
 //!
@@ -14,16 +18,19 @@
 //! - `cluster`: one cluster's life: set up, start, wait until ready, stop ([`Cluster`]).
 //! - `folders`: the data folder, its lock, the private folders and who owns them.
 //! - `process`: the postmaster as an OS process: spawn, signal, wait, recognise.
+//! - `supervisor`: restarting a postmaster that died, with back-off ([`Supervisor`]).
 //! - `watchdog`: cleanup after a test run that died ([`spawn_cleanup_watchdog`]).
 
 mod binaries;
 mod cluster;
 mod folders;
 mod process;
+mod supervisor;
 #[cfg(test)]
 mod test_support;
 mod watchdog;
 
 pub use binaries::find_bindir;
 pub use cluster::{Cluster, ClusterOptions, Durability, PORT, SUPERUSER};
+pub use supervisor::{RestartPolicy, Supervisor};
 pub use watchdog::spawn_cleanup_watchdog;

@@ -107,10 +107,14 @@ pub(super) fn wait_child(child: &mut Child, timeout: Duration) -> Result<Option<
     }
 }
 
-/// Shut down a postmaster that is not our child (left over from a crashed run).
-pub(super) fn shut_down_foreign(pid: libc::pid_t, pgdata: &Path) -> Result<()> {
+/// Shut down a postmaster that is not our child (left over from a crashed run, or restarted from outside): SIGINT for `fast_timeout`, then SIGQUIT, then SIGKILL.
+pub(super) fn shut_down_foreign(
+    pid: libc::pid_t,
+    pgdata: &Path,
+    fast_timeout: Duration,
+) -> Result<()> {
     for (signal, timeout) in [
-        (libc::SIGINT, ORPHAN_STOP_TIMEOUT),
+        (libc::SIGINT, fast_timeout),
         (libc::SIGQUIT, QUIT_TIMEOUT),
         (libc::SIGKILL, Duration::from_secs(5)),
     ] {
@@ -186,6 +190,21 @@ pub(super) fn is_postgres_on(pid: libc::pid_t, pgdata: &Path) -> bool {
     let on_pgdata = fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == pgdata)
         || args.iter().any(|a| *a == pgdata.as_os_str().as_bytes());
     exe_is_postgres && on_pgdata
+}
+
+/// The postmaster's pid as the first line of a `postmaster.pid` names it.
+pub(super) fn pid_in_pid_file(content: &str) -> Option<libc::pid_t> {
+    content
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<libc::pid_t>().ok())
+        .filter(|&p| p > 0)
+}
+
+/// The pid `pgdata/postmaster.pid` names, if that file is there and readable.
+pub(super) fn postmaster_pid(pgdata: &Path) -> Option<libc::pid_t> {
+    let content = fs::read_to_string(pgdata.join("postmaster.pid")).ok()?;
+    pid_in_pid_file(&content)
 }
 
 /// Whether `pgdata/postmaster.pid` says the server accepts connections (its line 8 is `ready`).

@@ -45,10 +45,15 @@ pub(super) fn throwaway(data_dir: &Path) -> ClusterOptions {
 
 /// Run `sql` with psql over the cluster's socket; its unaligned output, trimmed.
 pub(super) fn psql(cluster: &Cluster, sql: &str) -> Result<String> {
-    let out = Command::new(cluster.bindir().join("psql"))
+    psql_at(cluster.bindir(), cluster.socket_dir(), sql)
+}
+
+/// Run `sql` with `bindir`'s psql over the socket in `socket_dir`; its unaligned output, trimmed.
+pub(super) fn psql_at(bindir: &Path, socket_dir: &Path, sql: &str) -> Result<String> {
+    let out = Command::new(bindir.join("psql"))
         .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"])
         .arg("-h")
-        .arg(cluster.socket_dir())
+        .arg(socket_dir)
         .args(["-p", "5432", "-U", "postgres", "-d", "postgres", "-c", sql])
         .stdin(Stdio::null())
         .output()?;

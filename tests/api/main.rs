@@ -24,6 +24,7 @@ mod mentorships;
 mod metrics;
 mod operations;
 mod reports;
+mod supervision;
 mod tasks;
 mod towns;
 mod transfers;

@@ -143,6 +143,7 @@ pub(super) async fn get_ledger(
 /// opens a committee matter or makes an evaluation due, in the same transaction. Needs an
 /// `Idempotency-Key`. Roles: `committee`.
 #[utoipa::path(
+    operation_id = "adjust_score",
     tag = "cases",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -218,6 +219,7 @@ pub(super) async fn list_matters(
 /// always with a note. Removal ends the case and the membership (status `removed`), in the
 /// same transaction. Needs `If-Match` with the matter's ETag. Roles: `committee`.
 #[utoipa::path(
+    operation_id = "dispose_matter",
     tag = "cases",
     params(
         ("town" = Uuid, Path, description = "The town's id."),

@@ -50,6 +50,7 @@ fn health(code: actix_web::http::StatusCode, status: &str) -> HttpResponse {
 
 /// Liveness: the process answers. It does not touch the database.
 #[utoipa::path(
+    operation_id = "check_liveness",
     tag = "operations",
     responses((status = 200, description = "The process is alive.", body = Health)),
 )]
@@ -61,6 +62,7 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers within 2 s and every migration is applied; 503 while
 /// stopping, so a load balancer takes the instance out first.
 #[utoipa::path(
+    operation_id = "check_readiness",
     tag = "operations",
     responses(
         (status = 200, description = "Ready for traffic.", body = Health),

@@ -36,7 +36,7 @@ crate::text_enum! {
         BranchSupport = "branch_support",
         /// Help for a weak branch to recruit members (art. 13).
         RecruitmentHelp = "recruitment_help",
-        /// Anything else.
+        /// Anything that fits none of the other categories.
         Other = "other",
     }
 }
@@ -48,7 +48,7 @@ crate::text_enum! {
     pub enum DeskStatus {
         /// Registered, not yet taken up.
         Registered = "registered",
-        /// Being handled.
+        /// Someone at the center is handling it.
         InProgress = "in_progress",
         /// Handled, with its outcome. Final.
         Resolved = "resolved",
@@ -133,7 +133,7 @@ pub struct DeskStatusEvent {
 /// An entry with the history of its status.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeskEntryDetail {
-    /// The entry.
+    /// The entry, as the reader may see it (its fields at the top level).
     #[serde(flatten)]
     pub entry: DeskEntry,
     /// Every status it took, oldest first, the registration included.
@@ -190,17 +190,17 @@ pub struct NewDeskEntry {
 /// A checked registration.
 #[derive(Debug, Clone)]
 pub struct ValidDeskEntry {
-    /// Name, trimmed.
+    /// The visitor's name, trimmed.
     pub visitor_name: String,
-    /// Member record.
+    /// Their member record, when they are a member of this town.
     pub member_id: Option<Uuid>,
-    /// Phone.
+    /// Their phone number, checked and normalized.
     pub visitor_phone: Option<Phone>,
-    /// Jurisdiction, trimmed.
+    /// Where they are from, trimmed.
     pub jurisdiction: Option<String>,
-    /// Category.
+    /// What they came for.
     pub category: DeskCategory,
-    /// Request, trimmed.
+    /// What they asked, trimmed; may run over several lines.
     pub request: String,
     /// The time given, or `None` for the server's time.
     pub received_at: Option<DateTime<Utc>>,
@@ -333,7 +333,7 @@ pub struct StatusChange {
 /// The part of an entry the state machine moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handling {
-    /// Status.
+    /// Where the entry stands.
     pub status: DeskStatus,
     /// Outcome, once resolved.
     pub outcome: Option<String>,
@@ -346,7 +346,7 @@ pub struct Handling {
 }
 
 impl DeskEntry {
-    /// Its handling.
+    /// The part of the entry the state machine moves.
     pub fn handling(&self) -> Handling {
         Handling {
             status: self.status,

@@ -12,17 +12,17 @@ use crate::http::paging::Keyset;
 /// The filters of the member list, checked.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Current branch.
+    /// Only members now in this branch.
     pub branch_id: Option<Uuid>,
-    /// Village.
+    /// Only members living in this village (exact name).
     pub village: Option<String>,
-    /// Status.
+    /// Only members with this status.
     pub status: Option<MemberStatus>,
     /// Reserve cadres only (or none).
     pub reserve_cadre: Option<bool>,
     /// Outstanding young members only (or none).
     pub outstanding_young: Option<bool>,
-    /// Name search.
+    /// Only members whose name contains this text.
     pub name: Option<NameSearch>,
     /// Holders of a valid floating member certificate only (or none).
     pub floating: Option<bool>,

@@ -135,7 +135,7 @@ impl RecordKind {
 /// a registration); who decided is the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTransferRecord {
-    /// The town.
+    /// The town whose member moves.
     pub town_id: Uuid,
     /// The member who moves.
     pub member_id: Uuid,
@@ -154,7 +154,7 @@ pub struct NewTransferRecord {
 pub struct Transfer {
     /// The transfer's id.
     pub id: Uuid,
-    /// The town.
+    /// The town it belongs to.
     pub town_id: Uuid,
     /// The member who moves.
     pub member_id: Uuid,
@@ -168,7 +168,7 @@ pub struct Transfer {
     /// inflow (where they come from).
     #[schema(example = "江宁区秣陵街道党工委")]
     pub external_org: Option<String>,
-    /// Why.
+    /// Why the member moves.
     pub reason: String,
     /// Who decided: the subject of the token that recorded the decision.
     pub decided_by: String,
@@ -267,9 +267,9 @@ pub struct ValidOutflow {
     pub dues_paid_until: NaiveDate,
     /// `decided_on` + the validity.
     pub valid_until: NaiveDate,
-    /// Why.
+    /// Why the member leaves, trimmed.
     pub reason: String,
-    /// When.
+    /// The day the committee decided, in the town's calendar; not in the future.
     pub decided_on: NaiveDate,
 }
 
@@ -280,9 +280,9 @@ pub enum ValidNewTransfer {
     Internal {
         /// The branch joined.
         to_branch_id: Uuid,
-        /// Why.
+        /// Why the member moves, trimmed.
         reason: String,
-        /// When.
+        /// The day it was decided, in the town's calendar; not in the future.
         decided_on: NaiveDate,
     },
     /// Out of the town by a letter.
@@ -415,13 +415,13 @@ pub struct NewInflow {
 /// A checked inflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidInflow {
-    /// Name.
+    /// The newcomer's name, trimmed.
     pub name: String,
     /// Resident ID number.
     pub national_id: NationalId,
-    /// Phone.
+    /// Their phone number, checked and normalized.
     pub phone: Option<Phone>,
-    /// Village.
+    /// The village or community they live in, trimmed.
     pub village: Option<String>,
     /// Where they come from.
     pub external_org: String,
@@ -433,9 +433,9 @@ pub struct ValidInflow {
     pub dues_paid_until: NaiveDate,
     /// The branch joined on receipt.
     pub to_branch_id: Uuid,
-    /// Why.
+    /// Why they come, trimmed.
     pub reason: String,
-    /// When.
+    /// The day the committee accepted the letter (today by default); not in the future.
     pub decided_on: NaiveDate,
 }
 
@@ -576,7 +576,7 @@ pub struct Closing {
 }
 
 impl Closing {
-    /// The reason, trimmed.
+    /// The reason, trimmed; 422 when it is blank, too long or has control characters.
     pub fn validate(&self) -> Result<String, ApiError> {
         let mut c = Checks::new();
         let reason = c.text("reason", &self.reason, 1, REASON_MAX);

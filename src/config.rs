@@ -37,6 +37,7 @@ pub struct Settings {
     /// `development` or `production`.
     #[arg(
         long,
+        global = true,
         env = "PARTY_CENTER_ENV",
         value_enum,
         default_value = "development"
@@ -44,70 +45,102 @@ pub struct Settings {
     pub env: Environment,
 
     /// Where the embedded PostgreSQL, the generated signing key and the lock live.
-    #[arg(long, env = "PARTY_CENTER_DATA_DIR", default_value = "./.party-center")]
+    #[arg(
+        long,
+        global = true,
+        env = "PARTY_CENTER_DATA_DIR",
+        default_value = "./.party-center"
+    )]
     pub data_dir: PathBuf,
 
     /// A PostgreSQL server to use instead of the embedded one.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<SecretString>,
 
     /// Folder of the PostgreSQL server binaries for the embedded database (found by
     /// itself when unset: `pg_config --bindir`, `/usr/lib/postgresql/*/bin`, `PATH`).
-    #[arg(long, env = "PARTY_CENTER_PG_BINDIR")]
+    #[arg(long, global = true, env = "PARTY_CENTER_PG_BINDIR")]
     pub pg_bindir: Option<PathBuf>,
 
     /// Largest number of database connections in the pool.
-    #[arg(long, env = "PARTY_CENTER_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(
+        long,
+        global = true,
+        env = "PARTY_CENTER_DB_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
     pub db_max_connections: u32,
 
     /// How long a request waits for a database connection before it answers 503.
-    #[arg(long, env = "PARTY_CENTER_DB_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "PARTY_CENTER_DB_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
     pub db_acquire_timeout: Duration,
 
     /// The longest a single SQL statement may run (PostgreSQL `statement_timeout`).
-    #[arg(long, env = "PARTY_CENTER_DB_STATEMENT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "PARTY_CENTER_DB_STATEMENT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub db_statement_timeout: Duration,
 
     /// HS256 signing secret, at least 32 bytes. In development a random one is created in
     /// the data folder when neither this nor a public key is set.
-    #[arg(long, env = "PARTY_CENTER_JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "PARTY_CENTER_JWT_SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<SecretString>,
 
     /// RS256 public keys as `kid=path.pem`, comma-separated; a token picks one by `kid`.
-    #[arg(long, env = "PARTY_CENTER_JWT_RSA_KEYS", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "PARTY_CENTER_JWT_RSA_KEYS",
+        value_delimiter = ','
+    )]
     pub jwt_rsa_keys: Vec<String>,
 
     /// EdDSA (Ed25519) public keys as `kid=path.pem`, comma-separated.
-    #[arg(long, env = "PARTY_CENTER_JWT_ED25519_KEYS", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "PARTY_CENTER_JWT_ED25519_KEYS",
+        value_delimiter = ','
+    )]
     pub jwt_ed25519_keys: Vec<String>,
 
     /// A JWKS document (file) with RS256 and EdDSA public keys, picked by `kid`.
-    #[arg(long, env = "PARTY_CENTER_JWT_JWKS_FILE")]
+    #[arg(long, global = true, env = "PARTY_CENTER_JWT_JWKS_FILE")]
     pub jwt_jwks_file: Option<PathBuf>,
 
     /// The `iss` every token must carry.
-    #[arg(long, env = "PARTY_CENTER_JWT_ISSUER", default_value = "party-center")]
+    #[arg(
+        long,
+        global = true,
+        env = "PARTY_CENTER_JWT_ISSUER",
+        default_value = "party-center"
+    )]
     pub jwt_issuer: String,
 
     /// The `aud` every token must carry.
     #[arg(
         long,
+        global = true,
         env = "PARTY_CENTER_JWT_AUDIENCE",
         default_value = "party-center"
     )]
     pub jwt_audience: String,
 
     /// Clock leeway for `exp`, `nbf` and `iat`, at most 30 s.
-    #[arg(long, env = "PARTY_CENTER_JWT_LEEWAY", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "PARTY_CENTER_JWT_LEEWAY", default_value = "30s", value_parser = parse_duration)]
     pub jwt_leeway: Duration,
 
     /// Log filter, in `RUST_LOG` syntax.
-    #[arg(long, env = "PARTY_CENTER_LOG", default_value = "info")]
+    #[arg(long, global = true, env = "PARTY_CENTER_LOG", default_value = "info")]
     pub log: String,
 
     /// `auto`, `json` or `text`.
     #[arg(
         long,
+        global = true,
         env = "PARTY_CENTER_LOG_FORMAT",
         value_enum,
         default_value = "auto"
@@ -121,6 +154,12 @@ pub struct ServeSettings {
     /// Address and port to listen on.
     #[arg(long, env = "PARTY_CENTER_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+
+    /// Serve `/metrics` on this address only (an internal network), and nothing else
+    /// there; the public address then answers 404 for it. Unset: `/metrics` is on the
+    /// public address.
+    #[arg(long, env = "PARTY_CENTER_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 
     /// Apply pending migrations at start.
     #[arg(long, env = "PARTY_CENTER_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]

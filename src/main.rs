@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use party_center::auth::{KeyStore, MintRequest, Role};
+use party_center::auth::{DevKey, KeyStore, MintRequest, Role};
 use party_center::config::{ServeSettings, Settings, parse_duration};
 use party_center::{db, openapi, startup, telemetry};
 use uuid::Uuid;
@@ -29,6 +29,16 @@ enum Command {
     Token(TokenArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Ask a running server's `/readyz` (on PARTY_CENTER_BIND); exit 0 when it is ready.
+    /// For container health checks, where there is no curl.
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ProbeArgs {
+    /// The server's address (a wildcard address is probed on loopback).
+    #[arg(long, env = "PARTY_CENTER_BIND", default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +61,11 @@ struct TokenArgs {
     /// How long it is valid, e.g. 30m, 8h, 7d.
     #[arg(long, default_value = "8h", value_parser = parse_duration)]
     ttl: Duration,
+    /// With no PARTY_CENTER_JWT_SECRET and no development key in the data folder yet,
+    /// create one (a server already running elsewhere will not know it). Without this
+    /// flag the command refuses and says where it looked.
+    #[arg(long)]
+    create_key: bool,
 }
 
 fn main() -> ExitCode {
@@ -61,6 +76,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
+        Command::Probe(args) => probe(args.bind),
         Command::Openapi => openapi::document()
             .to_pretty_json()
             .map(|json| println!("{json}"))
@@ -95,7 +111,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn token(settings: &Settings, args: TokenArgs) -> anyhow::Result<()> {
-    let keys = KeyStore::from_settings(settings)?;
+    let dev_key = if args.create_key {
+        DevKey::Create
+    } else {
+        DevKey::MustExist
+    };
+    let keys = KeyStore::from_settings(settings, dev_key)?;
     let token = keys.mint(&MintRequest {
         role: args.role,
         sub: args.sub,
@@ -105,5 +126,29 @@ fn token(settings: &Settings, args: TokenArgs) -> anyhow::Result<()> {
         ttl: args.ttl,
     })?;
     println!("{token}");
+    Ok(())
+}
+
+/// `GET /readyz` over plain HTTP/1.1 with a 3 s budget; Ok when the answer is 200.
+fn probe(mut addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let timeout = Duration::from_secs(3);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    anyhow::ensure!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "not ready: {}",
+        String::from_utf8_lossy(&head)
+    );
     Ok(())
 }

@@ -11,7 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Object, OpenApi as OpenApiDoc, Ref, RefOr, Required, Type};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{FieldProblem, PROBLEM_JSON, Problem};
+use crate::error::{ApiError, AuthFailure, FieldProblem, Lang, PROBLEM_JSON, Problem};
+use crate::msg;
 
 /// The fixed part of the document: info, tags, shared schemas, the bearer scheme.
 #[derive(OpenApi)]
@@ -24,29 +25,34 @@ cohorts and mentoring, and transformation management with a points ledger.\n\n\
 Authenticate with `Authorization: Bearer <JWT>`. Each operation lists the roles it admits as the \
 scopes of its `bearer` security requirement; any other role gets 403, and a resource of another \
 town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `code`; `title` and \
-`detail` are Chinese unless `Accept-Language: en` is sent."
+`detail` are Chinese unless `Accept-Language: en` is sent.\n\n\
+镇党员服务转化中心的 REST/JSON 接口：服务窗口登记、组织关系接转、流动党员活动证、培养学员与结对教育，\
+以及带积分台账的转化管理。请求须带 `Authorization: Bearer <JWT>`；每个接口在其 `bearer` 安全要求中列出可用的角色，\
+其他角色得到 403，其他镇的资源一律答 404。错误为 RFC 9457 `application/problem+json`，`code` 稳定不变；\
+`title` 与 `detail` 默认为中文，请求头 `Accept-Language: en` 时为英文。"
     ),
     tags(
-        (name = "towns", description = "Towns, the tenants of the service."),
-        (name = "branches", description = "Party branches of a town; the center branch among them."),
-        (name = "members", description = "Party members of a town: records, search, import; sensitive numbers masked."),
-        (name = "transfers", description = "Organizational relation transfers (组织关系接转) and introduction letters."),
-        (name = "certificates", description = "Floating party member activity certificates (流动党员活动证)."),
-        (name = "desk", description = "The service desk register: whoever comes, whatever they ask."),
-        (name = "audit", description = "The audit trail of every write."),
-        (name = "reports", description = "Read-outs and exports: a town's summary, a case's score over time, the ledger, attendance, desk register, overdue letters and roster as JSON, CSV or XLSX."),
-        (name = "events", description = "The change feed for integrating systems: every committed write, in order, by cursor."),
-        (name = "calendar", description = "A town's holidays and worked weekend days (调休): what working days count."),
-        (name = "policy", description = "A town's versioned policy: the numbers the rules leave open."),
-        (name = "cases", description = "Transformation cases: intake, the points ledger, adjustments, committee matters."),
-        (name = "tasks", description = "Tasks of a case and their one outcome; members' objections to ledger entries."),
-        (name = "activities", description = "Meetings and activities of the center, and their attendance rolls."),
-        (name = "evaluations", description = "Democratic evaluations (民主评议): panels, secret ballots, closing."),
-        (name = "cohorts", description = "Yearly training cohorts (10-15 trainees), placements and rosters."),
-        (name = "mentorships", description = "One-on-one mentoring (结对教育): pairings, meeting logs, mentor loads."),
-        (name = "me", description = "A member's own record, through a `member` token."),
-        (name = "operations", description = "Health, readiness and metrics."),
+        (name = "towns", description = "镇：本服务的租户。 Towns, the tenants of the service."),
+        (name = "branches", description = "镇内的党支部，包括服务转化中心支部。 Party branches of a town; the center branch among them."),
+        (name = "members", description = "本镇党员：档案、检索、批量导入；敏感号码脱敏显示。 Party members of a town: records, search, import; sensitive numbers masked."),
+        (name = "transfers", description = "组织关系接转与介绍信。 Organizational relation transfers (组织关系接转) and introduction letters."),
+        (name = "certificates", description = "流动党员活动证。 Floating party member activity certificates (流动党员活动证)."),
+        (name = "desk", description = "服务窗口登记：来者皆登记，所求皆记录。 The service desk register: whoever comes, whatever they ask."),
+        (name = "audit", description = "每一次写操作的审计记录。 The audit trail of every write."),
+        (name = "reports", description = "查询与导出：全镇概况、积分变化、积分台账、考勤、窗口登记、逾期介绍信与学员名册（JSON、CSV、XLSX）。 Read-outs and exports: a town's summary, a case's score over time, the ledger, attendance, desk register, overdue letters and roster as JSON, CSV or XLSX."),
+        (name = "events", description = "供对接系统使用的变更流：按提交顺序、以游标读取的每一次写入。 The change feed for integrating systems: every committed write, in order, by cursor."),
+        (name = "calendar", description = "本镇的节假日与调休工作日：哪些日子算工作日。 A town's holidays and worked weekend days (调休): what working days count."),
+        (name = "policy", description = "本镇的版本化规则参数：规则留给各镇确定的数字。 A town's versioned policy: the numbers the rules leave open."),
+        (name = "cases", description = "转化档案：接收转入、积分台账、调整、镇党委处理事项。 Transformation cases: intake, the points ledger, adjustments, committee matters."),
+        (name = "tasks", description = "档案的任务及其唯一的完成情况；党员对记分提出的异议。 Tasks of a case and their one outcome; members' objections to ledger entries."),
+        (name = "activities", description = "中心的会议与活动及其考勤。 Meetings and activities of the center, and their attendance rolls."),
+        (name = "evaluations", description = "民主评议：评议小组、无记名投票、结束评议。 Democratic evaluations (民主评议): panels, secret ballots, closing."),
+        (name = "cohorts", description = "年度培养学员班（10-15 人）、培养安排与名册。 Yearly training cohorts (10-15 trainees), placements and rosters."),
+        (name = "mentorships", description = "一对一结对教育：结对、谈话记录、导师负担。 One-on-one mentoring (结对教育): pairings, meeting logs, mentor loads."),
+        (name = "me", description = "党员本人通过 member 令牌查看自己的信息。 A member's own record, through a `member` token."),
+        (name = "operations", description = "存活、就绪与监控指标。 Health, readiness and metrics."),
     ),
+    servers((url = "/", description = "本服务（文档所在的同一地址） / this service, at the address serving this document")),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerScheme)
 )]
@@ -75,6 +81,8 @@ impl Modify for BearerScheme {
 }
 
 /// The shared error responses, by status: (status, component name, description).
+/// Each is shown with an example made by rendering a real error of that status
+/// ([`example_error`]), so the examples cannot say something the service does not.
 const PROBLEMS: &[(&str, &str, &str)] = &[
     (
         "400",
@@ -133,6 +141,36 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// A typical error of `status`, as the service renders it.
+fn example_error(status: &str) -> Option<ApiError> {
+    Some(match status {
+        "400" => ApiError::bad_request(
+            "invalid_query",
+            msg!(
+                "未知的查询参数：statuss。",
+                "Unknown query parameter `statuss`."
+            ),
+        ),
+        "401" => ApiError::Unauthorized(AuthFailure::Invalid),
+        "403" => ApiError::RoleNotAllowed {
+            allowed: vec!["staff", "committee"],
+        },
+        "404" => ApiError::NotFound,
+        "412" => ApiError::PreconditionFailed,
+        "413" => ApiError::PayloadTooLarge { limit: 65536 },
+        "415" => ApiError::UnsupportedMediaType,
+        "422" => ApiError::invalid(
+            "name",
+            "required",
+            msg!("name 不能为空。", "`name` must not be empty."),
+        ),
+        "428" => ApiError::PreconditionRequired,
+        "500" => ApiError::Internal(anyhow::anyhow!("an example")),
+        "503" => ApiError::Unavailable,
+        _ => return None,
+    })
+}
+
 /// Builds the complete document from the routes the server registers.
 pub fn document() -> OpenApiDoc {
     let (_, mut api) = {
@@ -150,10 +188,13 @@ pub fn document() -> OpenApiDoc {
 /// Adds to every operation what the API conventions make true of it.
 fn conventions(api: &mut OpenApiDoc) {
     let components = api.components.get_or_insert_with(Default::default);
-    for (_, name, description) in PROBLEMS {
-        components
-            .responses
-            .insert((*name).to_owned(), RefOr::T(problem_response(description)));
+    for (status, name, description) in PROBLEMS {
+        let example =
+            example_error(status).and_then(|e| serde_json::to_value(e.problem(Lang::Zh)).ok());
+        components.responses.insert(
+            (*name).to_owned(),
+            RefOr::T(problem_response(description, example)),
+        );
     }
     for (path, item) in api.paths.paths.iter_mut() {
         let has_path_params = path.contains('{');
@@ -189,6 +230,43 @@ fn conventions(api: &mut OpenApiDoc) {
                      with another body it is a 422. 1 to 255 visible ASCII characters; kept for 24 hours.",
                     string_matching("^[!-~]+$", 1, 255),
                 );
+            }
+            // A read with an ETag answers 304 to an If-None-Match naming it.
+            let etagged = method == HttpMethod::Get
+                && matches!(op.responses.responses.get("200"),
+                    Some(RefOr::T(r)) if r.headers.contains_key("ETag"));
+            if etagged {
+                add_header_param(
+                    op,
+                    "If-None-Match",
+                    Required::False,
+                    "An `ETag` you hold (or several, comma-separated, or `*`): when it is still current the answer is \
+                     304 with no body.",
+                    string_matching(
+                        r#"^(\*|(W/)?"[0-9]{1,18}"(, *(W/)?"[0-9]{1,18}")*)$"#,
+                        1,
+                        400,
+                    ),
+                );
+                op.responses
+                    .responses
+                    .entry("304".to_owned())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(
+                                    "Not modified: the `ETag` in `If-None-Match` is still current.",
+                                )
+                                .header(
+                                    "ETag",
+                                    HeaderBuilder::new()
+                                        .schema(Some(Object::with_type(Type::String)))
+                                        .description(Some("The resource's current version"))
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                    });
             }
             for status in statuses {
                 let name = PROBLEMS
@@ -232,13 +310,14 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(HttpMethod, &mut Ope
     .collect()
 }
 
-fn problem_response(description: &str) -> Response {
+fn problem_response(description: &str, example: Option<serde_json::Value>) -> Response {
     ResponseBuilder::new()
         .description(description)
         .content(
             PROBLEM_JSON,
             ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name("Problem")))
+                .example(example)
                 .build(),
         )
         .header(

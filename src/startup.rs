@@ -4,23 +4,22 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::{ResourceDef, Server, ServerHandle};
-use actix_web::http::header;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sqlx::PgPool;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::auth::KeyStore;
+use crate::auth::{DevKey, KeyStore};
 use crate::config::ServeSettings;
 use crate::db::Database;
-use crate::error::ApiError;
 use crate::http::extract::{BodyLimit, path_error, query_error};
-use crate::http::health::Lifecycle;
+use crate::http::health::{Lifecycle, MetricsAddress, metrics_apart};
+use crate::http::routes::{KnownRoutes, check_query, unrouted};
 
 /// Every documented route. The OpenAPI document is generated from exactly this.
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -67,59 +66,8 @@ pub struct State {
     pub events: web::Data<crate::events::EventBus>,
     /// Reports being made at once (each holds a connection while its client reads).
     pub exports: web::Data<crate::http::formats::ExportSlots>,
-}
-
-/// The documented paths and the methods each allows, for telling a wrong method (405)
-/// from an unknown path (404).
-struct KnownRoutes(Vec<(ResourceDef, String)>);
-
-impl KnownRoutes {
-    fn from_openapi(api: &OpenApiDoc) -> KnownRoutes {
-        let routes = api
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let allowed: Vec<&str> = [
-                    ("GET", item.get.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("PUT", item.put.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                    ("DELETE", item.delete.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(name, present)| present.then_some(name))
-                .collect();
-                (ResourceDef::new(path.as_str()), allowed.join(", "))
-            })
-            .collect();
-        KnownRoutes(routes)
-    }
-}
-
-/// Every request no route took: 405 with `Allow` for a known path and another method,
-/// 404 otherwise.
-async fn unrouted(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpResponse {
-    let allow = known
-        .0
-        .iter()
-        .find(|(def, _)| def.is_match(req.path()))
-        .map(|(_, allow)| allow);
-    match allow {
-        // The path's shape is known and the method is served there, but a segment (an id)
-        // did not fit: no such resource.
-        Some(allow) if allow.split(", ").any(|m| m == req.method().as_str()) => {
-            ResponseError::error_response(&ApiError::NotFound)
-        }
-        Some(allow) => {
-            let mut res = ResponseError::error_response(&ApiError::MethodNotAllowed);
-            if let Ok(v) = header::HeaderValue::from_str(allow) {
-                res.headers_mut().insert(header::ALLOW, v);
-            }
-            res
-        }
-        None => ResponseError::error_response(&ApiError::NotFound),
-    }
+    /// The internal address of `/metrics`, when it is served apart.
+    pub metrics: Option<MetricsAddress>,
 }
 
 /// The application for one worker.
@@ -148,10 +96,26 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PayloadConfig::default().limit(state.body_limit))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/api-docs/openapi.json", openapi)
+                .config(
+                    // The token survives a reload; no call to an outside validator (the
+                    // town's network may not reach it, and the document is checked in CI).
+                    Config::new(["/api-docs/openapi.json"])
+                        .persist_authorization(true)
+                        .validator_url("none")
+                        .try_it_out_enabled(true)
+                        .display_operation_id(true),
+                ),
+        )
         .service(web::redirect("/docs", "/docs/"))
         .app_data(web::Data::new(KnownRoutes::from_openapi(&state.openapi)))
         .default_service(web::to(unrouted))
+        .app_data(web::Data::new(state.metrics))
+        .wrap(from_fn(crate::http::reply::not_modified))
+        .wrap(from_fn(check_query))
+        .wrap(from_fn(metrics_apart))
         .wrap(from_fn(crate::telemetry::around_request))
 }
 
@@ -172,6 +136,17 @@ impl Application {
         serve: &ServeSettings,
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
+        let metrics_listener = serve
+            .metrics_bind
+            .map(|addr| {
+                TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on {addr} for /metrics"))
+            })
+            .transpose()?;
+        let metrics = metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().map(MetricsAddress))
+            .transpose()?;
         let lifecycle = web::Data::new(Lifecycle::default());
         let events = crate::events::EventBus::new();
         events.listen(pool.clone());
@@ -188,6 +163,7 @@ impl Application {
             openapi: Arc::new(crate::openapi::document()),
             events: web::Data::new(events),
             exports: web::Data::new(exports),
+            metrics,
         };
         // Touch the recorder so /metrics works from the first request.
         let _ = crate::telemetry::metrics();
@@ -199,6 +175,9 @@ impl Application {
             // (a report being made for it stops, its connection goes back to the pool).
             .h1_allow_half_closed(false)
             .disable_signals();
+        if let Some(l) = metrics_listener {
+            server = server.listen(l).context("cannot listen for /metrics")?;
+        }
         if let Some(workers) = serve.workers {
             server = server.workers(workers);
         }
@@ -257,11 +236,12 @@ pub async fn serve(
     settings: &crate::config::Settings,
     serve: &ServeSettings,
 ) -> anyhow::Result<()> {
-    let keys = KeyStore::from_settings(settings)?;
     let db = Database::open(settings).await?;
     if serve.migrate {
         crate::db::migrate(&db.pool).await?;
     }
+    // Only once the database is there: a server that cannot start leaves no key behind.
+    let keys = KeyStore::from_settings(settings, DevKey::Create)?;
     let purge = tokio::spawn(purge_idempotency_keys(db.pool.clone()));
     let listener = TcpListener::bind(serve.bind)
         .with_context(|| format!("cannot listen on {}", serve.bind))?;

@@ -12,6 +12,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
@@ -20,6 +21,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::Settings;
 use crate::error::{ApiError, Lang};
+use crate::http::routes::KnownRoutes;
 
 /// The header that carries the request id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -45,7 +47,12 @@ pub fn init(settings: &Settings) {
             .try_init()
     } else {
         registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    // Colour codes only for a person at a terminal, not into files and pipes.
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_writer(std::io::stderr),
+            )
             .try_init()
     };
     // Already installed (tests start many apps in one process): keep the first.
@@ -69,6 +76,19 @@ pub fn metrics() -> &'static PrometheusHandle {
         // If another recorder is installed already, our handle renders nothing but the
         // service still works; that only happens in unusual embeddings.
         let _ = metrics::set_global_recorder(recorder);
+        metrics::describe_counter!(
+            "http_requests_total",
+            "HTTP requests answered, by method, route pattern and status."
+        );
+        metrics::describe_histogram!(
+            "http_request_duration_seconds",
+            metrics::Unit::Seconds,
+            "Time from a request's arrival to its answer, by method and route pattern."
+        );
+        metrics::describe_gauge!(
+            "db_pool_connections",
+            "Database connections of the pool, open and idle."
+        );
         handle
     })
 }
@@ -114,23 +134,29 @@ pub async fn around_request(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    // The documented pattern, from the route table (segment compares, no second regex
+    // match of the path as `match_pattern` would do).
     let route = res
         .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .app_data::<web::Data<KnownRoutes>>()
+        .and_then(|known| known.pattern(res.request().path()))
+        .unwrap_or("unmatched");
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    span.record("route", route.as_str());
+    span.record("route", route);
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // Probes and scrapes arrive every few seconds: they would drown the access log.
+    let probe = matches!(route, "/healthz" | "/readyz" | "/metrics");
     span.in_scope(|| {
-        tracing::info!(
-            status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "request"
-        );
+        if probe {
+            tracing::debug!(status, latency_ms, "request");
+        } else {
+            tracing::info!(status, latency_ms, "request");
+        }
     });
     let labels = [
         ("method", method),
-        ("route", route),
+        ("route", route.to_owned()),
         ("status", status.to_string()),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);

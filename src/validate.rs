@@ -4,12 +4,46 @@
 use crate::error::{ApiError, FieldError};
 use crate::msg;
 
-/// The OpenAPI pattern of a name-like text: not blank, no control characters. It says
-/// in the schema what [`Checks::text`] checks.
-pub const TEXT_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+/// The OpenAPI pattern of a name-like text: not blank, no control characters and no
+/// invisible formatting characters ([`is_hidden`]). It says in the schema what
+/// [`Checks::text`] checks.
+pub const TEXT_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$";
+
+/// Whether `c` is an invisible formatting character that can make a text display other
+/// than it reads: the bidirectional embeddings, overrides, isolates and marks (U+202A to
+/// U+202E, U+2066 to U+2069, U+200E, U+200F, U+061C), zero-width spaces and joiners
+/// (U+200B to U+200D, U+2060 to U+2064) and the byte order mark (U+FEFF). Names and
+/// other texts refuse them, like control characters: a name with U+202E in it shows
+/// reversed in reports and on screens.
+pub fn is_hidden(c: char) -> bool {
+    matches!(c,
+        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// The OpenAPI pattern of a long text (a request, a note): not blank, tabs and line
+/// breaks allowed, no other control characters and no invisible formatting characters.
+/// It says in the schema what [`Checks::long_text`] checks.
+pub const LONG_TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$";
 
 /// The OpenAPI pattern of a code: what [`Checks::code`] checks.
 pub const CODE_PATTERN: &str = "^[0-9A-Za-z-]{1,32}$";
+
+/// 422 `control_characters`: a text with control characters or invisible formatting
+/// characters ([`is_hidden`]).
+pub fn control_characters(field: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "control_characters",
+        msg!(
+            ("{} 不能包含控制字符或不可见的格式字符。", field),
+            (
+                "`{}` must not contain control characters or invisible formatting characters (such as bidirectional overrides).",
+                field
+            )
+        ),
+    )
+}
 
 /// Collects field errors; [`Checks::finish`] turns them into one 422.
 #[derive(Debug, Default)]
@@ -28,9 +62,29 @@ impl Checks {
         self.errors.push(error);
     }
 
-    /// A trimmed, single-line text of `min..=max` characters with no control characters;
-    /// returns it trimmed (or the input unchanged, when it is invalid and reported).
+    /// A single-line text of `min..=max` characters (not counting surrounding spaces for
+    /// the minimum) with no control characters and no hidden formatting characters
+    /// anywhere; returns it trimmed.
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) -> String {
+        self.checked_text(field, value, min, max, |c| c.is_control())
+    }
+
+    /// A trimmed text of `min..=max` characters that may hold tabs and line breaks but no
+    /// other control characters ([`LONG_TEXT_PATTERN`]); the same codes as [`Checks::text`].
+    pub fn long_text(&mut self, field: &str, value: &str, min: usize, max: usize) -> String {
+        self.checked_text(field, value, min, max, |c| {
+            c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+        })
+    }
+
+    fn checked_text(
+        &mut self,
+        field: &str,
+        value: &str,
+        min: usize,
+        max: usize,
+        control: impl Fn(char) -> bool,
+    ) -> String {
         let trimmed = value.trim();
         let len = trimmed.chars().count();
         // The upper bound holds for the text as sent, as the schema's maxLength says.
@@ -49,15 +103,10 @@ impl Checks {
                     ("`{}` is at most {} characters.", field, max)
                 ),
             ));
-        } else if trimmed.chars().any(char::is_control) {
-            self.push(FieldError::new(
-                field,
-                "control_characters",
-                msg!(
-                    ("{} 不能包含控制字符。", field),
-                    ("`{}` must not contain control characters.", field)
-                ),
-            ));
+        } else if value.chars().any(|c| control(c) || is_hidden(c)) {
+            // As sent, like the schema's pattern: a trailing tab or NUL is refused, not
+            // trimmed away unseen.
+            self.push(control_characters(field));
         }
         trimmed.to_owned()
     }
@@ -116,6 +165,52 @@ mod tests {
                 ("code", "invalid_code"),
             ]
         );
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_zero_width_characters_are_refused() {
+        for hidden in [
+            '\u{202e}', '\u{2066}', '\u{200f}', '\u{200b}', '\u{feff}', '\u{061c}',
+        ] {
+            let mut c = Checks::new();
+            c.text("name", &format!("张{hidden}三"), 1, 10);
+            c.long_text("note", &format!("第一行\n{hidden}第二行"), 1, 100);
+            let ApiError::Validation(errors) = c.finish().unwrap_err() else {
+                panic!("expected a validation error");
+            };
+            let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
+            assert_eq!(
+                codes,
+                ["control_characters", "control_characters"],
+                "{hidden:?}"
+            );
+        }
+        let mut c = Checks::new();
+        c.text("name", "张三\t", 1, 10);
+        let ApiError::Validation(errors) = c.finish().unwrap_err() else {
+            panic!("a trailing tab is a control character, as the pattern says");
+        };
+        assert_eq!(errors[0].code, "control_characters");
+        let mut c = Checks::new();
+        c.long_text("note", "第一行\r\n\t第二行", 1, 100);
+        c.text("name", "Zoë 张三", 1, 10);
+        assert!(c.finish().is_ok());
+    }
+
+    #[test]
+    fn the_schema_patterns_exclude_every_hidden_character_the_checks_refuse() {
+        // Each run of hidden characters starts with its first code point, written as the
+        // patterns write it.
+        let starts = (0..=0xffff_u32)
+            .filter_map(char::from_u32)
+            .filter(|c| is_hidden(*c) && !is_hidden(char::from_u32(*c as u32 - 1).unwrap_or('a')));
+        for start in starts {
+            let escape = format!("\\u{:04x}", start as u32);
+            for pattern in [TEXT_PATTERN, LONG_TEXT_PATTERN] {
+                let classes = pattern.matches(&*escape).count();
+                assert_eq!(classes, 3, "{escape} in each of the 3 classes of {pattern}");
+            }
+        }
     }
 
     #[test]

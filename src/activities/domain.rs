@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, FieldError};
 use crate::msg;
-use crate::scores::domain::{CaseState, EntryKind, Refusal, Rules};
+use crate::scores::domain::Refusal;
 use crate::scores::points::HalfPoints;
 use crate::validate::Checks;
 
@@ -54,7 +54,7 @@ crate::text_enum! {
 crate::text_enum! {
     /// A line of the roll.
     pub enum AttendanceStatus {
-        /// Came.
+        /// The member came.
         Present = "present",
         /// Did not come, without leave.
         Absent = "absent",
@@ -74,21 +74,22 @@ crate::text_enum! {
     }
 }
 
-/// An activity.
+/// An activity of the center: a meeting, a lecture, organizational life, a cultural
+/// activity or central work.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Activity {
     /// The activity's id.
     pub id: Uuid,
-    /// The town.
+    /// The town that planned it.
     pub town_id: Uuid,
-    /// Its kind.
+    /// What kind of activity it is.
     pub kind: ActivityKind,
-    /// Its title.
+    /// What it is called.
     #[schema(example = "学习党章")]
     pub title: String,
-    /// When it starts.
+    /// When it starts (RFC 3339).
     pub starts_at: DateTime<Utc>,
-    /// Where.
+    /// Where it takes place.
     #[schema(example = "服务转化中心会议室")]
     pub place: String,
     /// Who planned it (token subject).
@@ -101,7 +102,7 @@ pub struct Activity {
     pub roll_recorded_at: Option<DateTime<Utc>>,
     /// Who recorded the roll (token subject).
     pub roll_recorded_by: Option<String>,
-    /// Last changed.
+    /// When it last changed (planned, or its roll recorded).
     pub updated_at: DateTime<Utc>,
     /// Version; the `ETag` is this number in quotes.
     pub version: i64,
@@ -110,7 +111,7 @@ pub struct Activity {
 /// A member who must attend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Attendee {
-    /// The member.
+    /// The member who must attend.
     pub member_id: Uuid,
     /// Why they must attend.
     pub required_as: RequiredAs,
@@ -124,13 +125,13 @@ pub struct Attendee {
 pub struct AttendanceRecord {
     /// The record's id (the source of its ledger entry, if any).
     pub id: Uuid,
-    /// The member.
+    /// The member the line is about.
     pub member_id: Uuid,
     /// Why they had to attend.
     pub required_as: RequiredAs,
-    /// For `transformation`: the case.
+    /// For `transformation`: the case an absence is scored to.
     pub case_id: Option<Uuid>,
-    /// Present, absent or excused.
+    /// Whether the member came: present, absent or on excused leave.
     pub status: AttendanceStatus,
     /// For `excused`: why.
     pub excuse_reason: Option<String>,
@@ -147,7 +148,7 @@ pub struct AttendanceRecord {
 /// An activity's recorded roll.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Roll {
-    /// The activity.
+    /// The activity the roll is of.
     pub activity_id: Uuid,
     /// When the roll was recorded.
     pub recorded_at: DateTime<Utc>,
@@ -160,7 +161,7 @@ pub struct Roll {
 /// An activity with who must attend and, once recorded, its roll.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActivityDetail {
-    /// The activity.
+    /// The activity itself.
     #[serde(flatten)]
     pub activity: Activity,
     /// Who must attend, in member id order.
@@ -174,13 +175,13 @@ pub struct ActivityDetail {
 pub struct MyActivity {
     /// The activity's id.
     pub id: Uuid,
-    /// Its kind.
+    /// What kind of activity it is.
     pub kind: ActivityKind,
-    /// Its title.
+    /// What it is called.
     pub title: String,
-    /// When it starts.
+    /// When it starts (RFC 3339).
     pub starts_at: DateTime<Utc>,
-    /// Where.
+    /// Where it takes place.
     pub place: String,
     /// Why you had to attend.
     pub required_as: RequiredAs,
@@ -196,14 +197,14 @@ pub struct MyActivity {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewActivity {
-    /// Its kind.
+    /// What kind of activity it is.
     pub kind: ActivityKind,
     /// Title, 1 to 200 characters.
     #[schema(example = "学习党章")]
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub title: String,
     /// When it starts (RFC 3339 with offset), in the years 2000 to 2099.
@@ -213,7 +214,7 @@ pub struct NewActivity {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub place: String,
     /// Every member with an open case now must attend (instead of
@@ -237,15 +238,15 @@ pub struct NewActivity {
 /// A checked new activity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedActivity {
-    /// Kind.
+    /// What kind of activity it is.
     pub kind: ActivityKind,
-    /// Trimmed title.
+    /// The title, trimmed.
     pub title: String,
-    /// Start.
+    /// When it starts, in the years 2000 to 2099.
     pub starts_at: DateTime<Utc>,
-    /// Trimmed place.
+    /// The place, trimmed.
     pub place: String,
-    /// Everyone with an open case.
+    /// Whether every member with an open case must attend.
     pub all_under_transformation: bool,
     /// Every member named, with the list that named them (`field[i]` for errors).
     pub named: Vec<Named>,
@@ -254,9 +255,9 @@ pub struct CheckedActivity {
 /// A member named by one of the lists of a new activity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Named {
-    /// The member.
+    /// The member named.
     pub member_id: Uuid,
-    /// The list.
+    /// The list that named them.
     pub as_: RequiredAs,
     /// The field that named them, e.g. `trainee_member_ids[2]`.
     pub field: String,
@@ -463,7 +464,7 @@ pub fn plan_attendees(
 pub struct RollItem {
     /// A member who had to attend.
     pub member_id: Uuid,
-    /// Present, absent or excused.
+    /// Whether the member came: present, absent or on excused leave.
     pub status: AttendanceStatus,
     /// For `excused` (and only then): why, 1 to 500 characters.
     #[serde(default)]
@@ -487,13 +488,13 @@ pub struct NewRoll {
 /// A checked line of a roll.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedItem {
-    /// The member.
+    /// The member the line is about.
     pub member_id: Uuid,
     /// Why they had to attend.
     pub required_as: RequiredAs,
     /// Their case, for `transformation`.
     pub case_id: Option<Uuid>,
-    /// The status.
+    /// Whether the member came.
     pub status: AttendanceStatus,
     /// Trimmed reason, for `excused`.
     pub excuse_reason: Option<String>,
@@ -639,14 +640,15 @@ pub fn absence_costs(item: &CheckedItem, excused_leave_costs: bool) -> bool {
         }
 }
 
-/// Whether an absence of `delta` can be scored to a case in `state` now; why not
-/// otherwise: the case was concluded after the activity was planned (the member is no
-/// longer under transformation), or the policy freezes a score once an evaluation is due.
-pub fn scorable(state: CaseState, delta: HalfPoints, rules: &Rules) -> Result<(), Unscored> {
-    match crate::scores::domain::apply(state, delta, EntryKind::Absence, rules) {
-        Ok(_) => Ok(()),
-        Err(Refusal::Concluded) => Err(Unscored::CaseConcluded),
-        Err(Refusal::Frozen) => Err(Unscored::ScoreFrozen),
+impl From<Refusal> for Unscored {
+    /// Why the ledger refused a line's absence: the case was concluded after the activity
+    /// was planned (the member is no longer under transformation), or the policy freezes
+    /// a score once an evaluation is due.
+    fn from(r: Refusal) -> Unscored {
+        match r {
+            Refusal::Concluded => Unscored::CaseConcluded,
+            Refusal::Frozen => Unscored::ScoreFrozen,
+        }
     }
 }
 
@@ -1003,36 +1005,9 @@ mod tests {
     }
 
     #[test]
-    fn concluded_cases_and_frozen_scores_are_not_scored() {
-        let rules = Rules::default();
-        let open = CaseState::opened(&rules);
-        assert_eq!(scorable(open, HalfPoints(-1), &rules), Ok(()));
-        let concluded = CaseState {
-            concluded: true,
-            ..open
-        };
-        assert_eq!(
-            scorable(concluded, HalfPoints(-1), &rules),
-            Err(Unscored::CaseConcluded)
-        );
-        let due = CaseState {
-            due: true,
-            score: HalfPoints(30),
-            ..open
-        };
-        assert_eq!(
-            scorable(due, HalfPoints(-1), &rules),
-            Ok(()),
-            "the score moves after 15 by default"
-        );
-        let frozen = Rules {
-            score_moves_after_due: false,
-            ..rules
-        };
-        assert_eq!(
-            scorable(due, HalfPoints(-1), &frozen),
-            Err(Unscored::ScoreFrozen)
-        );
+    fn a_refused_absence_is_recorded_with_the_ledger_s_reason() {
+        assert_eq!(Unscored::from(Refusal::Concluded), Unscored::CaseConcluded);
+        assert_eq!(Unscored::from(Refusal::Frozen), Unscored::ScoreFrozen);
     }
 
     #[test]

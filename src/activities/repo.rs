@@ -15,7 +15,6 @@ use super::domain::{
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::paging::Keyset;
-use crate::scores::domain::CaseState;
 use crate::scores::points::HalfPoints;
 
 /// Inserts an activity (its attendees are inserted by [`insert_attendees`]).
@@ -241,38 +240,6 @@ pub async fn roll(
         recorded_by: head.by,
         items,
     }))
-}
-
-/// Locks the cases a roll scores to (in id order, as `scores::write_entries` does, so
-/// the two cannot deadlock) and reads their scoring state.
-pub async fn lock_cases(
-    conn: &mut PgConnection,
-    town: Uuid,
-    cases: &[Uuid],
-) -> Result<HashMap<Uuid, CaseState>, ApiError> {
-    if cases.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = sqlx::query!(
-        r#"SELECT id, score_half_points, status, evaluation_due_at IS NOT NULL AS "due!"
-           FROM cases WHERE town_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE"#,
-        town,
-        cases,
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let state = CaseState {
-                score: HalfPoints(r.score_half_points),
-                due: r.due,
-                under_evaluation: r.status == "under_evaluation",
-                concluded: r.status == "concluded",
-            };
-            (r.id, state)
-        })
-        .collect())
 }
 
 /// Inserts a roll's records with one statement; `ids` and `unscored` go with `items`.

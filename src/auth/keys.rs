@@ -91,13 +91,26 @@ pub struct MintRequest {
 
 const DEV_SECRET_FILE: &str = "jwt-secret";
 
+/// What to do when no key is configured and the data folder has no development secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevKey {
+    /// Create it: `serve`, once its other checks have passed.
+    Create,
+    /// Refuse, saying where the key was looked for: `token`, so that a token is never
+    /// signed with a fresh key no server knows.
+    MustExist,
+}
+
 impl KeyStore {
-    /// Loads the configured keys. In development, with no key configured, a random HS256
-    /// secret is created in the data folder on first start and reused afterwards.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<KeyStore> {
+    /// Loads the configured keys. In development, with no key configured, an HS256
+    /// secret in the data folder (`jwt-secret`) is used: `serve` creates it on first
+    /// start ([`DevKey::Create`]), `token` only reads it.
+    pub fn from_settings(settings: &Settings, dev_key: DevKey) -> anyhow::Result<KeyStore> {
         let secret = match &settings.jwt_secret {
             Some(s) => Some(s.clone()),
-            None if !settings.has_explicit_keys() => Some(dev_secret(&settings.data_dir_abs()?)?),
+            None if !settings.has_explicit_keys() => {
+                Some(dev_secret(&settings.data_dir_abs()?, dev_key)?)
+            }
             None => None,
         };
         let mut store = KeyStore {
@@ -186,36 +199,52 @@ impl KeyStore {
     }
 
     /// Verifies a token and turns its claims into a [`Caller`].
+    ///
+    /// A refusal is logged with its reason (never the token), so that an operator can
+    /// tell a wrong key from an expired token: the client only sees `invalid_token`.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthFailure> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthFailure::Invalid)?;
-        let key = match header.alg {
-            Algorithm::HS256 => self.hs256.as_ref().map(|(d, _)| d),
-            Algorithm::RS256 | Algorithm::EdDSA => header
-                .kid
-                .as_deref()
-                .and_then(|kid| self.by_kid.get(kid))
-                .filter(|(alg, _)| *alg == header.alg)
-                .map(|(_, key)| key),
-            _ => None,
-        }
-        .ok_or(AuthFailure::Invalid)?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| refused(AuthFailure::Invalid, "not a JWT"))?;
+        let key =
+            match header.alg {
+                Algorithm::HS256 => self.hs256.as_ref().map(|(d, _)| d).ok_or_else(|| {
+                    refused(AuthFailure::Invalid, "HS256, but no secret is configured")
+                }),
+                Algorithm::RS256 | Algorithm::EdDSA => header
+                    .kid
+                    .as_deref()
+                    .and_then(|kid| self.by_kid.get(kid))
+                    .filter(|(alg, _)| *alg == header.alg)
+                    .map(|(_, key)| key)
+                    .ok_or_else(|| refused(AuthFailure::Invalid, "unknown kid for its algorithm")),
+                _ => Err(refused(AuthFailure::Invalid, "algorithm not accepted")),
+            }?;
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation(header.alg))
             .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthFailure::Expired,
-                ErrorKind::ImmatureSignature => AuthFailure::NotYetValid,
-                _ => AuthFailure::Invalid,
+                ErrorKind::ExpiredSignature => refused(AuthFailure::Expired, "expired"),
+                ErrorKind::ImmatureSignature => refused(AuthFailure::NotYetValid, "not yet valid"),
+                ErrorKind::InvalidSignature => refused(
+                    AuthFailure::Invalid,
+                    "bad signature (signed with another key)",
+                ),
+                ErrorKind::InvalidIssuer => refused(AuthFailure::Invalid, "wrong iss"),
+                ErrorKind::InvalidAudience => refused(AuthFailure::Invalid, "wrong aud"),
+                ErrorKind::MissingRequiredClaim(_) => {
+                    refused(AuthFailure::Invalid, "a required claim is missing")
+                }
+                _ => refused(AuthFailure::Invalid, "claims do not parse"),
             })?
             .claims;
         let now = chrono::Utc::now().timestamp();
         if claims.iat > now + self.leeway as i64 {
-            return Err(AuthFailure::Invalid);
+            return Err(refused(AuthFailure::Invalid, "issued in the future"));
         }
         let scope = match (claims.role, claims.town, claims.county, claims.member_id) {
             (Role::Staff | Role::Committee, Some(town), _, _) => Scope::Town(town),
             (Role::Member, Some(town), _, Some(member_id)) => Scope::Member { town, member_id },
             (Role::County, _, Some(county), _) if !county.is_empty() => Scope::County(county),
             (Role::Admin, _, _, _) => Scope::Global,
-            _ => return Err(AuthFailure::Invalid),
+            _ => return Err(refused(AuthFailure::Invalid, "claims do not fit the role")),
         };
         Ok(Caller {
             sub: claims.sub,
@@ -285,8 +314,14 @@ fn read_kid_pem(spec: &str) -> anyhow::Result<(String, Vec<u8>)> {
     Ok((kid.to_owned(), pem))
 }
 
+/// Logs why a token was refused (no part of the token itself) and returns `failure`.
+fn refused(failure: AuthFailure, reason: &'static str) -> AuthFailure {
+    tracing::info!(reason, "bearer token refused");
+    failure
+}
+
 /// The development signing secret: created once (mode 0600) in the data folder.
-fn dev_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
+fn dev_secret(data_dir: &Path, dev_key: DevKey) -> anyhow::Result<SecretString> {
     let path = data_dir.join(DEV_SECRET_FILE);
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= 32 => return Ok(SecretString::from(s.trim().to_owned())),
@@ -294,7 +329,15 @@ fn dev_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
             "{} is shorter than 32 bytes: delete it to make a new one",
             path.display()
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && dev_key == DevKey::Create => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "no signing key: PARTY_CENTER_JWT_SECRET is not set and {} does not exist. \
+             `party-center serve` creates that file on its first start: run this command \
+             with the same --data-dir (or PARTY_CENTER_DATA_DIR) as the server, or set \
+             PARTY_CENTER_JWT_SECRET for both; --create-key makes a new key here, which \
+             a running server does not know until it restarts",
+            path.display()
+        ),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
     std::fs::create_dir_all(data_dir)
@@ -362,6 +405,19 @@ mod tests {
         assert!(mint(Role::Staff, None, None, None).is_err());
         assert!(mint(Role::Member, Some(Uuid::now_v7()), None, None).is_err());
         assert!(mint(Role::County, None, None, None).is_err());
+    }
+
+    #[test]
+    fn a_missing_development_key_is_created_only_when_asked() {
+        let dir = std::env::temp_dir().join(format!("pc-devkey-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = dev_secret(&dir, DevKey::MustExist).unwrap_err().to_string();
+        assert!(e.contains("jwt-secret") && e.contains("--data-dir"), "{e}");
+        assert!(!dir.exists(), "refusing wrote nothing");
+        let made = dev_secret(&dir, DevKey::Create).unwrap();
+        let again = dev_secret(&dir, DevKey::MustExist).unwrap();
+        assert_eq!(made.expose_secret(), again.expose_secret());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 mod keys;
 
+use std::collections::HashSet;
 use std::future::{Ready, ready};
+use std::sync::{LazyLock, RwLock};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -16,7 +18,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use keys::{KeyStore, MintRequest};
+pub use keys::{DevKey, KeyStore, MintRequest};
 
 use crate::error::{ApiError, AuthFailure};
 
@@ -96,6 +98,21 @@ pub mod roles {
     pub const ADMIN: u8 = 16;
     /// Every role.
     pub const ANY: u8 = STAFF | COMMITTEE | MEMBER | COUNTY | ADMIN;
+
+    /// The codes of the roles in the set `roles`, in this order.
+    pub fn names(roles: u8) -> Vec<&'static str> {
+        [
+            (STAFF, "staff"),
+            (COMMITTEE, "committee"),
+            (MEMBER, "member"),
+            (COUNTY, "county"),
+            (ADMIN, "admin"),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| roles & bit != 0)
+        .map(|(_, name)| name)
+        .collect()
+    }
 }
 
 /// What part of the world a caller's token covers.
@@ -154,13 +171,25 @@ impl Caller {
     }
 }
 
+/// Whether `town` exists. Towns are never deleted (the database refuses it:
+/// `towns_never_deleted`), so a town once seen is remembered for the life of the process
+/// and costs no round trip again; an unknown id is asked every time (it may be created
+/// meanwhile). Ids are UUID v7, unique across databases, so one set serves every pool.
 async fn town_exists(db: &PgPool, town: Uuid) -> Result<bool, ApiError> {
-    Ok(sqlx::query_scalar!(
+    static KNOWN: LazyLock<RwLock<HashSet<Uuid>>> = LazyLock::new(RwLock::default);
+    if KNOWN.read().is_ok_and(|known| known.contains(&town)) {
+        return Ok(true);
+    }
+    let exists = sqlx::query_scalar!(
         "SELECT EXISTS (SELECT 1 FROM towns WHERE id = $1) AS \"e!\"",
         town
     )
     .fetch_one(db)
-    .await?)
+    .await?;
+    if exists && let Ok(mut known) = KNOWN.write() {
+        known.insert(town);
+    }
+    Ok(exists)
 }
 
 /// The extractor that authenticates a request and admits only the roles in `ROLES`
@@ -183,7 +212,9 @@ impl<const ROLES: u8> FromRequest for Auth<ROLES> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(authenticate(req).and_then(|caller| {
             if caller.role.bit() & ROLES == 0 {
-                return Err(ApiError::Forbidden);
+                return Err(ApiError::RoleNotAllowed {
+                    allowed: roles::names(ROLES),
+                });
             }
             Ok(Auth(caller))
         }))

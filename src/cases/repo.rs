@@ -15,24 +15,51 @@ use crate::scores::points::HalfPoints;
 /// The fields of a new case.
 #[derive(Debug, Clone)]
 pub struct NewCaseRow<'a> {
-    /// Id.
+    /// The new case's id.
     pub id: Uuid,
-    /// Member.
+    /// The member taken in.
     pub member_id: Uuid,
-    /// Where they came from.
+    /// The branch the member came from, and goes back to after a passed evaluation.
     pub original_branch_id: Uuid,
-    /// The intake transfer.
+    /// The transfer that moved the member's relation into the center branch.
     pub intake_transfer_id: Uuid,
-    /// Why.
+    /// Why the committee took the member in (checked).
     pub reason: &'a str,
-    /// When.
+    /// The day of the committee's decision, in the town's calendar.
     pub opened_on: NaiveDate,
-    /// Who.
+    /// Who recorded it (token subject).
     pub opened_by: &'a str,
-    /// Policy in force.
+    /// The policy version in force.
     pub policy_version: i32,
-    /// The base score.
+    /// The base score of that policy, which the case opens with.
     pub base: HalfPoints,
+}
+
+/// The town's center branch, where the relations of members under transformation are.
+pub async fn center_branch(conn: &mut PgConnection, town: Uuid) -> Result<Uuid, ApiError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM branches WHERE town_id = $1 AND kind = 'center'",
+        town
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Marks a member removed from the party (除名), by a committee disposition.
+pub async fn remove_member(
+    conn: &mut PgConnection,
+    town: Uuid,
+    member: Uuid,
+) -> Result<(), ApiError> {
+    sqlx::query!(
+        "UPDATE members SET status = 'removed', updated_at = now(), version = version + 1
+             WHERE town_id = $1 AND id = $2",
+        town,
+        member
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Inserts a case at its base score.
@@ -157,30 +184,16 @@ pub async fn start_evaluation(
 }
 
 /// Ends an evaluation that did not pass (failed, or cancelled): the case is no longer
-/// under evaluation, and due again. With `restart`, the due flag is cleared too (the
-/// caller then writes the correction that brings the score back to the base, so reaching
-/// the threshold again counts again).
+/// under evaluation, and due again; with `restart`, the due flag is cleared too (the
+/// caller has written the correction that brings the score back to the base, so reaching
+/// the threshold again counts again). The ledger sets the status, from the score.
 pub async fn end_evaluation(
     conn: &mut PgConnection,
     town: Uuid,
     case: Uuid,
     restart: bool,
 ) -> Result<(), ApiError> {
-    sqlx::query!(
-        "UPDATE cases
-         SET status = CASE WHEN score_half_points < p.low_threshold_half_points THEN 'below_threshold'
-                           WHEN $3 THEN 'active' ELSE 'evaluation_due' END,
-             evaluation_due_at = CASE WHEN $3 THEN NULL ELSE evaluation_due_at END,
-             updated_at = now(), version = version + 1
-         FROM (SELECT low_threshold_half_points FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1) p
-         WHERE cases.town_id = $1 AND cases.id = $2 AND cases.status = 'under_evaluation'",
-        town,
-        case,
-        restart,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    crate::scores::end_evaluation(conn, town, case, restart).await
 }
 
 /// Ends a case, and with it the member's open mentorship (if any).
@@ -213,14 +226,18 @@ pub async fn matters(
     conn: &mut PgConnection,
     town: Uuid,
     case: Uuid,
+    keyset: Keyset,
 ) -> Result<Vec<Matter>, ApiError> {
     Ok(sqlx::query_as!(
         Matter,
         r#"SELECT id, case_id, opened_by_entry_id, opened_at, score_half_points AS "score: HalfPoints",
                   disposition AS "disposition: Disposition", disposition_note, deadline, decided_by, decided_at, version
-           FROM committee_matters WHERE town_id = $1 AND case_id = $2 ORDER BY id DESC"#,
+           FROM committee_matters WHERE town_id = $1 AND case_id = $2 AND id < $3
+           ORDER BY id DESC LIMIT $4"#,
         town,
-        case
+        case,
+        keyset.before_or_max_id(),
+        keyset.fetch()
     )
     .fetch_all(conn)
     .await?)

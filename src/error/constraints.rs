@@ -814,6 +814,8 @@ pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     ("calendar_days_kind_valid", Meaning::Guarded),
     ("calendar_days_kind_fits_day", Meaning::Guarded),
     ("calendar_days_name_length", Meaning::Guarded),
+    // migrations/*_ledger_check_in_constant_time.sql
+    ("ledger_entries_follow_previous", Meaning::Guarded),
 ];
 #[cfg(test)]
 mod tests {
@@ -885,9 +887,9 @@ mod tests {
                     names.insert(format!("{t}_pkey"));
                 } else if upper.contains("REFERENCES") {
                     names.insert(format!("{t}_{column}_fkey"));
-                } else if words.iter().any(|w| *w == "UNIQUE") {
+                } else if words.contains(&"UNIQUE") {
                     names.insert(format!("{t}_{column}_key"));
-                } else if words.iter().any(|w| *w == "CHECK") {
+                } else if words.contains(&"CHECK") {
                     names.insert(format!("{t}_{column}_check"));
                 }
             }

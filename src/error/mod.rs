@@ -198,6 +198,12 @@ pub enum ApiError {
     /// 403: valid credentials without the right role.
     #[error("forbidden")]
     Forbidden,
+    /// 403 `forbidden` from the role check, naming the roles that may do it.
+    #[error("forbidden: roles allowed {allowed:?}")]
+    RoleNotAllowed {
+        /// The roles that may, as their codes (`staff`, `committee`, ...).
+        allowed: Vec<&'static str>,
+    },
     /// 403: the role may do this, but a rule keeps this caller from it (not on the panel).
     #[error("refused: {code}")]
     Refused {
@@ -293,7 +299,7 @@ impl ApiError {
             ApiError::Unauthorized(AuthFailure::Invalid) => "invalid_token",
             ApiError::Unauthorized(AuthFailure::Expired) => "token_expired",
             ApiError::Unauthorized(AuthFailure::NotYetValid) => "token_not_yet_valid",
-            ApiError::Forbidden => "forbidden",
+            ApiError::Forbidden | ApiError::RoleNotAllowed { .. } => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PreconditionFailed => "precondition_failed",
@@ -354,6 +360,16 @@ impl ApiError {
             ApiError::Forbidden => msg!(
                 "当前角色无权执行此操作。",
                 "Your role is not allowed to do this."
+            ),
+            ApiError::RoleNotAllowed { allowed } => msg!(
+                (
+                    "当前角色无权执行此操作；可执行的角色：{}。",
+                    allowed.join("、")
+                ),
+                (
+                    "Your role may not do this; the roles that may: {}.",
+                    allowed.join(", ")
+                )
             ),
             ApiError::NotFound => msg!("资源不存在。", "No such resource."),
             ApiError::MethodNotAllowed => msg!(
@@ -442,7 +458,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::Refused { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::RoleNotAllowed { .. } | ApiError::Refused { .. } => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,

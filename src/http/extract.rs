@@ -87,32 +87,43 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Parses a JSON body: broken JSON is a 400, a body of the wrong shape a 422 that names
 /// the field.
+/// Anything after the document but whitespace (a second document, stray text) is broken
+/// JSON too: a body means one value, and a proxy or a client bug that glues two
+/// together must not have half of it silently dropped.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
                 ApiError::Validation(vec![shape_error(path, &inner.to_string())])
             }
-            _ => ApiError::bad_request(
-                "malformed_json",
-                msg!(
-                    (
-                        "请求体不是有效的 JSON：第 {} 行第 {} 列。",
-                        inner.line(),
-                        inner.column()
-                    ),
-                    (
-                        "The body is not valid JSON: line {}, column {}.",
-                        inner.line(),
-                        inner.column()
-                    )
-                ),
-            ),
+            _ => malformed(&inner),
         }
-    })
+    })?;
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+/// The 400 `malformed_json` for a body that is not one JSON document, with where it
+/// breaks.
+fn malformed(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        "malformed_json",
+        msg!(
+            (
+                "请求体不是有效的 JSON：第 {} 行第 {} 列。",
+                e.line(),
+                e.column()
+            ),
+            (
+                "The body is not valid JSON: line {}, column {}.",
+                e.line(),
+                e.column()
+            )
+        ),
+    )
 }
 
 /// Turns serde's description of a shape error into a field error with a stable code.
@@ -269,20 +280,37 @@ impl IdempotencyKey {
     }
 }
 
-/// 400 for a path parameter that does not parse (a malformed id).
-pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
-    let detail = match &err {
-        PathError::Deserialize(e) => e.to_string(),
-        _ => err.to_string(),
-    };
-    ApiError::bad_request(
-        "invalid_path",
-        Msg::new(
-            format!("路径参数无效：{detail}"),
-            format!("Invalid path parameter: {detail}"),
+/// 400 for a path parameter that does not parse, naming it: every path parameter of the
+/// API is a UUID, except `{day}`, a date.
+pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    let culprit = req.match_info().iter().find(|(name, value)| {
+        if *name == "day" {
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_err()
+        } else {
+            uuid::Uuid::parse_str(value).is_err()
+        }
+    });
+    let detail = match culprit {
+        Some(("day", _)) => msg!(
+            "路径参数 day 须为日期，格式 YYYY-MM-DD。",
+            "Path parameter `day` must be a date, YYYY-MM-DD."
         ),
-    )
-    .into()
+        Some((name, _)) => msg!(
+            (
+                "路径参数 {} 须为 UUID（如 0199d6a0-5b1c-7e4a-9c1d-2f3e4a5b6c7d）。",
+                name
+            ),
+            (
+                "Path parameter `{}` must be a UUID (such as 0199d6a0-5b1c-7e4a-9c1d-2f3e4a5b6c7d).",
+                name
+            )
+        ),
+        None => {
+            tracing::debug!(error = %err, "path parameters did not parse");
+            msg!("路径参数无效。", "A path parameter is invalid.")
+        }
+    };
+    ApiError::bad_request("invalid_path", detail).into()
 }
 
 /// 400 unless every text parameter of a query is within its documented length.
@@ -341,6 +369,19 @@ mod tests {
     fn broken_json_is_a_bad_request() {
         let e = parse_json::<Body>(b"{\"name\": ").unwrap_err();
         assert_eq!(e.code(), "malformed_json");
+    }
+
+    #[test]
+    fn anything_after_the_document_is_broken_json() {
+        for body in [
+            r#"{"name":"a","count":1} {"x": 1} garbage"#,
+            r#"{"name":"a","count":1}{"name":"b","count":2}"#,
+            r#"{"name":"a","count":1} x"#,
+        ] {
+            let e = parse_json::<Body>(body.as_bytes()).unwrap_err();
+            assert_eq!(e.code(), "malformed_json", "{body}");
+        }
+        assert!(parse_json::<Body>(b" {\"name\":\"a\",\"count\":1} \r\n\t").is_ok());
     }
 
     #[test]

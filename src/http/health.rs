@@ -1,8 +1,14 @@
 //! Liveness, readiness and metrics, for orchestrators and Prometheus. No token needed:
-//! they reveal nothing about any town (expose `/metrics` on an internal network only).
+//! they reveal nothing about any town. `/metrics` belongs on an internal network:
+//! `PARTY_CENTER_METRICS_BIND` serves it on an address of its own ([`MetricsAddress`]).
 
+use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -73,10 +79,11 @@ pub async fn readyz(db: web::Data<PgPool>, lifecycle: web::Data<Lifecycle>) -> H
     health(StatusCode::OK, "ok")
 }
 
-/// Prometheus metrics: requests by route and status, a latency histogram, pool gauges.
+/// Prometheus metrics: requests by route and status, a latency histogram, pool gauges,
+/// the process's CPU, memory and file descriptors, and the build.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "Metrics in the Prometheus text format.", body = String, content_type = "text/plain; version=0.0.4")),
+    responses((status = 200, description = "Metrics in the Prometheus text format, each family with HELP and TYPE. With `PARTY_CENTER_METRICS_BIND` set, served only on that address.", body = String, content_type = "text/plain; version=0.0.4")),
 )]
 #[get("/metrics")]
 pub async fn prometheus_metrics(db: web::Data<PgPool>) -> HttpResponse {
@@ -84,7 +91,117 @@ pub async fn prometheus_metrics(db: web::Data<PgPool>) -> HttpResponse {
     ::metrics::gauge!("db_pool_connections", "state" => "idle").set(db.num_idle() as f64);
     let handle = crate::telemetry::metrics();
     handle.run_upkeep();
+    let mut text = handle.render();
+    text.push_str(&process_metrics());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(handle.render())
+        .body(text)
+}
+
+/// The process's own figures in the names Prometheus's client libraries use, read from
+/// `/proc/self` at each scrape, and the build-info gauge.
+fn process_metrics() -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, value: Option<f64>| {
+        if let Some(v) = value {
+            let _ = write!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+            );
+        }
+    };
+    let stat = std::fs::read_to_string("/proc/self/stat").ok();
+    // The fields after the command name (which may hold spaces, in parentheses).
+    let fields: Vec<&str> = stat
+        .as_deref()
+        .and_then(|s| s.rsplit_once(") "))
+        .map(|(_, rest)| rest.split(' ').collect())
+        .unwrap_or_default();
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+    let cpu = field(11).zip(field(12)).map(|(u, s)| (u + s) / ticks);
+    family(
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+        cpu,
+    );
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .map(|kib| kib * 1024.0)
+        });
+    family(
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+        rss,
+    );
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|d| d.count() as f64);
+    family(
+        "process_open_fds",
+        "gauge",
+        "Number of open file descriptors.",
+        fds,
+    );
+    let started = field(19).zip(boot_time()).map(|(t, boot)| boot + t / ticks);
+    family(
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+        started,
+    );
+    let _ = write!(
+        out,
+        "# HELP party_center_build_info The version of party-center running (always 1).\n\
+         # TYPE party_center_build_info gauge\n\
+         party_center_build_info{{version=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    out
+}
+
+/// When the machine booted, in seconds since the epoch (`btime` of `/proc/stat`).
+fn boot_time() -> Option<f64> {
+    std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The internal address `/metrics` is served on, when it has one of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsAddress(pub SocketAddr);
+
+/// Middleware: with a [`MetricsAddress`], the internal address answers `/metrics` and
+/// nothing else, and the public one everything but `/metrics` (404 for what is not
+/// served where it was asked).
+pub async fn metrics_apart(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if let Some(Some(MetricsAddress(internal))) = req
+        .app_data::<web::Data<Option<MetricsAddress>>>()
+        .map(|d| *d.get_ref())
+    {
+        let on_internal = req.app_config().local_addr() == internal;
+        if on_internal != (req.path() == "/metrics") {
+            let (req, _) = req.into_parts();
+            return Ok(ServiceResponse::new(
+                req,
+                HttpResponse::from_error(crate::error::ApiError::NotFound),
+            ));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }

@@ -89,6 +89,12 @@ impl Keyset<Uuid> {
     pub fn after_or_nil(&self) -> Uuid {
         self.after.unwrap_or(Uuid::nil())
     }
+
+    /// The upper bound for `id < $before` in lists read newest first by their UUID v7
+    /// (the largest UUID when on the first page).
+    pub fn before_or_max_id(&self) -> Uuid {
+        self.after.unwrap_or(Uuid::max())
+    }
 }
 
 impl Keyset<i64> {

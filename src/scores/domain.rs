@@ -77,7 +77,7 @@ impl Default for Rules {
 /// What the scoring rules need to know of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaseState {
-    /// The score.
+    /// The score now: the base plus the sum of the ledger.
     pub score: HalfPoints,
     /// Whether the score has reached the evaluation threshold (once set, it stays).
     pub due: bool,

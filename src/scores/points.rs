@@ -159,6 +159,50 @@ impl ToSchema for HalfPoints {
     }
 }
 
+/// An amount other than zero, such as a correction's: 0 is refused when it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NonZeroPoints(HalfPoints);
+
+impl NonZeroPoints {
+    /// `points`, unless it is zero.
+    pub fn new(points: HalfPoints) -> Option<NonZeroPoints> {
+        (points.0 != 0).then_some(NonZeroPoints(points))
+    }
+
+    /// The amount, never zero.
+    pub fn get(self) -> HalfPoints {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for NonZeroPoints {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<NonZeroPoints, D::Error> {
+        NonZeroPoints::new(HalfPoints::deserialize(deserializer)?)
+            .ok_or_else(|| D::Error::custom("`0` is not an amount here: it must not be 0"))
+    }
+}
+
+impl PartialSchema for NonZeroPoints {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .multiple_of(Some(0.5))
+            .description(Some(
+                "Points in steps of 0.5 other than 0, such as 1.5 or -0.5; at most 10000 either way.",
+            ))
+            .examples([-1.5])
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for NonZeroPoints {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("NonZeroPoints")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +236,14 @@ mod tests {
         }
         let body: Body = serde_json::from_str(r#"{"points": 2.5}"#).unwrap();
         assert_eq!(body.points, HalfPoints(5));
+    }
+
+    #[test]
+    fn a_non_zero_amount_refuses_zero_when_read() {
+        let p: NonZeroPoints = serde_json::from_str("-0.5").unwrap();
+        assert_eq!(p.get(), HalfPoints(-1));
+        assert!(serde_json::from_str::<NonZeroPoints>("0.0").is_err());
+        assert_eq!(serde_json::to_string(&p).unwrap(), "-0.5");
     }
 }
 

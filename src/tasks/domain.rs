@@ -69,7 +69,7 @@ impl Decision {
 pub struct Task {
     /// The task's id.
     pub id: Uuid,
-    /// The town.
+    /// The town of its case.
     pub town_id: Uuid,
     /// The case it is assigned to.
     pub case_id: Uuid,
@@ -90,13 +90,13 @@ pub struct Task {
     pub outcome_note: Option<String>,
     /// The ledger entry the outcome wrote.
     pub outcome_entry_id: Option<Uuid>,
-    /// Who recorded the outcome.
+    /// Who recorded the outcome (token subject).
     pub outcome_by: Option<String>,
-    /// When.
+    /// When the outcome was recorded.
     pub outcome_at: Option<DateTime<Utc>>,
     /// When it was assigned.
     pub created_at: DateTime<Utc>,
-    /// Last changed.
+    /// When it last changed (assigned, or its outcome recorded).
     pub updated_at: DateTime<Utc>,
     /// Version; the `ETag` is this number in quotes.
     pub version: i64,
@@ -111,7 +111,7 @@ pub struct NewTask {
         example = "参加村环境整治志愿服务",
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub title: String,
     /// More about it, 1 to 2000 characters.
@@ -119,7 +119,7 @@ pub struct NewTask {
     #[schema(
         min_length = 1,
         max_length = 2000,
-        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub description: Option<String>,
     /// By when: today or later (town calendar date).
@@ -129,11 +129,11 @@ pub struct NewTask {
 /// The checked fields of a new task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidTask {
-    /// Title, trimmed.
+    /// What to do, trimmed.
     pub title: String,
-    /// Description, trimmed.
+    /// More about it, trimmed.
     pub description: Option<String>,
-    /// Due date.
+    /// By when: today or later (town calendar date).
     pub due_on: NaiveDate,
 }
 
@@ -145,7 +145,7 @@ impl NewTask {
         let description = self
             .description
             .as_deref()
-            .map(|d| long_text(&mut c, "description", d, 2000));
+            .map(|d| c.long_text("description", d, 1, 2000));
         if self.due_on < today {
             c.push(FieldError::new(
                 "due_on",
@@ -162,41 +162,6 @@ impl NewTask {
     }
 }
 
-/// A multi-line text of 1 to `max` characters: line breaks and tabs are allowed, other
-/// control characters are not.
-fn long_text(c: &mut Checks, field: &str, value: &str, max: usize) -> String {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        c.push(FieldError::new(
-            field,
-            "required",
-            msg!(("{} 不能为空。", field), ("`{}` must not be empty.", field)),
-        ));
-    } else if value.chars().count() > max {
-        c.push(FieldError::new(
-            field,
-            "too_long",
-            msg!(
-                ("{} 最多 {} 个字符。", field, max),
-                ("`{}` is at most {} characters.", field, max)
-            ),
-        ));
-    } else if trimmed
-        .chars()
-        .any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))
-    {
-        c.push(FieldError::new(
-            field,
-            "control_characters",
-            msg!(
-                ("{} 不能包含控制字符。", field),
-                ("`{}` must not contain control characters.", field)
-            ),
-        ));
-    }
-    trimmed.to_owned()
-}
-
 /// A task's outcome (staff, committee): recorded once.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -208,7 +173,7 @@ pub struct NewOutcome {
     #[schema(
         min_length = 1,
         max_length = 1000,
-        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub note: Option<String>,
 }
@@ -220,7 +185,7 @@ impl NewOutcome {
         let note = self
             .note
             .as_deref()
-            .map(|n| long_text(&mut c, "note", n, 1000));
+            .map(|n| c.long_text("note", n, 1, 1000));
         c.finish()?;
         Ok(note)
     }
@@ -242,7 +207,7 @@ pub struct OutcomeRecorded {
 pub struct Objection {
     /// The objection's id.
     pub id: Uuid,
-    /// The town.
+    /// The town of the case.
     pub town_id: Uuid,
     /// The case of the entry.
     pub case_id: Uuid,
@@ -258,13 +223,13 @@ pub struct Objection {
     pub decision_reason: Option<String>,
     /// Who decided (token subject).
     pub decided_by: Option<String>,
-    /// When.
+    /// When the committee decided.
     pub decided_at: Option<DateTime<Utc>>,
     /// For an upheld objection: the reversal entry that carried it out.
     pub reversal_entry_id: Option<Uuid>,
     /// When it was lodged.
     pub created_at: DateTime<Utc>,
-    /// Last changed.
+    /// When it last changed (lodged, or decided).
     pub updated_at: DateTime<Utc>,
     /// Version; the `ETag` is this number in quotes.
     pub version: i64,
@@ -280,7 +245,7 @@ pub struct NewObjection {
     #[schema(
         min_length = 1,
         max_length = 1000,
-        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub reason: String,
 }
@@ -289,7 +254,7 @@ impl NewObjection {
     /// The checked reason.
     pub fn validate(&self) -> Result<String, ApiError> {
         let mut c = Checks::new();
-        let reason = long_text(&mut c, "reason", &self.reason, 1000);
+        let reason = c.long_text("reason", &self.reason, 1, 1000);
         c.finish()?;
         Ok(reason)
     }
@@ -305,7 +270,7 @@ pub struct NewDecision {
     #[schema(
         min_length = 1,
         max_length = 1000,
-        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub reason: String,
 }
@@ -314,7 +279,7 @@ impl NewDecision {
     /// The checked reason.
     pub fn validate(&self) -> Result<String, ApiError> {
         let mut c = Checks::new();
-        let reason = long_text(&mut c, "reason", &self.reason, 1000);
+        let reason = c.long_text("reason", &self.reason, 1, 1000);
         c.finish()?;
         Ok(reason)
     }

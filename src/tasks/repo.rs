@@ -164,9 +164,9 @@ pub async fn case_of_member(
 /// What an objection needs to know of the entry it objects to.
 #[derive(Debug, Clone)]
 pub struct EntryFacts {
-    /// The entry.
+    /// The entry's id.
     pub id: Uuid,
-    /// Its case.
+    /// The case whose ledger holds it.
     pub case_id: Uuid,
     /// Whether it is a reversal (which cannot itself be reversed).
     pub is_reversal: bool,

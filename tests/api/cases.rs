@@ -272,7 +272,7 @@ async fn falling_below_three_opens_one_matter_per_crossing_and_removal_ends_the_
         .json()
         .await
         .unwrap();
-    let matters = matters.as_array().unwrap();
+    let matters = matters["items"].as_array().unwrap();
     assert_eq!(matters.len(), 1, "one matter for one crossing");
     assert_eq!(matters[0]["score"], json!(2.5));
     let matter = matters[0]["id"].as_str().unwrap().to_owned();

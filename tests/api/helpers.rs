@@ -131,7 +131,8 @@ pub fn key_store() -> KeyStore {
     settings.jwt_secret = Some(String::from_utf8(HS_SECRET.to_vec()).unwrap().into());
     settings.jwt_rsa_keys = vec![format!("rsa-1={}", keys_dir().join("rsa.pub").display())];
     settings.jwt_ed25519_keys = vec![format!("ed-1={}", keys_dir().join("ed.pub").display())];
-    KeyStore::from_settings(&settings).expect("test key store")
+    KeyStore::from_settings(&settings, party_center::auth::DevKey::MustExist)
+        .expect("test key store")
 }
 
 /// A running server on its own fresh database.

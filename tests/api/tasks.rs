@@ -483,14 +483,14 @@ async fn outcomes_cross_the_thresholds() {
     let low_case = open_case(&app, f.town, &f.committee, member).await;
     correct(&app, &f, low_case, -2.0).await;
     let matters_path = format!("/api/v1/towns/{}/cases/{low_case}/matters", f.town);
-    assert_eq!(get_json(&app, &matters_path, &f.committee).await, json!([]));
+    assert_eq!(get_json(&app, &matters_path, &f.committee).await, json!({"items": [], "next_cursor": null}));
     let res = assign_titled(&app, &f, low_case, &f.committee, "按期提交思想汇报").await;
     let low_task = id_of(res).await;
     let answer = record(&app, &f, low_task, "not_completed").await;
     assert_eq!(answer["entry"]["score_after"], json!(2.5));
     assert_eq!(answer["case_status"], "below_threshold");
     let matters = get_json(&app, &matters_path, &f.committee).await;
-    let matters = matters.as_array().unwrap();
+    let matters = matters["items"].as_array().unwrap();
     assert_eq!(matters.len(), 1);
     assert_eq!(matters[0]["opened_by_entry_id"], answer["entry"]["id"]);
     assert_eq!(matters[0]["score"], json!(2.5));

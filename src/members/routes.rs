@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::domain::{Disclosure, Member, MemberPatch, MemberStatus, NameSearch, NewMember};
-use super::import::{self, ImportReport};
+use super::import::{self, ImportReport, RawRow};
 use super::repo;
 use super::workflow::{self, ImportMode};
 use crate::auth::{Auth, Role, roles};
@@ -255,9 +255,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The roster's bytes, at most [`import::IMPORT_LIMIT`] (413 beyond).
-async fn read_roster(mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
+/// The roster's rows and the file's fingerprint (its SHA-256, in hex): 415 for another
+/// content type, 413 over [`import::IMPORT_LIMIT`], 422 for a file that does not read.
+async fn read_roster(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<(Vec<RawRow>, String), ApiError> {
+    let format = roster_format(req)?;
+    let mut bytes = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
             ApiError::bad_request(
@@ -265,14 +270,19 @@ async fn read_roster(mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
                 msg!("无法读取请求体。", "The request body could not be read."),
             )
         })?;
-        if body.len() + chunk.len() > import::IMPORT_LIMIT {
+        if bytes.len() + chunk.len() > import::IMPORT_LIMIT {
             return Err(ApiError::PayloadTooLarge {
                 limit: import::IMPORT_LIMIT,
             });
         }
-        body.extend_from_slice(&chunk);
+        bytes.extend_from_slice(&chunk);
     }
-    Ok(body)
+    let fingerprint = hex(&Sha256::digest(&bytes));
+    let rows = match format {
+        RosterFormat::Xlsx => import::read_xlsx(bytes)?,
+        RosterFormat::Csv => import::read_csv(&bytes)?,
+    };
+    Ok((rows, fingerprint))
 }
 
 /// Import a roster of members.
@@ -309,12 +319,7 @@ pub(super) async fn import_members(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
-    let format = roster_format(&req)?;
-    let bytes = read_roster(payload).await?;
-    let rows = match format {
-        RosterFormat::Xlsx => import::read_xlsx(bytes.clone())?,
-        RosterFormat::Csv => import::read_csv(&bytes)?,
-    };
+    let (rows, fingerprint) = read_roster(&req, payload).await?;
     if query.dry_run.unwrap_or(false) {
         // Only reads, in a transaction that is never committed; a dry run claims no key.
         let mut tx = db.begin().await?;
@@ -324,7 +329,6 @@ pub(super) async fn import_members(
     // The file's fingerprint stands for the body: a retried import replays its first
     // answer before anything is checked again (its members exist by now, and would read
     // as duplicates).
-    let fingerprint = hex(&Sha256::digest(&bytes));
     idempotent(&db, &auth, &key, &req, &fingerprint, async |tx| {
         let report = workflow::import_roster(tx, &auth, town, &rows, ImportMode::Import).await?;
         Ok(Answer {

@@ -220,3 +220,86 @@ mod tests {
         assert!(c.finish().is_ok());
     }
 }
+
+// --- added by records ---
+
+impl Checks {
+    /// `value` when it is there; a `required` error naming `field` when it is not. For a
+    /// field that only some requests take, so the body's type cannot require it.
+    pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        if value.is_none() {
+            self.push(FieldError::new(
+                field,
+                "required",
+                msg!(
+                    ("缺少必填字段：{}。", field),
+                    ("Missing required field `{}`.", field)
+                ),
+            ));
+        }
+        value
+    }
+
+    /// A `not_allowed` error when `present`: `field` is one this request does not take
+    /// (it belongs to another kind of request to the same endpoint).
+    pub fn not_allowed(&mut self, field: &str, present: bool) {
+        if present {
+            self.push(FieldError::new(
+                field,
+                "not_allowed",
+                msg!(
+                    ("此请求不接受字段 {}。", field),
+                    ("This request does not take `{}`.", field)
+                ),
+            ));
+        }
+    }
+
+    /// An `in_the_future` error when `date` is after `today`, both in the town's calendar.
+    pub fn not_in_future(
+        &mut self,
+        field: &str,
+        date: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+    ) {
+        if date > today {
+            self.push(FieldError::new(
+                field,
+                "in_the_future",
+                msg!(
+                    ("{} 不能晚于今天。", field),
+                    ("`{}` cannot be in the future.", field)
+                ),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod records_tests {
+    use super::*;
+
+    #[test]
+    fn conditional_fields_are_required_or_refused_by_name() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let mut c = Checks::new();
+        assert_eq!(c.required("to_branch_id", Some(1)), Some(1));
+        assert_eq!(c.required::<u8>("letter_serial", None), None);
+        c.not_allowed("valid_days", false);
+        c.not_allowed("external_org", true);
+        c.not_in_future("decided_on", day, day);
+        c.not_in_future("received_on", day.succ_opt().unwrap(), day);
+        let ApiError::Validation(errors) = c.finish().unwrap_err() else {
+            panic!("expected a validation error");
+        };
+        let got: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            got,
+            [
+                ("letter_serial", "required"),
+                ("external_org", "not_allowed"),
+                ("received_on", "in_the_future"),
+            ]
+        );
+    }
+}

@@ -36,7 +36,7 @@ pub struct Branch {
     /// Its name, unique in the town.
     #[schema(example = "新村党支部")]
     pub name: String,
-    /// Its kind.
+    /// What kind of branch it is; `center` for the center branch only.
     pub kind: BranchKind,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -67,7 +67,7 @@ pub struct NewBranch {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BranchPatch {
-    /// New name.
+    /// The branch's new name, unique in the town.
     #[serde(default)]
     #[schema(
         min_length = 1,
@@ -75,7 +75,7 @@ pub struct BranchPatch {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub name: Option<String>,
-    /// New kind; the center branch keeps its kind, and no other becomes `center`.
+    /// The new kind; the center branch keeps its kind, and no other becomes `center`.
     #[serde(default)]
     pub kind: Option<BranchKind>,
 }

@@ -12,10 +12,9 @@ use crate::members::domain::{Phone, check_phone};
 use crate::msg;
 use crate::validate::Checks;
 
-/// The OpenAPI pattern of a text that may run over several lines: not blank, no control
-/// characters but tab, line feed and carriage return. It says in the schema what
-/// [`long_text`] checks.
-pub const LONG_TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$";
+/// The OpenAPI pattern of the register's long texts (a request, a note), the one
+/// [`Checks::long_text`] checks.
+pub use crate::validate::LONG_TEXT_PATTERN;
 
 crate::text_enum! {
     /// What a visitor came for (articles 3-14). The list is extensible by a migration.
@@ -36,7 +35,7 @@ crate::text_enum! {
         BranchSupport = "branch_support",
         /// Help for a weak branch to recruit members (art. 13).
         RecruitmentHelp = "recruitment_help",
-        /// Anything else.
+        /// Anything that fits none of the other categories.
         Other = "other",
     }
 }
@@ -48,7 +47,7 @@ crate::text_enum! {
     pub enum DeskStatus {
         /// Registered, not yet taken up.
         Registered = "registered",
-        /// Being handled.
+        /// Someone at the center is handling it.
         InProgress = "in_progress",
         /// Handled, with its outcome. Final.
         Resolved = "resolved",
@@ -133,7 +132,7 @@ pub struct DeskStatusEvent {
 /// An entry with the history of its status.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeskEntryDetail {
-    /// The entry.
+    /// The entry, as the reader may see it (its fields at the top level).
     #[serde(flatten)]
     pub entry: DeskEntry,
     /// Every status it took, oldest first, the registration included.
@@ -190,17 +189,17 @@ pub struct NewDeskEntry {
 /// A checked registration.
 #[derive(Debug, Clone)]
 pub struct ValidDeskEntry {
-    /// Name, trimmed.
+    /// The visitor's name, trimmed.
     pub visitor_name: String,
-    /// Member record.
+    /// Their member record, when they are a member of this town.
     pub member_id: Option<Uuid>,
-    /// Phone.
+    /// Their phone number, checked and normalized.
     pub visitor_phone: Option<Phone>,
-    /// Jurisdiction, trimmed.
+    /// Where they are from, trimmed.
     pub jurisdiction: Option<String>,
-    /// Category.
+    /// What they came for.
     pub category: DeskCategory,
-    /// Request, trimmed.
+    /// What they asked, trimmed; may run over several lines.
     pub request: String,
     /// The time given, or `None` for the server's time.
     pub received_at: Option<DateTime<Utc>>,
@@ -219,7 +218,7 @@ impl NewDeskEntry {
             .jurisdiction
             .as_deref()
             .map(|j| c.text("jurisdiction", j, 1, 200));
-        let request = long_text(&mut c, "request", &self.request, 2000);
+        let request = c.long_text("request", &self.request, 1, 2000);
         if self.received_at.is_some_and(|t| t > now) {
             c.push(received_in_the_future());
         }
@@ -239,43 +238,6 @@ impl NewDeskEntry {
 /// The 422 for a visit dated after now.
 pub fn received_in_the_future() -> FieldError {
     crate::error::constraints::RECEIVED_IN_THE_FUTURE.into()
-}
-
-/// A trimmed text of `1..=max` characters that may hold tabs and line breaks but no other
-/// control characters ([`LONG_TEXT_PATTERN`]); the same codes as [`Checks::text`].
-pub fn long_text(c: &mut Checks, field: &str, value: &str, max: usize) -> String {
-    let trimmed = value.trim();
-    let len = trimmed.chars().count();
-    let code = if len == 0 {
-        Some((
-            "required",
-            msg!(("{} 不能为空。", field), ("`{}` must not be empty.", field)),
-        ))
-    } else if len > max {
-        Some((
-            "too_long",
-            msg!(
-                ("{} 最多 {} 个字符。", field, max),
-                ("`{}` is at most {} characters.", field, max)
-            ),
-        ))
-    } else if trimmed.chars().any(|ch| {
-        ch.is_control() && !matches!(ch, '\t' | '\n' | '\r') || crate::validate::is_hidden(ch)
-    }) {
-        Some((
-            "control_characters",
-            msg!(
-                ("{} 不能包含控制字符。", field),
-                ("`{}` must not contain control characters.", field)
-            ),
-        ))
-    } else {
-        None
-    };
-    if let Some((code, message)) = code {
-        c.push(FieldError::new(field, code, message));
-    }
-    trimmed.to_owned()
 }
 
 /// A status change (staff, committee). Which fields it needs depends on the change:
@@ -332,7 +294,7 @@ pub struct StatusChange {
 /// The part of an entry the state machine moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handling {
-    /// Status.
+    /// Where the entry stands.
     pub status: DeskStatus,
     /// Outcome, once resolved.
     pub outcome: Option<String>,
@@ -345,7 +307,7 @@ pub struct Handling {
 }
 
 impl DeskEntry {
-    /// Its handling.
+    /// The part of the entry the state machine moves.
     pub fn handling(&self) -> Handling {
         Handling {
             status: self.status,
@@ -446,7 +408,7 @@ impl StatusChange {
         let rule =
             rule(from, self.status).ok_or_else(|| invalid_status_change(from, self.status))?;
         let mut c = Checks::new();
-        let long = |c: &mut Checks, field: &str, v: &str| long_text(c, field, v, 2000);
+        let long = |c: &mut Checks, field: &str, v: &str| c.long_text(field, v, 1, 2000);
         let note = take(&mut c, "note", self.note.as_deref(), rule.note, long);
         let outcome = take(
             &mut c,
@@ -498,31 +460,13 @@ fn take(
     takes: Takes,
     check: impl FnOnce(&mut Checks, &str, &str) -> String,
 ) -> Option<String> {
-    match (value, takes) {
-        (Some(_), Takes::Refused) => {
-            c.push(FieldError::new(
-                field,
-                "not_allowed",
-                msg!(
-                    ("此状态变更不接受 {}。", field),
-                    ("This status change does not take `{}`.", field)
-                ),
-            ));
+    match takes {
+        Takes::Refused => {
+            c.not_allowed(field, value.is_some());
             None
         }
-        (Some(v), _) => Some(check(c, field, v)),
-        (None, Takes::Required) => {
-            c.push(FieldError::new(
-                field,
-                "required",
-                msg!(
-                    ("此状态变更须填写 {}。", field),
-                    ("This status change needs `{}`.", field)
-                ),
-            ));
-            None
-        }
-        (None, _) => None,
+        Takes::Required => c.required(field, value).map(|v| check(c, field, v)),
+        Takes::Optional => value.map(|v| check(c, field, v)),
     }
 }
 
@@ -768,9 +712,9 @@ mod tests {
     #[test]
     fn long_texts_take_line_breaks_but_no_other_control_characters() {
         let mut c = Checks::new();
-        assert_eq!(long_text(&mut c, "a", " x\r\ny ", 10), "x\r\ny");
-        long_text(&mut c, "b", "x\u{1b}y", 10);
-        long_text(&mut c, "c", &"长".repeat(11), 10);
+        assert_eq!(c.long_text("a", " x\r\ny ", 1, 10), "x\r\ny");
+        c.long_text("b", "x\u{1b}y", 1, 10);
+        c.long_text("c", &"长".repeat(11), 1, 10);
         assert_eq!(
             fields(c.finish().unwrap_err()),
             vec![("b".into(), "control_characters"), ("c".into(), "too_long")]

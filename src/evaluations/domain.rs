@@ -131,7 +131,7 @@ pub struct Evaluator {
     pub kind: EvaluatorKind,
     /// The token subject they vote with.
     pub subject: String,
-    /// Their name.
+    /// Their name as shown on the panel.
     pub name: String,
     /// Their member record, if they are a member of the town.
     pub member_id: Option<Uuid>,
@@ -160,7 +160,7 @@ impl Tally {
 pub struct Evaluation {
     /// The evaluation's id.
     pub id: Uuid,
-    /// The town.
+    /// The town it belongs to.
     pub town_id: Uuid,
     /// The case evaluated.
     pub case_id: Uuid,
@@ -170,7 +170,7 @@ pub struct Evaluation {
     pub held_at: DateTime<Utc>,
     /// That day in the town's calendar.
     pub held_on: NaiveDate,
-    /// Where.
+    /// Where the panel meets.
     pub place: String,
     /// The policy version in force when it was scheduled; its rules decide it.
     pub policy_version: i32,
@@ -194,11 +194,11 @@ pub struct Evaluation {
     pub scheduled_by: String,
     /// Who closed or cancelled it.
     pub closed_by: Option<String>,
-    /// When.
+    /// When it was closed or cancelled.
     pub closed_at: Option<DateTime<Utc>>,
     /// Why it was cancelled (status `cancelled`).
     pub cancel_reason: Option<String>,
-    /// Created.
+    /// When it was scheduled.
     pub created_at: DateTime<Utc>,
     /// Last changed (a vote changes it too).
     pub updated_at: DateTime<Utc>,
@@ -219,7 +219,7 @@ pub struct EvaluationSummary {
     pub held_at: DateTime<Utc>,
     /// That day in the town's calendar.
     pub held_on: NaiveDate,
-    /// Where.
+    /// Where the panel meets.
     pub place: String,
     /// The policy version it follows.
     pub policy_version: i32,
@@ -233,7 +233,7 @@ pub struct EvaluationSummary {
     pub tally: Option<Tally>,
     /// When it was closed.
     pub closed_at: Option<DateTime<Utc>>,
-    /// Version.
+    /// The evaluation's version; the `ETag` is this number in quotes.
     pub version: i64,
 }
 
@@ -264,7 +264,7 @@ impl Cancellation {
 /// What the voter gets back: that their vote counted, not what it was.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VoteReceipt {
-    /// The evaluation.
+    /// The evaluation voted in.
     pub evaluation_id: Uuid,
     /// When the vote was recorded.
     pub voted_at: DateTime<Utc>,
@@ -277,7 +277,7 @@ pub struct VoteReceipt {
 pub enum Outcome {
     /// More than the majority share of the votes cast were `qualified`.
     Passed,
-    /// Otherwise.
+    /// Not more than the majority share `qualified`: the case stays open.
     Failed,
 }
 
@@ -294,9 +294,9 @@ impl Outcome {
 /// Fewer votes than the quorum: the evaluation cannot be closed yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuorumNotMet {
-    /// Votes cast.
+    /// The votes cast so far.
     pub cast: i32,
-    /// Votes needed.
+    /// The quorum recorded when the evaluation was scheduled.
     pub quorum: i32,
 }
 
@@ -333,11 +333,11 @@ pub struct MemberFacts {
 /// A checked evaluator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidEvaluator {
-    /// Kind.
+    /// Who they are.
     pub kind: EvaluatorKind,
-    /// Subject, trimmed.
+    /// The `sub` of the token they will vote with, trimmed; unique in the panel.
     pub subject: String,
-    /// Name, trimmed.
+    /// Their name as shown on the panel, trimmed.
     pub name: String,
     /// Member, if any.
     pub member_id: Option<Uuid>,
@@ -346,7 +346,7 @@ pub struct ValidEvaluator {
 /// The checked fields of a new evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidEvaluation {
-    /// Place, trimmed.
+    /// Where the panel meets, trimmed.
     pub place: String,
     /// The panel, in order.
     pub panel: Vec<ValidEvaluator>,

@@ -20,29 +20,29 @@ use crate::http::paging::Keyset;
 /// An evaluation's own row.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Id.
+    /// The evaluation's id.
     pub id: Uuid,
-    /// Town.
+    /// The town it belongs to.
     pub town_id: Uuid,
-    /// Case.
+    /// The case evaluated.
     pub case_id: Uuid,
     /// Member under evaluation.
     pub member_id: Uuid,
-    /// When.
+    /// When the panel meets.
     pub held_at: DateTime<Utc>,
     /// That day in the town.
     pub held_on: NaiveDate,
-    /// Where.
+    /// Where the panel meets.
     pub place: String,
-    /// Policy version.
+    /// The policy version in force when it was scheduled; its rules decide it.
     pub policy_version: i32,
-    /// Quorum.
+    /// The fewest votes it can be closed with, from that policy version.
     pub quorum: i32,
     /// Majority, percent.
     pub majority_percent: i32,
-    /// Status.
+    /// Where it stands.
     pub status: EvaluationStatus,
-    /// Votes cast.
+    /// How many evaluators have voted.
     pub votes_cast: i32,
     /// Tally, once closed.
     pub qualified_votes: Option<i32>,
@@ -56,15 +56,15 @@ pub struct Row {
     pub scheduled_by: String,
     /// Who closed it.
     pub closed_by: Option<String>,
-    /// When.
+    /// When it was closed or cancelled.
     pub closed_at: Option<DateTime<Utc>>,
     /// Why it was cancelled.
     pub cancel_reason: Option<String>,
-    /// Created.
+    /// When it was scheduled.
     pub created_at: DateTime<Utc>,
-    /// Changed.
+    /// When it last changed (a vote changes it too).
     pub updated_at: DateTime<Utc>,
-    /// Version.
+    /// The row's version, moved on by each change and each vote.
     pub version: i64,
 }
 
@@ -109,25 +109,25 @@ impl Row {
 /// The fields of a new evaluation.
 #[derive(Debug, Clone)]
 pub struct NewRow<'a> {
-    /// Id.
+    /// The new evaluation's id.
     pub id: Uuid,
-    /// Case.
+    /// The case evaluated, due for an evaluation.
     pub case_id: Uuid,
     /// Member under evaluation.
     pub member_id: Uuid,
-    /// When.
+    /// When the panel meets.
     pub held_at: DateTime<Utc>,
     /// That day in the town.
     pub held_on: NaiveDate,
-    /// Where.
+    /// Where the panel meets, trimmed.
     pub place: &'a str,
-    /// Policy version.
+    /// The policy version in force now, which will decide it.
     pub policy_version: i32,
-    /// Quorum.
+    /// That policy version's quorum.
     pub quorum: i32,
     /// Majority, percent.
     pub majority_percent: i32,
-    /// Who.
+    /// The `sub` of the committee member scheduling it.
     pub scheduled_by: &'a str,
 }
 
@@ -460,7 +460,7 @@ pub async fn seal(conn: &mut PgConnection, town: Uuid, evaluation: Uuid) -> Resu
 pub struct Closing<'a> {
     /// Passed or failed.
     pub status: EvaluationStatus,
-    /// The count.
+    /// The count of the sealed ballots.
     pub tally: Tally,
     /// Who closed it.
     pub by: &'a str,

@@ -175,7 +175,7 @@ crate::text_enum! {
         TransferredOut = "transferred_out",
         /// Removed from the party (除名), by a committee disposition.
         Removed = "removed",
-        /// Deceased.
+        /// Died; the record is kept.
         Deceased = "deceased",
     }
 }
@@ -213,21 +213,21 @@ pub enum Disclosure {
 /// A member as stored.
 #[derive(Debug, Clone)]
 pub struct MemberRow {
-    /// Id.
+    /// The member's id.
     pub id: Uuid,
-    /// Town.
+    /// The town they belong to.
     pub town_id: Uuid,
-    /// Name.
+    /// Their name.
     pub name: String,
     /// National ID number.
     pub national_id: String,
-    /// Phone.
+    /// Their phone number in full, if any; shown masked unless revealed.
     pub phone: Option<String>,
-    /// Village.
+    /// The village or community they live in.
     pub village: Option<String>,
-    /// Current branch.
+    /// The branch they are in; none for a newcomer still `incoming`.
     pub branch_id: Option<Uuid>,
-    /// Status.
+    /// Where their membership stands.
     pub status: MemberStatus,
     /// Date joined the party.
     pub joined_party_on: Option<NaiveDate>,
@@ -235,9 +235,9 @@ pub struct MemberRow {
     pub reserve_cadre: bool,
     /// Outstanding young member.
     pub outstanding_young: bool,
-    /// Created.
+    /// When the record was created.
     pub created_at: DateTime<Utc>,
-    /// Changed.
+    /// When the record last changed.
     pub updated_at: DateTime<Utc>,
     /// Version (ETag).
     pub version: i64,
@@ -252,9 +252,9 @@ pub struct MemberRow {
 pub struct Member {
     /// The member's id.
     pub id: Uuid,
-    /// The town.
+    /// The town they belong to.
     pub town_id: Uuid,
-    /// Name.
+    /// Their name.
     #[schema(example = "张建国")]
     pub name: String,
     /// National ID number, masked (`1101**********002X`) unless the committee asked to see it.
@@ -272,21 +272,21 @@ pub struct Member {
     pub village: Option<String>,
     /// The current branch: always the destination of the member's last completed transfer.
     pub branch_id: Option<Uuid>,
-    /// Status.
+    /// Where their membership stands.
     pub status: MemberStatus,
-    /// When they joined the party.
+    /// The day they joined the party.
     pub joined_party_on: Option<NaiveDate>,
-    /// A village reserve cadre (村级后备干部).
+    /// Whether they are a village reserve cadre (村级后备干部).
     pub reserve_cadre: bool,
-    /// An outstanding young member (优秀年轻党员).
+    /// Whether they are an outstanding young member (优秀年轻党员).
     pub outstanding_young: bool,
     /// Holds a valid floating member certificate (流动党员).
     pub floating: bool,
     /// Under transformation management: has an open case (转化党员).
     pub under_transformation: bool,
-    /// Created.
+    /// When the record was created.
     pub created_at: DateTime<Utc>,
-    /// Last changed.
+    /// When the record last changed.
     pub updated_at: DateTime<Utc>,
     /// Version; the `ETag` is this number in quotes.
     pub version: i64,
@@ -363,10 +363,10 @@ pub struct NewMember {
     /// When they joined the party (not in the future).
     #[serde(default)]
     pub joined_party_on: Option<NaiveDate>,
-    /// A village reserve cadre.
+    /// Whether they are a village reserve cadre (村级后备干部); default no.
     #[serde(default)]
     pub reserve_cadre: bool,
-    /// An outstanding young member.
+    /// Whether they are an outstanding young member (优秀年轻党员); default no.
     #[serde(default)]
     pub outstanding_young: bool,
 }
@@ -374,21 +374,21 @@ pub struct NewMember {
 /// Checked fields of a new member.
 #[derive(Debug, Clone)]
 pub struct ValidMember {
-    /// Name.
+    /// Their name, trimmed.
     pub name: String,
     /// National ID number.
     pub national_id: NationalId,
-    /// Phone.
+    /// Their phone number, checked and normalized.
     pub phone: Option<Phone>,
-    /// Village.
+    /// The village or community they live in, trimmed.
     pub village: Option<String>,
-    /// Branch.
+    /// The branch of the town they are registered in.
     pub branch_id: Uuid,
-    /// Joined.
+    /// The day they joined the party; not in the future.
     pub joined_party_on: Option<NaiveDate>,
-    /// Reserve cadre.
+    /// Whether they are a reserve cadre of their village.
     pub reserve_cadre: bool,
-    /// Outstanding young.
+    /// Whether they are an outstanding young member.
     pub outstanding_young: bool,
 }
 
@@ -494,7 +494,7 @@ impl NewMember {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPatch {
-    /// New name.
+    /// Their new name, 1 to 50 characters.
     #[serde(default)]
     #[schema(
         min_length = 1,
@@ -502,21 +502,21 @@ pub struct MemberPatch {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub name: Option<String>,
-    /// New phone.
+    /// Their new phone number: a mobile or a landline with its area code.
     #[serde(default)]
     #[schema(pattern = "^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")]
     pub phone: Option<String>,
-    /// New village.
+    /// The village or community they now live in, 1 to 50 characters.
     #[serde(default)]
     #[schema(max_length = 50)]
     pub village: Option<String>,
-    /// When they joined the party.
+    /// The day they joined the party; not in the future.
     #[serde(default)]
     pub joined_party_on: Option<NaiveDate>,
-    /// A village reserve cadre.
+    /// Whether they are a village reserve cadre (村级后备干部).
     #[serde(default)]
     pub reserve_cadre: Option<bool>,
-    /// An outstanding young member.
+    /// Whether they are an outstanding young member (优秀年轻党员).
     #[serde(default)]
     pub outstanding_young: Option<bool>,
 }
@@ -524,17 +524,17 @@ pub struct MemberPatch {
 /// Checked fields of a member change.
 #[derive(Debug, Clone, Default)]
 pub struct ValidPatch {
-    /// Name.
+    /// The new name, trimmed.
     pub name: Option<String>,
-    /// Phone.
+    /// The new phone number, checked and normalized.
     pub phone: Option<Phone>,
-    /// Village.
+    /// The new village, trimmed.
     pub village: Option<String>,
-    /// Joined.
+    /// The new party joining day; not in the future.
     pub joined_party_on: Option<NaiveDate>,
-    /// Reserve cadre.
+    /// Whether they are now a reserve cadre.
     pub reserve_cadre: Option<bool>,
-    /// Outstanding young.
+    /// Whether they are now an outstanding young member.
     pub outstanding_young: Option<bool>,
 }
 

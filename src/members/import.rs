@@ -1,25 +1,19 @@
-//! Importing a roster: a CSV or XLSX file the way towns keep them, checked as a whole and
-//! either imported completely, in one transaction, or refused with every bad row and why.
+//! Reading and checking a roster: a CSV or XLSX file the way towns keep them, read into
+//! rows and checked as a whole, so that it is either imported completely (see
+//! [`super::workflow::import_roster`]) or refused with every bad row and why. Pure: no
+//! SQL, no HTTP.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, post, web};
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
-use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, PgPool};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::domain::{ValidMember, check_national_id, check_past_date, check_phone};
-use crate::auth::{Auth, Caller, roles};
 use crate::error::{ApiError, FieldError, Msg};
-use crate::http::extract::IdempotencyKey;
-use crate::http::idempotency::{self, Answer, Claim};
 use crate::msg;
 use crate::validate::Checks;
 
@@ -27,9 +21,6 @@ use crate::validate::Checks;
 pub const IMPORT_LIMIT: usize = 10 * 1024 * 1024;
 /// The most rows one import may hold.
 pub const MAX_ROWS: usize = 100_000;
-
-const CSV: &str = "text/csv";
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// A roster column, recognized by its Chinese or English heading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -399,14 +390,6 @@ pub fn check_rows(
     }
 }
 
-/// Whether to only check the file.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ImportQuery {
-    /// `true` checks the file and reports, importing nothing.
-    pub dry_run: Option<bool>,
-}
-
 /// The outcome of an import.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportReport {
@@ -416,228 +399,6 @@ pub struct ImportReport {
     pub imported: usize,
     /// Whether this was only a check.
     pub dry_run: bool,
-}
-
-/// A roster file: CSV (UTF-8) or XLSX.
-#[derive(ToSchema)]
-#[schema(value_type = String, format = Binary)]
-pub struct RosterFile(#[allow(dead_code)] Vec<u8>);
-
-/// Import a roster of members.
-///
-/// The body is a CSV (`text/csv`, UTF-8, a BOM allowed) or XLSX file (the first sheet)
-/// whose first row holds the headings, in Chinese or English: 姓名/name, 身份证号/national_id,
-/// 所在支部/branch (a branch name of this town) are required; 联系电话/phone,
-/// 村（社区）/village, 入党日期/joined_party_on, 后备干部/reserve_cadre and
-/// 优秀年轻党员/outstanding_young (是/否) are optional. The whole file is checked first:
-/// if any row is wrong, nothing is imported and the 422 lists every problem as
-/// `rows[<row>].<column>`. Otherwise every member is registered in one transaction, each
-/// with the registration transfer into their branch. At most 100,000 rows and 10 MiB.
-/// Roles: `committee`.
-#[utoipa::path(
-    tag = "members",
-    params(("town" = Uuid, Path, description = "The town's id."), ImportQuery),
-    request_body(content((RosterFile = "text/csv"), (RosterFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
-                 description = "The roster file."),
-    responses(
-        (status = 201, description = "Every row was imported.", body = ImportReport),
-        (status = 200, description = "Dry run: every row is valid; nothing was imported.", body = ImportReport),
-        (status = 409, description = "`national_id_taken` or `phone_taken`: a member was registered meanwhile.", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = ["committee"])),
-)]
-#[post("/towns/{town}/members/import")]
-pub async fn import_members(
-    auth: Auth<{ roles::COMMITTEE }>,
-    db: web::Data<PgPool>,
-    req: HttpRequest,
-    path: web::Path<Uuid>,
-    query: web::Query<ImportQuery>,
-    key: IdempotencyKey,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let town = auth.town(&db, path.into_inner()).await?;
-    let kind = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let is_xlsx = match kind.as_deref() {
-        Some(CSV) => false,
-        Some(XLSX) => true,
-        _ => return Err(ApiError::UnsupportedMediaType),
-    };
-    let bytes = read_body(payload).await?;
-    let rows = if is_xlsx {
-        read_xlsx(bytes.clone())?
-    } else {
-        read_csv(&bytes)?
-    };
-    let dry_run = query.dry_run.unwrap_or(false);
-    let mut tx = db.begin().await?;
-    // A retried import replays its first answer before anything is checked again (its
-    // members exist by now, and would read as duplicates).
-    let claim = if dry_run {
-        Claim::Fresh(None)
-    } else {
-        let fingerprint = hex(&Sha256::digest(&bytes));
-        idempotency::claim(&mut tx, &auth, &key, req.path(), &fingerprint).await?
-    };
-    if let Claim::Replay(res) = claim {
-        return Ok(res);
-    }
-    let today = crate::towns::repo::today(&mut tx, town).await?;
-    let known = load_known(&mut tx, town).await?;
-    let members = check_rows(&rows, today, &known).map_err(ApiError::Validation)?;
-    if dry_run {
-        return Ok(HttpResponse::Ok().json(ImportReport {
-            rows: rows.len(),
-            imported: 0,
-            dry_run: true,
-        }));
-    }
-    insert_all(&mut tx, &auth, town, today, &members).await?;
-    let report = ImportReport {
-        rows: rows.len(),
-        imported: members.len(),
-        dry_run: false,
-    };
-    let answer = Answer {
-        status: actix_web::http::StatusCode::CREATED,
-        body: serde_json::to_value(&report).map_err(anyhow::Error::from)?,
-        etag: None,
-        location: None,
-    };
-    let res = claim.finish(&mut tx, answer).await?;
-    tx.commit().await?;
-    Ok(res)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-async fn read_body(mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::bad_request(
-                "body_unreadable",
-                msg!("无法读取请求体。", "The request body could not be read."),
-            )
-        })?;
-        if body.len() + chunk.len() > IMPORT_LIMIT {
-            return Err(ApiError::PayloadTooLarge {
-                limit: IMPORT_LIMIT,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-async fn load_known(conn: &mut PgConnection, town: Uuid) -> Result<Known, ApiError> {
-    let branches = sqlx::query!("SELECT id, name FROM branches WHERE town_id = $1", town)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|b| (b.name, b.id))
-        .collect();
-    let mut known = Known {
-        branches,
-        ..Known::default()
-    };
-    for m in sqlx::query!(
-        "SELECT national_id, phone FROM members WHERE town_id = $1",
-        town
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        known.national_ids.insert(m.national_id);
-        if let Some(p) = m.phone {
-            known.phones.insert(p);
-        }
-    }
-    Ok(known)
-}
-
-/// Writes every member, their registration transfers and their audit records with three
-/// set-based statements, whatever the number of rows.
-async fn insert_all(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    town: Uuid,
-    today: NaiveDate,
-    members: &[ValidMember],
-) -> Result<(), ApiError> {
-    let ids: Vec<Uuid> = members.iter().map(|_| Uuid::now_v7()).collect();
-    let transfer_ids: Vec<Uuid> = members.iter().map(|_| Uuid::now_v7()).collect();
-    let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
-    let national_ids: Vec<String> = members
-        .iter()
-        .map(|m| m.national_id.as_str().to_owned())
-        .collect();
-    let phones: Vec<Option<String>> = members
-        .iter()
-        .map(|m| m.phone.as_ref().map(|p| p.as_str().to_owned()))
-        .collect();
-    let villages: Vec<Option<String>> = members.iter().map(|m| m.village.clone()).collect();
-    let branches: Vec<Uuid> = members.iter().map(|m| m.branch_id).collect();
-    let joined: Vec<Option<NaiveDate>> = members.iter().map(|m| m.joined_party_on).collect();
-    let reserve: Vec<bool> = members.iter().map(|m| m.reserve_cadre).collect();
-    let young: Vec<bool> = members.iter().map(|m| m.outstanding_young).collect();
-    sqlx::query!(
-        "INSERT INTO members (town_id, id, name, national_id, phone, village, branch_id, joined_party_on,
-                              reserve_cadre, outstanding_young)
-         SELECT $1, * FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[],
-                                  $8::date[], $9::bool[], $10::bool[])",
-        town,
-        &ids,
-        &names,
-        &national_ids,
-        &phones as &[Option<String>],
-        &villages as &[Option<String>],
-        &branches,
-        &joined as &[Option<NaiveDate>],
-        &reserve,
-        &young,
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO transfers (town_id, id, member_id, kind, to_branch_id, reason, decided_by, decided_on, status)
-         SELECT $1, t.id, t.member_id, 'registration', t.branch_id, 'import', $5, $6, 'completed'
-         FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[]) AS t(id, member_id, branch_id)",
-        town,
-        &transfer_ids,
-        &ids,
-        &branches,
-        caller.sub,
-        today,
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO audit_log (town_id, actor_sub, actor_role, request_id, action, resource_type, resource_id, data)
-         SELECT $1, $2, $3, $4, 'member.imported', 'member', t.member_id, jsonb_build_object('branch_id', t.branch_id)
-         FROM UNNEST($5::uuid[], $6::uuid[]) AS t(member_id, branch_id)",
-        town,
-        caller.sub,
-        caller.role.as_str(),
-        caller.request_id.as_deref(),
-        &ids,
-        &branches,
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

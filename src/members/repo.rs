@@ -5,23 +5,24 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::domain::{MemberRow, MemberStatus, NameSearch, ValidMember, ValidPatch};
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::paging::Keyset;
 
 /// The filters of the member list, checked.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Current branch.
+    /// Only members now in this branch.
     pub branch_id: Option<Uuid>,
-    /// Village.
+    /// Only members living in this village (exact name).
     pub village: Option<String>,
-    /// Status.
+    /// Only members with this status.
     pub status: Option<MemberStatus>,
     /// Reserve cadres only (or none).
     pub reserve_cadre: Option<bool>,
     /// Outstanding young members only (or none).
     pub outstanding_young: Option<bool>,
-    /// Name search.
+    /// Only members whose name contains this text.
     pub name: Option<NameSearch>,
     /// Holders of a valid floating member certificate only (or none).
     pub floating: Option<bool>,
@@ -185,4 +186,100 @@ pub async fn update(
         None if get(conn, town, id, today).await?.is_some() => Err(ApiError::PreconditionFailed),
         None => Err(ApiError::NotFound),
     }
+}
+
+/// What a roster import checks against: the town's branches (name, id), and the national
+/// ID number and phone of every member registered in the town.
+pub async fn roster_facts(
+    conn: &mut PgConnection,
+    town: Uuid,
+) -> Result<(Vec<(String, Uuid)>, Vec<(String, Option<String>)>), ApiError> {
+    let branches = sqlx::query!("SELECT id, name FROM branches WHERE town_id = $1", town)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|b| (b.name, b.id))
+        .collect();
+    let members = sqlx::query!(
+        "SELECT national_id, phone FROM members WHERE town_id = $1",
+        town
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|m| (m.national_id, m.phone))
+    .collect();
+    Ok((branches, members))
+}
+
+/// Writes every member, their registration transfers and their audit records with three
+/// set-based statements, whatever the number of rows.
+pub async fn insert_imported(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    town: Uuid,
+    today: NaiveDate,
+    members: &[ValidMember],
+) -> Result<(), ApiError> {
+    let ids: Vec<Uuid> = members.iter().map(|_| Uuid::now_v7()).collect();
+    let transfer_ids: Vec<Uuid> = members.iter().map(|_| Uuid::now_v7()).collect();
+    let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+    let national_ids: Vec<String> = members
+        .iter()
+        .map(|m| m.national_id.as_str().to_owned())
+        .collect();
+    let phones: Vec<Option<String>> = members
+        .iter()
+        .map(|m| m.phone.as_ref().map(|p| p.as_str().to_owned()))
+        .collect();
+    let villages: Vec<Option<String>> = members.iter().map(|m| m.village.clone()).collect();
+    let branches: Vec<Uuid> = members.iter().map(|m| m.branch_id).collect();
+    let joined: Vec<Option<NaiveDate>> = members.iter().map(|m| m.joined_party_on).collect();
+    let reserve: Vec<bool> = members.iter().map(|m| m.reserve_cadre).collect();
+    let young: Vec<bool> = members.iter().map(|m| m.outstanding_young).collect();
+    sqlx::query!(
+        "INSERT INTO members (town_id, id, name, national_id, phone, village, branch_id, joined_party_on,
+                              reserve_cadre, outstanding_young)
+         SELECT $1, * FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[],
+                                  $8::date[], $9::bool[], $10::bool[])",
+        town,
+        &ids,
+        &names,
+        &national_ids,
+        &phones as &[Option<String>],
+        &villages as &[Option<String>],
+        &branches,
+        &joined as &[Option<NaiveDate>],
+        &reserve,
+        &young,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO transfers (town_id, id, member_id, kind, to_branch_id, reason, decided_by, decided_on, status)
+         SELECT $1, t.id, t.member_id, 'registration', t.branch_id, 'import', $5, $6, 'completed'
+         FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[]) AS t(id, member_id, branch_id)",
+        town,
+        &transfer_ids,
+        &ids,
+        &branches,
+        caller.sub,
+        today,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO audit_log (town_id, actor_sub, actor_role, request_id, action, resource_type, resource_id, data)
+         SELECT $1, $2, $3, $4, 'member.imported', 'member', t.member_id, jsonb_build_object('branch_id', t.branch_id)
+         FROM UNNEST($5::uuid[], $6::uuid[]) AS t(member_id, branch_id)",
+        town,
+        caller.sub,
+        caller.role.as_str(),
+        caller.request_id.as_deref(),
+        &ids,
+        &branches,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -20,7 +20,7 @@ pub struct Town {
     /// Its administrative code, unique across the service.
     #[schema(example = "320114101")]
     pub code: String,
-    /// Its name.
+    /// The town's name.
     #[schema(example = "铁心桥街道")]
     pub name: String,
     /// The code of its county; a `county` token reads the towns of its county.
@@ -70,13 +70,13 @@ pub struct NewTown {
 /// Checked fields of a new town.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidTown {
-    /// Code.
+    /// The town's code, unique.
     pub code: String,
-    /// Name.
+    /// The town's name, trimmed.
     pub name: String,
-    /// County code.
+    /// The code of the county the town belongs to.
     pub county_code: String,
-    /// Time zone.
+    /// The town's time zone (Asia/Shanghai unless given), which decides its today.
     pub time_zone: TimeZoneName,
     /// Center branch name.
     pub center_branch_name: String,
@@ -112,7 +112,7 @@ impl NewTown {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TownPatch {
-    /// New name.
+    /// The town's new name, 1 to 100 characters.
     #[serde(default)]
     #[schema(
         min_length = 1,
@@ -120,11 +120,11 @@ pub struct TownPatch {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub name: Option<String>,
-    /// New county code.
+    /// The code of the county the town now belongs to: 1 to 32 letters, digits or dashes.
     #[serde(default)]
     #[schema(pattern = "^[0-9A-Za-z-]{1,32}$")]
     pub county_code: Option<String>,
-    /// New time zone.
+    /// The town's new IANA time zone; its today and every calendar date follow it.
     #[serde(default)]
     pub time_zone: Option<TimeZoneName>,
 }

@@ -135,7 +135,7 @@ impl RecordKind {
 /// a registration); who decided is the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTransferRecord {
-    /// The town.
+    /// The town whose member moves.
     pub town_id: Uuid,
     /// The member who moves.
     pub member_id: Uuid,
@@ -154,7 +154,7 @@ pub struct NewTransferRecord {
 pub struct Transfer {
     /// The transfer's id.
     pub id: Uuid,
-    /// The town.
+    /// The town it belongs to.
     pub town_id: Uuid,
     /// The member who moves.
     pub member_id: Uuid,
@@ -168,7 +168,7 @@ pub struct Transfer {
     /// inflow (where they come from).
     #[schema(example = "江宁区秣陵街道党工委")]
     pub external_org: Option<String>,
-    /// Why.
+    /// Why the member moves.
     pub reason: String,
     /// Who decided: the subject of the token that recorded the decision.
     pub decided_by: String,
@@ -267,9 +267,9 @@ pub struct ValidOutflow {
     pub dues_paid_until: NaiveDate,
     /// `decided_on` + the validity.
     pub valid_until: NaiveDate,
-    /// Why.
+    /// Why the member leaves, trimmed.
     pub reason: String,
-    /// When.
+    /// The day the committee decided, in the town's calendar; not in the future.
     pub decided_on: NaiveDate,
 }
 
@@ -280,9 +280,9 @@ pub enum ValidNewTransfer {
     Internal {
         /// The branch joined.
         to_branch_id: Uuid,
-        /// Why.
+        /// Why the member moves, trimmed.
         reason: String,
-        /// When.
+        /// The day it was decided, in the town's calendar; not in the future.
         decided_on: NaiveDate,
     },
     /// Out of the town by a letter.
@@ -299,14 +299,14 @@ impl NewTransfer {
     ) -> Result<ValidNewTransfer, ApiError> {
         let mut c = Checks::new();
         let reason = c.text("reason", &self.reason, 1, REASON_MAX);
-        not_in_future(&mut c, "decided_on", self.decided_on, today);
+        c.not_in_future("decided_on", self.decided_on, today);
         match self.kind {
             RequestedKind::Internal => {
-                let to = required(&mut c, "to_branch_id", self.to_branch_id);
-                not_allowed(&mut c, "external_org", self.external_org.is_some());
-                not_allowed(&mut c, "letter_serial", self.letter_serial.is_some());
-                not_allowed(&mut c, "dues_paid_until", self.dues_paid_until.is_some());
-                not_allowed(&mut c, "valid_days", self.valid_days.is_some());
+                let to = c.required("to_branch_id", self.to_branch_id);
+                c.not_allowed("external_org", self.external_org.is_some());
+                c.not_allowed("letter_serial", self.letter_serial.is_some());
+                c.not_allowed("dues_paid_until", self.dues_paid_until.is_some());
+                c.not_allowed("valid_days", self.valid_days.is_some());
                 c.finish()?;
                 Ok(ValidNewTransfer::Internal {
                     to_branch_id: to.unwrap_or_default(),
@@ -315,12 +315,14 @@ impl NewTransfer {
                 })
             }
             RequestedKind::Outflow => {
-                not_allowed(&mut c, "to_branch_id", self.to_branch_id.is_some());
-                let org = required(&mut c, "external_org", self.external_org.as_deref())
+                c.not_allowed("to_branch_id", self.to_branch_id.is_some());
+                let org = c
+                    .required("external_org", self.external_org.as_deref())
                     .map(|o| c.text("external_org", o, 1, ORG_MAX));
-                let serial = required(&mut c, "letter_serial", self.letter_serial.as_deref())
+                let serial = c
+                    .required("letter_serial", self.letter_serial.as_deref())
                     .map(|s| c.text("letter_serial", s, 1, SERIAL_MAX));
-                let dues = required(&mut c, "dues_paid_until", self.dues_paid_until);
+                let dues = c.required("dues_paid_until", self.dues_paid_until);
                 if let Some(dues) = dues {
                     dues_not_ahead(&mut c, dues, today);
                 }
@@ -415,13 +417,13 @@ pub struct NewInflow {
 /// A checked inflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidInflow {
-    /// Name.
+    /// The newcomer's name, trimmed.
     pub name: String,
     /// Resident ID number.
     pub national_id: NationalId,
-    /// Phone.
+    /// Their phone number, checked and normalized.
     pub phone: Option<Phone>,
-    /// Village.
+    /// The village or community they live in, trimmed.
     pub village: Option<String>,
     /// Where they come from.
     pub external_org: String,
@@ -433,9 +435,9 @@ pub struct ValidInflow {
     pub dues_paid_until: NaiveDate,
     /// The branch joined on receipt.
     pub to_branch_id: Uuid,
-    /// Why.
+    /// Why they come, trimmed.
     pub reason: String,
-    /// When.
+    /// The day the committee accepted the letter (today by default); not in the future.
     pub decided_on: NaiveDate,
 }
 
@@ -477,7 +479,7 @@ impl NewInflow {
         let letter_serial = c.text("letter_serial", &self.letter_serial, 1, SERIAL_MAX);
         let reason = c.text("reason", &self.reason, 1, REASON_MAX);
         let decided_on = self.decided_on.unwrap_or(today);
-        not_in_future(&mut c, "decided_on", decided_on, today);
+        c.not_in_future("decided_on", decided_on, today);
         if self.valid_until < decided_on {
             c.push(FieldError::new(
                 "valid_until",
@@ -545,7 +547,7 @@ impl Receipt {
     /// Checks the date against the town's today and the transfer's decision date.
     pub fn validate(&self, today: NaiveDate, decided_on: NaiveDate) -> Result<NaiveDate, ApiError> {
         let mut c = Checks::new();
-        not_in_future(&mut c, "receipt_on", self.receipt_on, today);
+        c.not_in_future("receipt_on", self.receipt_on, today);
         if self.receipt_on < decided_on {
             c.push(FieldError::new(
                 "receipt_on",
@@ -576,7 +578,7 @@ pub struct Closing {
 }
 
 impl Closing {
-    /// The reason, trimmed.
+    /// The reason, trimmed; 422 when it is blank, too long or has control characters.
     pub fn validate(&self) -> Result<String, ApiError> {
         let mut c = Checks::new();
         let reason = c.text("reason", &self.reason, 1, REASON_MAX);
@@ -658,46 +660,6 @@ fn dues_not_ahead(c: &mut Checks, dues: NaiveDate, today: NaiveDate) {
             msg!(
                 "党费交至日期不能晚于本月末。",
                 "`dues_paid_until` cannot be after the end of the current month."
-            ),
-        ));
-    }
-}
-
-fn not_in_future(c: &mut Checks, field: &str, date: NaiveDate, today: NaiveDate) {
-    if date > today {
-        c.push(FieldError::new(
-            field,
-            "in_the_future",
-            msg!(
-                ("{} 不能晚于今天。", field),
-                ("`{}` cannot be in the future.", field)
-            ),
-        ));
-    }
-}
-
-fn required<T>(c: &mut Checks, field: &str, value: Option<T>) -> Option<T> {
-    if value.is_none() {
-        c.push(FieldError::new(
-            field,
-            "required",
-            msg!(
-                ("缺少必填字段：{}。", field),
-                ("Missing required field `{}`.", field)
-            ),
-        ));
-    }
-    value
-}
-
-fn not_allowed(c: &mut Checks, field: &str, present: bool) {
-    if present {
-        c.push(FieldError::new(
-            field,
-            "not_allowed",
-            msg!(
-                ("该类型的转接不接受字段 {}。", field),
-                ("`{}` does not belong to this kind of transfer.", field)
             ),
         ));
     }

@@ -45,28 +45,28 @@ pub struct MemberState {
 /// A transfer's state, read under a row lock before its letter moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedTransfer {
-    /// The member.
+    /// The member whose relation moves.
     pub member_id: Uuid,
-    /// The kind.
+    /// What kind of move it is.
     pub kind: TransferKind,
-    /// The status.
+    /// Where it stands now.
     pub status: TransferStatus,
     /// The decision date.
     pub decided_on: NaiveDate,
-    /// The version.
+    /// The row's version, checked against `If-Match`.
     pub version: i64,
 }
 
 /// A transfer to insert.
 #[derive(Debug, Clone)]
 pub struct Insert<'a> {
-    /// The town.
+    /// The town it belongs to.
     pub town_id: Uuid,
     /// The new transfer's id.
     pub id: Uuid,
-    /// The member.
+    /// The member whose relation moves.
     pub member_id: Uuid,
-    /// The kind.
+    /// What kind of move it is.
     pub kind: TransferKind,
     /// The branch left.
     pub from_branch_id: Option<Uuid>,
@@ -74,11 +74,11 @@ pub struct Insert<'a> {
     pub to_branch_id: Option<Uuid>,
     /// The organization on the other side.
     pub external_org: Option<&'a str>,
-    /// Why.
+    /// Why the member moves, trimmed.
     pub reason: &'a str,
     /// Who decided (the caller's subject).
     pub decided_by: &'a str,
-    /// When.
+    /// The day it was decided, in the town's calendar.
     pub decided_on: NaiveDate,
     /// `completed` or `issued`.
     pub status: TransferStatus,

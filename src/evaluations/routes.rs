@@ -1,0 +1,238 @@
+//! The evaluation endpoints: HTTP in, a workflow call, HTTP out.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use sqlx::PgPool;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::domain::{
+    Cancellation, Evaluation, EvaluationStatus, EvaluationSummary, NewEvaluation, NewVote,
+    VoteReceipt,
+};
+use super::{repo, workflow};
+use crate::auth::{Auth, roles};
+use crate::error::ApiError;
+use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::idempotency::{Answer, idempotent};
+use crate::http::paging::{Page, PageParams};
+use crate::http::reply;
+
+/// Schedule a democratic evaluation (art. 23-24).
+///
+/// For a case whose score reached the evaluation threshold (status `evaluation_due`),
+/// which becomes `under_evaluation`. The panel is fixed here: evaluators by kind, each
+/// with the `subject` of the token they will vote with, and their member record when
+/// they are a member of the town. The member under evaluation cannot sit on the panel
+/// (422 `member_under_evaluation`), nor can a member holding a valid floating certificate
+/// on the day of the meeting (422 `evaluator_floating`: a floating member has no vote),
+/// nor an inactive one (`member_not_active`); the panel must be at least the quorum
+/// (`below_quorum`). The evaluation records the current policy version, whose quorum,
+/// majority and failed-evaluation rule decide it. Roles: `committee`.
+#[utoipa::path(
+    tag = "evaluations",
+    params(("town" = Uuid, Path, description = "The town's id.")),
+    request_body = NewEvaluation,
+    responses(
+        (status = 201, description = "The evaluation, open.", body = Evaluation,
+         headers(("ETag" = String, description = "The evaluation's version"), ("Location" = String, description = "The evaluation's URL"))),
+        (status = 409, description = "`case_not_due`: the case's score has not reached the evaluation threshold, or an evaluation is under way; `evaluation_open`.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/evaluations")]
+pub(super) async fn schedule(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: Json<NewEvaluation>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let evaluation = workflow::schedule(tx, &auth, town, &body).await?;
+        let location = format!("/api/v1/towns/{town}/evaluations/{}", evaluation.id);
+        Answer::created(&evaluation, etag(evaluation.version), location)
+    })
+    .await
+}
+
+/// Filters of the evaluation list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EvaluationQuery {
+    /// Only this case's evaluations.
+    pub case_id: Option<Uuid>,
+    /// Only evaluations with this status.
+    #[param(inline)]
+    pub status: Option<EvaluationStatus>,
+}
+
+/// List a town's evaluations, in the order they were scheduled.
+///
+/// Without their panels; the tally only for closed ones. Roles: `staff`, `committee`,
+/// `county`.
+#[utoipa::path(
+    tag = "evaluations",
+    params(("town" = Uuid, Path, description = "The town's id."), EvaluationQuery, PageParams),
+    responses((status = 200, description = "A page of evaluations.", body = Page<EvaluationSummary>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/evaluations")]
+pub(super) async fn list_evaluations(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    query: web::Query<EvaluationQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<EvaluationSummary>>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let keyset = page.keyset()?;
+    let mut conn = db.acquire().await?;
+    let filter = repo::Filter {
+        case_id: query.case_id,
+        status: query.status,
+    };
+    let rows = repo::list(&mut conn, town, filter, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |e| e.id)))
+}
+
+/// Read an evaluation.
+///
+/// Its panel shows who has voted, never how; the tally appears once it is closed.
+/// Roles: `staff`, `committee`, `county`.
+#[utoipa::path(
+    tag = "evaluations",
+    params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
+    responses((status = 200, description = "The evaluation.", body = Evaluation,
+               headers(("ETag" = String, description = "The evaluation's version")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/evaluations/{evaluation}")]
+pub(super) async fn get_evaluation(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut conn = db.acquire().await?;
+    let evaluation = workflow::read(&mut conn, town, id).await?;
+    Ok(reply::with_etag(&evaluation, evaluation.version))
+}
+
+/// Vote in an evaluation, as an evaluator.
+///
+/// The evaluator votes with their own token: a `staff` or `committee` token of the town
+/// whose `sub` is their `subject` on the panel; anyone else gets 403 `not_on_panel`. One
+/// vote each (409 `already_voted`, also when two arrive at once); none once the
+/// evaluation is closed (409 `evaluation_closed`). The ballot is secret: who voted is
+/// recorded apart from the verdict, which nothing ever shows on its own. For the same
+/// reason this request takes no `Idempotency-Key` (a stored fingerprint of the request
+/// would tie the verdict to the voter): a retry of a vote that was recorded answers 409
+/// `already_voted`, which confirms it counted. Roles: `staff`, `committee` (panel members).
+#[utoipa::path(
+    tag = "evaluations",
+    params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
+    request_body = NewVote,
+    responses(
+        (status = 200, description = "The vote counted: a receipt, without the verdict.", body = VoteReceipt),
+        (status = 403, description = "`not_on_panel`: the token's subject is not on the panel (or `forbidden`: another role).",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_voted` or `evaluation_closed`.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee"])),
+)]
+#[post("/towns/{town}/evaluations/{evaluation}/votes")]
+pub(super) async fn vote(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<NewVote>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let receipt = workflow::vote(&mut tx, &auth, town, id, &body).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(receipt))
+}
+
+/// Close an evaluation and act on its verdict.
+///
+/// Needs `If-Match` with the evaluation's ETag (each vote moves it on, so the committee
+/// closes what it last read). Fewer votes than the quorum recorded at scheduling: 409
+/// `quorum_not_met`, and nothing changes. Otherwise the ballots are counted: more than the
+/// recorded majority share of `qualified` votes is a pass, which moves the member's
+/// relation back to the case's original branch (a `return` transfer) and concludes the
+/// case (`returned`), in one transaction; anything else is a fail, which leaves the case
+/// open (`evaluation_due` again, or `active` with the score back at the base when the
+/// policy version of the evaluation restarts the score after a failed evaluation, written
+/// as a correction entry). The tally is shown from now on; the evaluation is final
+/// (409 `evaluation_closed`). Roles: `committee`.
+#[utoipa::path(
+    tag = "evaluations",
+    params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
+    responses(
+        (status = 200, description = "The closed evaluation, with its tally.", body = Evaluation,
+         headers(("ETag" = String, description = "The evaluation's new version"))),
+        (status = 409, description = "`quorum_not_met`, `evaluation_closed`, `case_concluded` (the case ended otherwise meanwhile), or for a pass `member_not_active` / `open_transfer_exists` (the return transfer cannot be made).",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/evaluations/{evaluation}/close")]
+pub(super) async fn close(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let closed = workflow::close_evaluation(&mut tx, &auth, town, id, if_match).await?;
+    tx.commit().await?;
+    Ok(reply::with_etag(&closed, closed.version))
+}
+
+/// Call an evaluation off.
+///
+/// For an open evaluation that cannot be held or closed (the panel cannot meet, the
+/// quorum will not be reached): with a `reason`, it becomes `cancelled`, final; the
+/// ballots cast are destroyed uncounted (no tally ever exists; who voted stays on record);
+/// its case is due for an evaluation again (`evaluation_due`), so the committee can
+/// schedule another with a new panel. Only before the quorum is reached: with it, the
+/// evaluation must be closed (409 `quorum_met`). Needs `If-Match` with the evaluation's
+/// ETag. A closed or cancelled evaluation: 409 `evaluation_closed`. Roles: `committee`.
+#[utoipa::path(
+    tag = "evaluations",
+    params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
+    request_body = Cancellation,
+    responses(
+        (status = 200, description = "The cancelled evaluation.", body = Evaluation,
+         headers(("ETag" = String, description = "The evaluation's new version"))),
+        (status = 409, description = "`evaluation_closed`: it is closed or cancelled already; `quorum_met`: it has its quorum, close it instead.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["committee"])),
+)]
+#[post("/towns/{town}/evaluations/{evaluation}/cancel")]
+pub(super) async fn cancel(
+    auth: Auth<{ roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    body: Json<Cancellation>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut tx = db.begin().await?;
+    let cancelled = workflow::cancel(&mut tx, &auth, town, id, if_match, &body).await?;
+    tx.commit().await?;
+    Ok(reply::with_etag(&cancelled, cancelled.version))
+}

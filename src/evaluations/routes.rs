@@ -128,7 +128,9 @@ pub(super) async fn get_evaluation(
 /// The evaluator votes with their own token: a `staff` or `committee` token of the town
 /// whose `sub` is their `subject` on the panel; anyone else gets 403 `not_on_panel`. One
 /// vote each (409 `already_voted`, also when two arrive at once); none once the
-/// evaluation is closed (409 `evaluation_closed`). The ballot is secret: who voted is
+/// evaluation is closed (409 `evaluation_closed`), and none before the meeting's
+/// scheduled `held_at` (409 `evaluation_not_started`: the panel votes at the meeting,
+/// art. 24, so a ballot cast before it would be a vote without the meeting). The ballot is secret: who voted is
 /// recorded apart from the verdict, which nothing ever shows on its own. For the same
 /// reason this request takes no `Idempotency-Key` (a stored fingerprint of the request
 /// would tie the verdict to the voter): a retry of a vote that was recorded answers 409
@@ -141,7 +143,7 @@ pub(super) async fn get_evaluation(
         (status = 200, description = "The vote counted: a receipt, without the verdict.", body = VoteReceipt),
         (status = 403, description = "`not_on_panel`: the token's subject is not on the panel (or `forbidden`: another role).",
          body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_voted` or `evaluation_closed`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_voted`, `evaluation_closed`, or `evaluation_not_started` (before `held_at`).", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["staff", "committee"])),
 )]

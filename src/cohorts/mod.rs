@@ -527,7 +527,8 @@ async fn add_placement(
 
 /// List a trainee's placements, by start date.
 ///
-/// Roles: `staff`, `committee`, `county`.
+/// All of them on one page (`next_cursor` is always `null`: a trainee has a handful in
+/// the cohort's year), in the shape of every list. Roles: `staff`, `committee`, `county`.
 #[utoipa::path(
     tag = "cohorts",
     params(
@@ -535,7 +536,7 @@ async fn add_placement(
         ("cohort" = Uuid, Path, description = "The cohort's id."),
         ("member" = Uuid, Path, description = "The trainee's member id."),
     ),
-    responses((status = 200, description = "The trainee's placements.", body = Vec<Placement>)),
+    responses((status = 200, description = "The trainee's placements, all on one page.", body = Page<Placement>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/cohorts/{cohort}/trainees/{member}/placements")]
@@ -543,16 +544,15 @@ async fn list_placements(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
     path: web::Path<(Uuid, Uuid, Uuid)>,
-) -> Result<web::Json<Vec<Placement>>, ApiError> {
+) -> Result<web::Json<Page<Placement>>, ApiError> {
     let (town, cohort, member) = path.into_inner();
     let town = auth.town(&db, town).await?;
     let mut conn = db.acquire().await?;
     repo::trainee(&mut conn, town, cohort, member)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(web::Json(
-        repo::placements(&mut conn, town, cohort, Some(member)).await?,
-    ))
+    let placements = repo::placements(&mut conn, town, cohort, Some(member)).await?;
+    Ok(web::Json(Page::whole(placements)))
 }
 
 /// The cohort's roster.

@@ -561,7 +561,8 @@ async fn list_placements(
 /// their attendance at the center's activities of the cohort's year whose roll has been
 /// recorded (art. 17: present / required). `?format=csv` gives a CSV (UTF-8 with a byte
 /// order mark) with Chinese column headings: 姓名, 党员编号, 村（社区）, 入选条件, 培养安排,
-/// 结对导师, 出勤次数/应出勤次数, 出勤率. Roles: `staff`, `committee`, `county`.
+/// 结对导师, 出勤次数/应出勤次数, 出勤率（请假计为未出勤）, 出勤率（不含请假）: the two rates
+/// differ in how excused leave (请假) counts. Roles: `staff`, `committee`, `county`.
 #[utoipa::path(
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id."), FormatQuery),

@@ -477,3 +477,18 @@ pub async fn current_cohort_of(
     .fetch_optional(conn)
     .await?)
 }
+
+/// The id of the town's cohort of `year`, if there is one.
+pub async fn of_year(
+    conn: &mut PgConnection,
+    town: Uuid,
+    year: i32,
+) -> Result<Option<Uuid>, ApiError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM cohorts WHERE town_id = $1 AND year = $2",
+        town,
+        year
+    )
+    .fetch_optional(conn)
+    .await?)
+}

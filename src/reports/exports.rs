@@ -6,13 +6,13 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::repo;
 use crate::activities::domain::check_day_filter;
 use crate::auth::{Auth, Caller, roles};
 use crate::desk::domain::{DeskCategory, DeskEntry, DeskStatus, Viewer};
@@ -216,18 +216,7 @@ async fn ledger(
             .ok_or(ApiError::NotFound)?;
     }
     let rows = start.feed(&db, move |conn| {
-        sqlx::query_as!(
-            LedgerEntry,
-            r#"SELECT id, case_id, seq, half_points AS "points: HalfPoints", kind AS "kind: EntryKind",
-                      source_type AS "source_type: SourceType", source_id, reverses_entry_id, reason,
-                      recorded_by, recorded_role, recorded_at, policy_version, score_after AS "score_after: HalfPoints"
-               FROM ledger_entries
-               WHERE town_id = $1 AND case_id = $2
-               ORDER BY seq"#,
-            town,
-            case,
-        )
-        .fetch(conn)
+        crate::scores::repo::whole_ledger(conn, town, case)
     });
     let mut head = Report::head("ledger", town);
     head.case_id = Some(case);
@@ -326,36 +315,7 @@ async fn attendance(
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let rows = start.feed(&db, move |conn| {
-        sqlx::query_as!(
-            AttendanceLine,
-            r#"SELECT m.id AS member_id, m.name, b.name AS "branch_name?",
-                      count(*) AS "required!",
-                      count(*) FILTER (WHERE r.status = 'present') AS "present!",
-                      count(*) FILTER (WHERE r.status = 'absent') AS "absent!",
-                      count(*) FILTER (WHERE r.status = 'excused') AS "excused!",
-                      count(*) FILTER (WHERE r.id IS NULL) AS "not_recorded!",
-                      round(count(*) FILTER (WHERE r.status = 'present')::numeric
-                            / nullif(count(r.id), 0), 4)::float8 AS rate,
-                      round(count(*) FILTER (WHERE r.status = 'present')::numeric
-                            / nullif(count(*) FILTER (WHERE r.status IN ('present', 'absent')), 0), 4)::float8
-                        AS rate_without_excused
-               FROM activities a
-               JOIN towns t ON t.id = a.town_id
-               JOIN activity_attendees aa ON aa.town_id = a.town_id AND aa.activity_id = a.id
-               JOIN members m ON m.town_id = aa.town_id AND m.id = aa.member_id
-               LEFT JOIN branches b ON b.town_id = m.town_id AND b.id = m.branch_id
-               LEFT JOIN attendance_records r
-                      ON r.town_id = aa.town_id AND r.activity_id = aa.activity_id AND r.member_id = aa.member_id
-               WHERE a.town_id = $1
-                 AND a.starts_at >= ($2::date::timestamp AT TIME ZONE t.time_zone)
-                 AND a.starts_at < (($3::date + 1)::timestamp AT TIME ZONE t.time_zone)
-               GROUP BY m.id, m.name, b.name
-               ORDER BY b.name NULLS LAST, m.name, m.id"#,
-            town,
-            range.from,
-            range.to,
-        )
-        .fetch(conn)
+        repo::attendance(conn, town, range.from, range.to)
     });
     let mut head = Report::head("attendance", town);
     head.from = Some(range.from);
@@ -454,30 +414,7 @@ async fn desk_register(
     let town = start.town;
     let viewer = Viewer::new(auth.role, &auth.sub);
     let rows = start.feed(&db, move |conn| {
-        let all = viewer.sees_all_confidential();
-        let author = viewer.confidential_author().map(str::to_owned);
-        sqlx::query_as!(
-            DeskEntry,
-            r#"SELECT d.id, d.town_id, visitor_name, member_id, visitor_phone, jurisdiction,
-                   category AS "category: DeskCategory", request, received_by, received_at,
-                   confidential AS "confidential!", status AS "status: DeskStatus", outcome, referred_to,
-                   referral_reason, follow_up, status_changed_by, status_changed_at, d.created_at, d.updated_at, d.version
-               FROM desk_entries d
-               JOIN towns t ON t.id = d.town_id
-               WHERE d.town_id = $1
-                 AND received_at >= ($2::date::timestamp AT TIME ZONE t.time_zone)
-                 AND received_at < (($3::date + 1)::timestamp AT TIME ZONE t.time_zone)
-                 AND (NOT confidential OR $4 OR received_by = $5)
-               ORDER BY received_at, d.id"#,
-            town,
-            range.from,
-            range.to,
-            all,
-            author,
-        )
-        .fetch(conn)
-        .map(move |row| row.map(|entry| viewer.present(entry)))
-        .boxed()
+        crate::desk::repo::register(conn, town, range.from, range.to, viewer)
     });
     let mut head = Report::head("desk_register", town);
     head.from = Some(range.from);
@@ -578,24 +515,7 @@ async fn overdue_letters(
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let today = chrono::Utc::now().with_timezone(&start.tz).date_naive();
-    let rows = start.feed(&db, move |conn| {
-        sqlx::query_as!(
-            OverdueLetter,
-            r#"SELECT t.id AS transfer_id, t.member_id, m.name AS member_name,
-                      t.kind AS "kind: TransferKind", t.letter_serial AS "letter_serial!",
-                      t.external_org AS "external_org!", b.name AS "branch_name?", t.decided_on,
-                      t.valid_until AS "valid_until!", ($2::date - t.valid_until) AS "days_overdue!",
-                      t.dues_paid_until
-               FROM transfers t
-               JOIN members m ON m.town_id = t.town_id AND m.id = t.member_id
-               LEFT JOIN branches b ON b.town_id = t.town_id AND b.id = coalesce(t.from_branch_id, t.to_branch_id)
-               WHERE t.town_id = $1 AND t.status = 'issued' AND t.valid_until < $2
-               ORDER BY t.valid_until, t.id"#,
-            town,
-            today,
-        )
-        .fetch(conn)
-    });
+    let rows = start.feed(&db, move |conn| repo::overdue_letters(conn, town, today));
     let head = Report::head("overdue_letters", town);
     start
         .respond(format!("overdue-letters-{today}"), head, rows)
@@ -652,13 +572,8 @@ async fn cohort_roster(
         Some(year) => year,
         None => crate::towns::repo::today(&mut conn, town).await?.year(),
     };
-    let cohort = sqlx::query_scalar!(
-        "SELECT id FROM cohorts WHERE town_id = $1 AND year = $2",
-        town,
-        year
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(ApiError::NotFound)?;
+    let cohort = crate::cohorts::repo::of_year(&mut conn, town, year)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     crate::cohorts::roster_answer(&mut conn, town, cohort, format).await
 }

@@ -15,6 +15,7 @@ use crate::scores::points::HalfPoints;
 
 pub mod chart;
 pub mod exports;
+pub mod repo;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -69,26 +70,7 @@ async fn summary(
     // Counts only what the caller's own lists show: a counselling entry for its author and
     // the committee (no one else learns that one was registered).
     let viewer = crate::desk::domain::Viewer::new(auth.role, &auth.sub);
-    let s = sqlx::query_as!(
-        TownSummary,
-        r#"SELECT $1::uuid AS "town_id!",
-                  (SELECT count(*) FROM members WHERE town_id = $1 AND status = 'active') AS "members_active!",
-                  (SELECT count(*) FROM cases WHERE town_id = $1 AND status = 'active') AS "cases_active!",
-                  (SELECT count(*) FROM cases WHERE town_id = $1 AND status = 'below_threshold') AS "cases_below_threshold!",
-                  (SELECT count(*) FROM cases WHERE town_id = $1 AND status = 'evaluation_due') AS "cases_evaluation_due!",
-                  (SELECT count(*) FROM cases WHERE town_id = $1 AND status = 'under_evaluation') AS "cases_under_evaluation!",
-                  (SELECT count(*) FROM evaluations WHERE town_id = $1 AND status = 'open') AS "evaluations_open!",
-                  coalesce((SELECT trainee_count::bigint FROM cohorts WHERE town_id = $1 AND year = $2), 0) AS "cohort_size!",
-                  (SELECT count(*) FROM desk_entries WHERE town_id = $1
-                     AND status IN ('registered', 'in_progress', 'referred')
-                     AND (NOT confidential OR $3 OR received_by = $4)) AS "desk_entries_open!""#,
-        town,
-        year,
-        viewer.sees_all_confidential(),
-        viewer.confidential_author(),
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let s = repo::summary(&mut conn, town, year, &viewer).await?;
     Ok(web::Json(s))
 }
 
@@ -169,19 +151,7 @@ async fn score_history(
         at: opened.created_at,
         score: opened.base_score,
     }];
-    points.extend(
-        sqlx::query_as!(
-            ScorePoint,
-            r#"SELECT recorded_at AS at, score_after AS "score: HalfPoints"
-               FROM ledger_entries WHERE town_id = $1 AND case_id = $2 AND recorded_at <= $3
-               ORDER BY seq"#,
-            town,
-            case,
-            as_of,
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-    );
+    points.extend(repo::score_points(&mut conn, town, case, as_of).await?);
     let history = ScoreHistory {
         case_id: case,
         low_threshold: policy.low_threshold,

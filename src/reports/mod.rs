@@ -48,11 +48,15 @@ pub struct TownSummary {
     pub desk_entries_open: i64,
 }
 
-/// A town's summary.
+/// A town's summary · 全镇概况
 ///
 /// Members, open cases by status, evaluations open, this year's cohort size and the desk
 /// entries still open. Roles: `staff`, `committee`, `county` (each town of its county).
+///
+/// 党员人数、按状态统计的在管转化档案、进行中的民主评议、本年度学员班人数以及尚未办结的窗口登记。
+/// 角色：`staff`、`committee`、`county`（本县各镇）。
 #[utoipa::path(
+    operation_id = "get_summary",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id.")),
     responses((status = 200, description = "The summary.", body = TownSummary)),

@@ -139,11 +139,16 @@ pub struct ScoreHistory {
     pub points: Vec<ScorePoint>,
 }
 
-/// A case's score over time.
+/// A case's score over time · 档案积分随时间的变化
 ///
 /// The score at opening and after every ledger entry, as JSON, or with `format=svg` as a
 /// chart with the low and evaluation thresholds drawn. Roles: `staff`, `committee`, `county`.
+///
+/// 建档时以及每条记分之后的积分，以 JSON 返回；
+/// `format=svg` 时返回标出低分线和评议分数线的折线图。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_score_history",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), ChartQuery),
     responses((status = 200, description = "The history.", content((ScoreHistory = "application/json"), (String = "image/svg+xml")))),

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 pub use self::constraints::{Known, KnownField, Meaning};
 
+pub mod codes;
 pub mod constraints;
 
 /// The media type of every error body.

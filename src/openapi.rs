@@ -2,7 +2,7 @@
 //! completed by [`conventions`] with what every endpoint shares (error responses, the
 //! `If-Match` and `Idempotency-Key` headers), so that those are written once and can
 //! never be forgotten on a new endpoint; [`glossary`] adds the Chinese of every enum
-//! value and makes the error codes an enum.
+//! value and makes the error codes an enum, [`examples`] an example of every request body.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn};
@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ApiError, AuthFailure, FieldProblem, Lang, PROBLEM_JSON, Problem};
 use crate::msg;
 
+pub mod examples;
 pub mod glossary;
 
 /// The fixed part of the document: info, tags, shared schemas, the bearer scheme.
@@ -191,6 +192,7 @@ pub fn document() -> OpenApiDoc {
     let mut json = serde_json::to_value(&api).expect("the document is JSON");
     glossary::describe_enums(&mut json);
     glossary::enumerate_codes(&mut json);
+    examples::add_to_requests(&mut json);
     serde_json::from_value(json).expect("the document reads back")
 }
 

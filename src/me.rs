@@ -14,6 +14,7 @@ use crate::http::idempotency::{self, Answer, Claim};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 use crate::members::domain::{Disclosure, Member};
+use crate::msg;
 use crate::scores::LedgerEntry;
 use crate::tasks::domain::{NewObjection, Objection, Task};
 
@@ -36,11 +37,23 @@ fn member_scope(caller: &Caller) -> Result<(Uuid, Uuid), ApiError> {
     }
 }
 
-/// The member's open case, else their latest; 404 when they never had one.
+/// The member's open case, else their latest; 404 `no_case` when they never had one.
 async fn case_id(conn: &mut PgConnection, town: Uuid, member: Uuid) -> Result<Uuid, ApiError> {
     crate::tasks::repo::case_of_member(conn, town, member)
         .await?
-        .ok_or(ApiError::NotFound)
+        .ok_or_else(no_case)
+}
+
+/// 404 `no_case`: the member was never moved into the center, so the case views are
+/// empty by nature; told apart from a wrong URL (`not_found`).
+fn no_case() -> ApiError {
+    ApiError::Missing {
+        code: "no_case",
+        detail: msg!(
+            "您没有转化管理案件：只有被转入中心进行转化管理的党员才有案件、积分和任务。",
+            "You have no transformation case: only members moved into the center for transformation have a case, a score and tasks."
+        ),
+    }
 }
 
 /// Your own member record · 查看本人的党员档案
@@ -88,7 +101,7 @@ async fn me(
     responses(
         (status = 200, description = "Your case.", body = Case,
          headers(("ETag" = String, description = "The case's version"))),
-        (status = 404, description = "`not_found`: you have no case.",
+        (status = 404, description = "`no_case`: you were never moved into the center for transformation, so you have no case (a wrong URL is `not_found`).",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["member"])),
@@ -122,7 +135,7 @@ async fn my_case(
     params(PageParams),
     responses(
         (status = 200, description = "A page of entries, newest first.", body = Page<LedgerEntry>),
-        (status = 404, description = "`not_found`: you have no case.",
+        (status = 404, description = "`no_case`: you were never moved into the center for transformation, so you have no case (a wrong URL is `not_found`).",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["member"])),
@@ -156,7 +169,7 @@ async fn my_ledger(
     params(PageParams),
     responses(
         (status = 200, description = "A page of tasks.", body = Page<Task>),
-        (status = 404, description = "`not_found`: you have no case.",
+        (status = 404, description = "`no_case`: you were never moved into the center for transformation, so you have no case (a wrong URL is `not_found`).",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["member"])),

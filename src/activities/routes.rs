@@ -33,9 +33,13 @@ pub struct ActivityQuery {
     pub kind: Option<ActivityKind>,
     /// Only activities starting on or after this day (`YYYY-MM-DD`, the town's time
     /// zone; years 2000 to 2099).
+    #[serde(default)]
+    #[param(value_type = Option<crate::types::CalendarDate>, inline)]
     pub from: Option<NaiveDate>,
     /// Only activities starting on or before this day (`YYYY-MM-DD`, the town's time
     /// zone; years 2000 to 2099).
+    #[serde(default)]
+    #[param(value_type = Option<crate::types::CalendarDate>, inline)]
     pub to: Option<NaiveDate>,
 }
 

@@ -210,8 +210,10 @@ pub struct NewPlacement {
     )]
     pub note: Option<String>,
     /// The first day, in the cohort's year.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub starts_on: NaiveDate,
     /// The last day (on or after the first).
+    #[schema(value_type = crate::types::CalendarDate)]
     pub ends_on: NaiveDate,
 }
 
@@ -283,7 +285,7 @@ impl NewPlacement {
                 ),
             ));
         }
-        if self.ends_on < self.starts_on {
+        if c.date("ends_on", self.ends_on) && self.ends_on < self.starts_on {
             c.push(FieldError::new(
                 "ends_on",
                 "before_start",

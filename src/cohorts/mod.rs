@@ -565,8 +565,10 @@ async fn add_placement(
 
 /// List a trainee's placements, by start date · 列出学员的培养安排，按开始日期排列
 ///
-/// Roles: `staff`, `committee`, `county`.
+/// All of them on one page (`next_cursor` is always `null`: a trainee has a handful in
+/// the cohort's year), in the shape of every list. Roles: `staff`, `committee`, `county`.
 ///
+/// 全部在一页中返回（`next_cursor` 始终为 `null`：一名学员在该年度只有几项安排），形式与其他列表相同。
 /// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
     operation_id = "list_placements",
@@ -576,7 +578,7 @@ async fn add_placement(
         ("cohort" = Uuid, Path, description = "The cohort's id."),
         ("member" = Uuid, Path, description = "The trainee's member id."),
     ),
-    responses((status = 200, description = "The trainee's placements.", body = Vec<Placement>)),
+    responses((status = 200, description = "The trainee's placements, all on one page.", body = Page<Placement>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/cohorts/{cohort}/trainees/{member}/placements")]
@@ -584,16 +586,15 @@ async fn list_placements(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
     path: web::Path<(Uuid, Uuid, Uuid)>,
-) -> Result<web::Json<Vec<Placement>>, ApiError> {
+) -> Result<web::Json<Page<Placement>>, ApiError> {
     let (town, cohort, member) = path.into_inner();
     let town = auth.town(&db, town).await?;
     let mut conn = db.acquire().await?;
     repo::trainee(&mut conn, town, cohort, member)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(web::Json(
-        repo::placements(&mut conn, town, cohort, Some(member)).await?,
-    ))
+    let placements = repo::placements(&mut conn, town, cohort, Some(member)).await?;
+    Ok(web::Json(Page::whole(placements)))
 }
 
 /// The cohort's roster · 学员班花名册

@@ -216,6 +216,15 @@ pub enum ApiError {
     /// 404: no such resource (or one of another town, whose existence is not revealed).
     #[error("not found")]
     NotFound,
+    /// 404 with its own code: the URL is right, and what it names does not exist for
+    /// this caller yet (a member who has no case: `no_case`).
+    #[error("missing: {code}")]
+    Missing {
+        /// Stable code naming what is missing.
+        code: &'static str,
+        /// What is missing, and what would make it exist.
+        detail: Msg,
+    },
     /// 405: the route exists but not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -294,6 +303,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Refused { code, .. }
             | ApiError::Unprocessable { code, .. }
+            | ApiError::Missing { code, .. }
             | ApiError::TooManyRequests { code, .. } => code,
             ApiError::Unauthorized(AuthFailure::Missing) => "missing_token",
             ApiError::Unauthorized(AuthFailure::Malformed) => "malformed_authorization",
@@ -340,6 +350,7 @@ impl ApiError {
             | ApiError::Conflict { detail, .. }
             | ApiError::Refused { detail, .. }
             | ApiError::Unprocessable { detail, .. }
+            | ApiError::Missing { detail, .. }
             | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::Unauthorized(AuthFailure::Missing) => msg!(
                 "缺少 Authorization 请求头，请以 Bearer 方式提供令牌。",
@@ -462,7 +473,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden | ApiError::RoleNotAllowed { .. } | ApiError::Refused { .. } => {
                 StatusCode::FORBIDDEN
             }
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::Missing { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,

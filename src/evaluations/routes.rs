@@ -146,7 +146,9 @@ pub(super) async fn get_evaluation(
 /// The evaluator votes with their own token: a `staff` or `committee` token of the town
 /// whose `sub` is their `subject` on the panel; anyone else gets 403 `not_on_panel`. One
 /// vote each (409 `already_voted`, also when two arrive at once); none once the
-/// evaluation is closed (409 `evaluation_closed`). The ballot is secret: who voted is
+/// evaluation is closed (409 `evaluation_closed`), and none before the meeting's
+/// scheduled `held_at` (409 `evaluation_not_started`: the panel votes at the meeting,
+/// art. 24, so a ballot cast before it would be a vote without the meeting). The ballot is secret: who voted is
 /// recorded apart from the verdict, which nothing ever shows on its own. For the same
 /// reason this request takes no `Idempotency-Key` (a stored fingerprint of the request
 /// would tie the verdict to the voter): a retry of a vote that was recorded answers 409
@@ -155,7 +157,7 @@ pub(super) async fn get_evaluation(
 /// 评议人用本人的令牌投票：须是本镇的 `staff` 或 `committee` 令牌，其 `sub` 即评议小组中该人的 `subject`；
 /// 其他人答 403 `not_on_panel`。
 /// 每人一票（409 `already_voted`，两票同时到达时也是如此）；
-/// 评议结束后不能再投（409 `evaluation_closed`）。
+/// 评议结束后不能再投（409 `evaluation_closed`），评议会议预定的 `held_at` 之前也不能投（409 `evaluation_not_started`：评议小组在会上投票（第24条），会前投出的票就成了没有开会的表决）。
 /// 投票无记名：谁投了票与投票意见分开记录，任何地方都不会单独显示某人的意见。
 /// 同样的原因，
 /// 本请求不接受 `Idempotency-Key`（保存请求指纹会把意见与投票人联系起来）：已记录的投票重试时答 409 `already_voted`，
@@ -170,7 +172,7 @@ pub(super) async fn get_evaluation(
         (status = 200, description = "The vote counted: a receipt, without the verdict.", body = VoteReceipt),
         (status = 403, description = "`not_on_panel`: the token's subject is not on the panel (or `forbidden`: another role).",
          body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_voted` or `evaluation_closed`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_voted`, `evaluation_closed`, or `evaluation_not_started` (before `held_at`).", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["staff", "committee"])),
 )]

@@ -362,6 +362,7 @@ pub struct NewMember {
     pub branch_id: Uuid,
     /// When they joined the party (not in the future).
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub joined_party_on: Option<NaiveDate>,
     /// Whether they are a village reserve cadre (村级后备干部); default no.
     #[serde(default)]
@@ -447,9 +448,9 @@ pub fn check_phone(c: &mut Checks, field: &str, input: &str) -> Option<Phone> {
     phone
 }
 
-/// Checks a date that must not be after `today`.
+/// Checks a date that must not be after `today` (nor outside [`Checks::date`]'s bounds).
 pub fn check_past_date(c: &mut Checks, field: &str, date: NaiveDate, today: NaiveDate) {
-    if date > today {
+    if c.date(field, date) && date > today {
         c.push(FieldError::new(
             field,
             "date_in_future",
@@ -512,6 +513,7 @@ pub struct MemberPatch {
     pub village: Option<String>,
     /// The day they joined the party; not in the future.
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub joined_party_on: Option<NaiveDate>,
     /// Whether they are a village reserve cadre (村级后备干部).
     #[serde(default)]

@@ -213,14 +213,15 @@ pub async fn roster_facts(
 }
 
 /// Writes every member, their registration transfers and their audit records with three
-/// set-based statements, whatever the number of rows.
+/// set-based statements, whatever the number of rows; the new ids, in the order of
+/// `members`.
 pub async fn insert_imported(
     conn: &mut PgConnection,
     caller: &Caller,
     town: Uuid,
     today: NaiveDate,
     members: &[ValidMember],
-) -> Result<(), ApiError> {
+) -> Result<Vec<Uuid>, ApiError> {
     let ids: Vec<Uuid> = members.iter().map(|_| Uuid::now_v7()).collect();
     let transfer_ids: Vec<Uuid> = members.iter().map(|_| Uuid::now_v7()).collect();
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
@@ -281,5 +282,5 @@ pub async fn insert_imported(
     )
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(ids)
 }

@@ -41,8 +41,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct DateRange {
     /// The first day (`YYYY-MM-DD`, the town's calendar, years 2000 to 2099).
+    #[param(value_type = crate::types::CalendarDate, inline)]
     pub from: NaiveDate,
     /// The last day, included; not before `from` (400 `invalid_query` otherwise).
+    #[param(value_type = crate::types::CalendarDate, inline)]
     pub to: NaiveDate,
 }
 

@@ -405,7 +405,7 @@ async fn a_trainees_placements_never_overlap() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
 
     // A trainee with placements stays in the cohort.
     let res = app
@@ -595,6 +595,12 @@ async fn the_role_matrix_and_other_towns() {
         for url in &reads {
             let res = app.authed(Method::GET, url, &token).send().await.unwrap();
             assert_eq!(res.status().as_u16(), status, "{role:?} GET {url}");
+            if status == 200 && url.ends_with("/placements") {
+                // A list like every other: {items, next_cursor}.
+                let page: serde_json::Value = res.json().await.unwrap();
+                assert!(page["items"].is_array(), "{page}");
+                assert!(page["next_cursor"].is_null(), "{page}");
+            }
         }
         if role != Role::Committee {
             let res = app

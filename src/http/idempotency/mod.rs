@@ -19,6 +19,8 @@ use crate::error::ApiError;
 use crate::http::extract::IdempotencyKey;
 use crate::msg;
 
+mod repo;
+
 /// A JSON answer that can be stored and replayed.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -111,27 +113,10 @@ pub async fn claim(
     };
     let scope = scope_of(caller);
     let hash = request_hash(request_path, payload)?;
-    let inserted = sqlx::query!(
-        "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
-         ON CONFLICT (scope, key) DO NOTHING",
-        scope,
-        key,
-        hash
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
+    if repo::claim(conn, &scope, key, &hash).await? {
         return Ok(Claim::Fresh(Some((scope, key.to_owned()))));
     }
-    let stored = sqlx::query!(
-        "SELECT request_hash, response_status, response_body, response_etag, response_location
-         FROM idempotency_keys WHERE scope = $1 AND key = $2",
-        scope,
-        key
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let stored = repo::stored(conn, &scope, key).await?;
     if stored.request_hash != hash {
         return Err(ApiError::Unprocessable {
             code: "idempotency_key_reused",
@@ -167,19 +152,7 @@ impl Claim {
             Claim::Replay(res) => Ok(res),
             Claim::Fresh(None) => Ok(answer.respond(false)),
             Claim::Fresh(Some((scope, key))) => {
-                sqlx::query!(
-                    "UPDATE idempotency_keys
-                     SET response_status = $3, response_body = $4, response_etag = $5, response_location = $6
-                     WHERE scope = $1 AND key = $2",
-                    scope,
-                    key,
-                    answer.status.as_u16() as i16,
-                    answer.body,
-                    answer.etag,
-                    answer.location,
-                )
-                .execute(conn)
-                .await?;
+                repo::store(conn, &scope, &key, &answer).await?;
                 Ok(answer.respond(false))
             }
         }
@@ -207,17 +180,4 @@ fn request_hash(path: &str, payload: &impl Serialize) -> Result<Vec<u8>, ApiErro
     Ok(h.finalize().to_vec())
 }
 
-/// Deletes idempotency records older than `max_age`; run periodically by `serve`.
-pub async fn purge_expired(
-    db: &sqlx::PgPool,
-    max_age: std::time::Duration,
-) -> Result<u64, sqlx::Error> {
-    let secs = max_age.as_secs_f64();
-    Ok(sqlx::query!(
-        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
-        secs
-    )
-    .execute(db)
-    .await?
-    .rows_affected())
-}
+pub use self::repo::purge_expired;

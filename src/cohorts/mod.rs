@@ -603,11 +603,12 @@ async fn list_placements(
 /// their attendance at the center's activities of the cohort's year whose roll has been
 /// recorded (art. 17: present / required). `?format=csv` gives a CSV (UTF-8 with a byte
 /// order mark) with Chinese column headings: 姓名, 党员编号, 村（社区）, 入选条件, 培养安排,
-/// 结对导师, 出勤次数/应出勤次数, 出勤率. Roles: `staff`, `committee`, `county`.
+/// 结对导师, 出勤次数/应出勤次数, 出勤率（请假计为未出勤）, 出勤率（不含请假）: the two rates
+/// differ in how excused leave (请假) counts. Roles: `staff`, `committee`, `county`.
 ///
 /// 每名学员及其培养安排、结对导师（在结对的，如有）和该年度中心已点名活动的出勤（第17条：出勤/应出勤）。
 /// `?format=csv` 返回 CSV（UTF-8，带 BOM），
-/// 列标题为中文：姓名、党员编号、村（社区）、入选条件、培养安排、结对导师、出勤次数/应出勤次数、出勤率。
+/// 列标题为中文：姓名、党员编号、村（社区）、入选条件、培养安排、结对导师、出勤次数/应出勤次数、出勤率（请假计为未出勤）、出勤率（不含请假）：两种出勤率的区别在于请假如何计算。
 /// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
     operation_id = "get_cohort_roster",

@@ -260,8 +260,12 @@ pub struct AttendanceLine {
     pub excused: i64,
     /// Required at an activity whose roll is not recorded yet.
     pub not_recorded: i64,
-    /// `present / (present + absent + excused)`, to 4 decimals; `null` with no roll recorded.
+    /// `present / (present + absent + excused)`, to 4 decimals: excused leave counts as
+    /// not attended; `null` with no roll recorded.
     pub rate: Option<f64>,
+    /// `present / (present + absent)`, to 4 decimals: excused leave left out; `null` when
+    /// every recorded roll was excused or none is recorded.
+    pub rate_without_excused: Option<f64>,
 }
 
 impl Table for AttendanceLine {
@@ -274,7 +278,8 @@ impl Table for AttendanceLine {
         "缺勤",
         "请假",
         "未点名",
-        "出勤率",
+        "出勤率（请假计为未出勤）",
+        "出勤率（不含请假）",
         "党员编号",
     ];
 
@@ -288,6 +293,7 @@ impl Table for AttendanceLine {
             self.excused.into(),
             self.not_recorded.into(),
             self.rate.into(),
+            self.rate_without_excused.into(),
             self.member_id.into(),
         ]
     }
@@ -297,15 +303,16 @@ impl Table for AttendanceLine {
 ///
 /// Per member required at any activity starting in the range (the town's calendar, both
 /// ends included): how many they were required at, present, absent, excused, not yet
-/// recorded, and the rate over the recorded ones; by branch and name. JSON (`Report` with
-/// `AttendanceLine` rows), CSV or XLSX by `?format=` or `Accept`; the files' headings:
-/// 姓名, 所在支部, 应出勤次数, 出勤, 缺勤, 请假, 未点名, 出勤率, 党员编号. Roles: `staff`,
-/// `committee`, `county`.
+/// recorded, and the rate over the recorded ones, twice: with excused leave (请假) counted
+/// as not attended (`rate`) and with it left out (`rate_without_excused`); by branch and
+/// name. JSON (`Report` with `AttendanceLine` rows), CSV or XLSX by `?format=` or
+/// `Accept`; the files' headings: 姓名, 所在支部, 应出勤次数, 出勤, 缺勤, 请假, 未点名,
+/// 出勤率（请假计为未出勤）, 出勤率（不含请假）, 党员编号. Roles: `staff`, `committee`, `county`.
 ///
-/// 日期范围内（本镇日历，含首尾两日）开始的任何活动中应出勤的每名党员：应出勤次数、出勤、缺勤、请假、尚未点名的次数，以及已点名次数中的出勤率；
+/// 日期范围内（本镇日历，含首尾两日）开始的任何活动中应出勤的每名党员：应出勤次数、出勤、缺勤、请假、尚未点名的次数，以及已点名次数中的出勤率，分两种：请假计为未出勤（`rate`）和不含请假（`rate_without_excused`）；
 /// 按支部和姓名排列。
 /// JSON（`Report`，行为 `AttendanceLine`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
-/// 文件的列标题：姓名、所在支部、应出勤次数、出勤、缺勤、请假、未点名、出勤率、党员编号。
+/// 文件的列标题：姓名、所在支部、应出勤次数、出勤、缺勤、请假、未点名、出勤率（请假计为未出勤）、出勤率（不含请假）、党员编号。
 /// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
     operation_id = "export_attendance",
@@ -342,7 +349,10 @@ async fn attendance(
                       count(*) FILTER (WHERE r.status = 'excused') AS "excused!",
                       count(*) FILTER (WHERE r.id IS NULL) AS "not_recorded!",
                       round(count(*) FILTER (WHERE r.status = 'present')::numeric
-                            / nullif(count(r.id), 0), 4)::float8 AS rate
+                            / nullif(count(r.id), 0), 4)::float8 AS rate,
+                      round(count(*) FILTER (WHERE r.status = 'present')::numeric
+                            / nullif(count(*) FILTER (WHERE r.status IN ('present', 'absent')), 0), 4)::float8
+                        AS rate_without_excused
                FROM activities a
                JOIN towns t ON t.id = a.town_id
                JOIN activity_attendees aa ON aa.town_id = a.town_id AND aa.activity_id = a.id

@@ -56,11 +56,15 @@ fn no_case() -> ApiError {
     }
 }
 
-/// Your own member record.
+/// Your own member record · 查看本人的党员档案
 ///
 /// The record of the member the token names (`member_id` in `town`), numbers masked.
 /// Roles: `member`.
+///
+/// 令牌所指党员（`town` 中的 `member_id`）的档案，号码脱敏显示。
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "get_me",
     tag = "me",
     responses(
         (status = 200, description = "Your record.", body = Member,
@@ -85,11 +89,14 @@ async fn me(
     Ok(reply::with_etag(&member, member.version))
 }
 
-/// Your transformation case.
+/// Your transformation case · 本人的转化档案
 ///
 /// Your open case, or if none is open, your latest one: its score and status.
 /// Roles: `member`.
+///
+/// 本人在管的转化档案；没有在管档案时为最近一份：含积分和状态。角色：`member`。
 #[utoipa::path(
+    operation_id = "get_my_case",
     tag = "me",
     responses(
         (status = 200, description = "Your case.", body = Case,
@@ -113,12 +120,17 @@ async fn my_case(
     Ok(reply::with_etag(&case, case.version))
 }
 
-/// The ledger of your case, newest first.
+/// The ledger of your case, newest first · 本人转化档案的积分台账，最新的在前
 ///
 /// Every change of the score of your case (open, else latest): kind, source, when, and the
 /// score after it. You may object to an entry within the objection period
 /// (`POST /me/objections`). Roles: `member`.
+///
+/// 本人档案（在管的，否则最近一份）的每一次积分变动：类型、来源、时间及变动后的积分。
+/// 对某条记分可在异议期内提出异议（`POST /me/objections`）。
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "get_my_ledger",
     tag = "me",
     params(PageParams),
     responses(
@@ -145,11 +157,14 @@ async fn my_ledger(
         .map(web::Json)
 }
 
-/// The tasks of your case.
+/// The tasks of your case · 本人转化档案的任务
 ///
 /// The tasks of your case (open, else latest), in the order they were assigned, with their
 /// outcomes. Roles: `member`.
+///
+/// 本人档案（在管的，否则最近一份）的任务，按布置先后排列，附完成情况。角色：`member`。
 #[utoipa::path(
+    operation_id = "list_my_tasks",
     tag = "me",
     params(PageParams),
     responses(
@@ -174,10 +189,13 @@ async fn my_tasks(
         .map(web::Json)
 }
 
-/// Your objections, in the order you lodged them.
+/// Your objections, in the order you lodged them · 本人提出的异议，按提出先后排列
 ///
 /// Roles: `member`.
+///
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "list_my_objections",
     tag = "me",
     params(PageParams),
     responses((status = 200, description = "A page of your objections.", body = Page<Objection>)),
@@ -198,10 +216,13 @@ async fn my_objections(
     Ok(web::Json(Page::from_rows(rows, keyset, |o| o.id)))
 }
 
-/// One of your objections.
+/// One of your objections · 查看本人的一条异议
 ///
 /// Roles: `member`.
+///
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "get_my_objection",
     tag = "me",
     params(("objection" = Uuid, Path, description = "The objection's id.")),
     responses((status = 200, description = "Your objection.", body = Objection,
@@ -223,7 +244,7 @@ async fn my_objection(
     Ok(reply::with_etag(&objection, objection.version))
 }
 
-/// Object to an entry of your ledger.
+/// Object to an entry of your ledger · 对本人积分台账中的一条记分提出异议
 ///
 /// Within the objection period of the policy the entry was scored under
 /// (`objection_period_working_days` working days after the day it was recorded: Monday to
@@ -231,7 +252,14 @@ async fn my_objection(
 /// a reason. One objection per entry. The committee
 /// upholds it (the entry is reversed) or rejects it. An entry that is not of your own case
 /// answers 404. Roles: `member`.
+///
+/// 须在该条记分所依据的计分办法规定的异议期内提出（记分当日之后
+/// `objection_period_working_days` 个工作日：周一至周五，
+/// 除去本镇节假日，加上调休上班的周末，见 `/calendar`），并写明理由。
+/// 每条记分只能提出一次异议。镇党委予以支持（冲销该条记分）或不予支持。不属于本人档案的记分答 404。
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "lodge_objection",
     tag = "me",
     request_body = NewObjection,
     responses(

@@ -1,7 +1,8 @@
 //! The OpenAPI document: generated from the handlers' `#[utoipa::path]` attributes, then
 //! completed by [`conventions`] with what every endpoint shares (error responses, the
 //! `If-Match` and `Idempotency-Key` headers), so that those are written once and can
-//! never be forgotten on a new endpoint.
+//! never be forgotten on a new endpoint; [`glossary`] adds the Chinese of every enum
+//! value and makes the error codes an enum, [`examples`] an example of every request body.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn};
@@ -13,6 +14,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, AuthFailure, FieldProblem, Lang, PROBLEM_JSON, Problem};
 use crate::msg;
+
+pub mod examples;
+pub mod glossary;
 
 /// The fixed part of the document: info, tags, shared schemas, the bearer scheme.
 #[derive(OpenApi)]
@@ -182,7 +186,14 @@ pub fn document() -> OpenApiDoc {
             .split_for_parts()
     };
     conventions(&mut api);
-    api
+    let description = api.info.description.take().unwrap_or_default();
+    api.info.description = Some(format!("{description}\n\n{}", glossary::section()));
+    // The glossary walks the document as JSON, which reaches every inline schema alike.
+    let mut json = serde_json::to_value(&api).expect("the document is JSON");
+    glossary::describe_enums(&mut json);
+    glossary::enumerate_codes(&mut json);
+    examples::add_to_requests(&mut json);
+    serde_json::from_value(json).expect("the document reads back")
 }
 
 /// Adds to every operation what the API conventions make true of it.
@@ -357,4 +368,153 @@ fn add_header_param(
             .build()
             .into(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::glossary;
+
+    fn doc() -> Value {
+        serde_json::to_value(super::document()).unwrap()
+    }
+
+    /// Every object of `v` with an `enum`, with its JSON pointer.
+    fn enums<'a>(v: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+        match v {
+            Value::Object(map) => {
+                if map.contains_key("enum") {
+                    out.push((at.clone(), v));
+                }
+                for (k, child) in map {
+                    if k != "example" && k != "examples" {
+                        let key = k.replace('~', "~0").replace('/', "~1");
+                        enums(child, format!("{at}/{key}"), out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    enums(child, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_enum_value_of_the_document_has_its_chinese() {
+        let doc = doc();
+        let mut found = Vec::new();
+        enums(&doc, String::new(), &mut found);
+        assert!(found.len() > 30, "the walk finds the enums");
+        let mut missing = Vec::new();
+        for (at, schema) in found {
+            let map = schema.as_object().unwrap();
+            let values = glossary::enum_values(map).unwrap_or_default();
+            let name = at
+                .strip_prefix("/components/schemas/")
+                .filter(|n| !n.contains('/'));
+            if name.is_some_and(|n| glossary::NAMES.iter().any(|(e, _)| *e == n)) {
+                continue;
+            }
+            let Some(entries) = glossary::lookup(name, &values) else {
+                missing.push(format!("{at}: {values:?}"));
+                continue;
+            };
+            // Shown where a reader sees it: a parameter's own description, else the schema's.
+            let shown_at = at.strip_suffix("/schema").unwrap_or(&at);
+            let description = doc
+                .pointer(shown_at)
+                .and_then(|v| v["description"].as_str())
+                .unwrap_or_default();
+            for (value, zh) in entries {
+                let line = format!("`{value}`");
+                if !(description.contains(&line) && description.contains(zh)) {
+                    missing.push(format!("{at}: `{value}` not described"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "enum values without Chinese: {missing:#?}"
+        );
+    }
+
+    #[test]
+    fn the_glossary_names_no_enum_the_document_lacks() {
+        let doc = doc();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let text = doc.to_string();
+        for (name, values) in glossary::ENUMS {
+            let inline = || {
+                values
+                    .iter()
+                    .all(|(v, _)| text.contains(&format!("\"{v}\"")))
+            };
+            assert!(
+                schemas.contains_key(*name) || inline(),
+                "{name} is in the glossary but not in the document"
+            );
+        }
+    }
+
+    /// The verbs an operationId may start with.
+    const VERBS: &[&str] = &[
+        "get", "list", "create", "update", "record", "schedule", "cast", "cancel", "close", "open",
+        "assign", "issue", "return", "review", "revoke", "confirm", "add", "remove", "register",
+        "import", "change", "end", "decide", "lodge", "adjust", "dispose", "check", "set", "clear",
+        "receive", "reject", "export",
+    ];
+
+    #[test]
+    fn operation_ids_are_unique_verb_noun_names() {
+        let doc = doc();
+        let mut seen = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                let words: Vec<&str> = id.split('_').collect();
+                assert!(
+                    words.len() >= 2
+                        && VERBS.contains(&words[0])
+                        && words
+                            .iter()
+                            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase())),
+                    "{method} {path}: operationId `{id}` is not verb_noun (verbs: {VERBS:?})"
+                );
+                assert!(seen.insert(id.to_owned()), "operationId `{id}` twice");
+            }
+        }
+        assert!(seen.len() >= 100, "{} operations", seen.len());
+    }
+
+    #[test]
+    fn error_codes_are_an_enum_and_every_example_uses_one() {
+        let doc = doc();
+        let enum_of = |schema: &str| -> Vec<String> {
+            doc["components"]["schemas"][schema]["properties"]["code"]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{schema}.code is an enum"))
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let problems = enum_of("Problem");
+        let fields = enum_of("FieldProblem");
+        assert_eq!(problems.len(), crate::error::codes::PROBLEM_CODES.len());
+        assert_eq!(fields.len(), crate::error::codes::FIELD_CODES.len());
+        for (status, name, _) in super::PROBLEMS {
+            let example = &doc["components"]["responses"][name]["content"]["application/problem+json"]
+                ["example"];
+            let code = example["code"].as_str().unwrap();
+            assert!(problems.iter().any(|c| c == code), "{status}: {code}");
+            assert_eq!(example["status"].as_u64(), status.parse().ok(), "{name}");
+            for e in example["errors"].as_array().into_iter().flatten() {
+                let code = e["code"].as_str().unwrap();
+                assert!(fields.iter().any(|c| c == code), "{status}: field {code}");
+            }
+        }
+    }
 }

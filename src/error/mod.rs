@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 pub use self::constraints::{Known, KnownField, Meaning};
 
+pub mod codes;
 pub mod constraints;
 
 /// The media type of every error body.
@@ -137,7 +138,7 @@ pub struct FieldProblem {
     /// The field's path in the request (`name`, `items[2].date`); `""` for the whole body.
     #[schema(example = "name")]
     pub field: String,
-    /// A stable machine code for what is wrong.
+    /// A stable machine code for what is wrong, one of [`codes::FIELD_CODES`].
     #[schema(example = "too_long")]
     pub code: String,
     /// What is wrong, in the answer's language.
@@ -158,7 +159,7 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, in the answer's language.
     pub detail: String,
-    /// A stable machine-readable code; see the README's list of codes.
+    /// A stable machine-readable code, one of [`codes::PROBLEM_CODES`] (the document's enum).
     #[schema(example = "not_found")]
     pub code: String,
     /// For validation problems: every invalid field.

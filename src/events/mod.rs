@@ -212,13 +212,18 @@ async fn read(
     .await?)
 }
 
-/// Read the change feed.
+/// Read the change feed · 读取变更流
 ///
 /// Every committed write of the town, oldest first, from a cursor: resume with the
 /// `next_cursor` you were given and you will see every event exactly once, in the same
 /// order, however writers interleave. With `wait`, an empty answer is held back until an
 /// event arrives or the wait ends. Roles: `staff`, `committee`, `county`.
+///
+/// 本镇每一次已提交的写入，按先后排列，从游标处读起：用返回的 `next_cursor` 继续读取，每个事件恰好出现一次，顺序不变，无论写入如何交错。
+/// 带 `wait` 时，没有新事件的请求会等待，直到有事件到达或等待时间结束。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_events",
     tag = "events",
     params(("town" = Uuid, Path, description = "The town's id."), EventQuery),
     responses((status = 200, description = "A page of events.", body = EventPage)),

@@ -417,11 +417,14 @@ async fn insert(
     Ok(row.into())
 }
 
-/// The town's current policy.
+/// The town's current policy · 本镇现行的计分办法
 ///
 /// Scores are in points (steps of 0.5). The `ETag` is the version. Roles: all, for the
 /// towns they cover.
+///
+/// 分值以分为单位（步长 0.5 分）。`ETag` 即版本号。角色：全部，限其所辖的镇。
 #[utoipa::path(
+    operation_id = "get_policy",
     tag = "policy",
     params(("town" = Uuid, Path, description = "The town's id.")),
     responses((status = 200, description = "The current policy.", body = Policy,
@@ -440,10 +443,13 @@ async fn get_policy(
     Ok(reply::with_etag(&p, i64::from(p.version)))
 }
 
-/// Every version of the town's policy, newest first.
+/// Every version of the town's policy, newest first · 本镇计分办法的所有版本，最新的在前
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_policy_versions",
     tag = "policy",
     params(("town" = Uuid, Path, description = "The town's id."), PageParams),
     responses((status = 200, description = "A page of versions, newest first.", body = Page<Policy>)),
@@ -479,12 +485,16 @@ async fn list_versions(
     })))
 }
 
-/// Change the policy: a new version.
+/// Change the policy: a new version · 修改计分办法：形成新版本
 ///
 /// Needs `If-Match` with the current version's ETag. The new version applies to what is
 /// written from now on; entries and evaluations already written keep the version they used.
 /// Roles: `committee`.
+///
+/// 须带 `If-Match`（当前版本的 ETag）。新版本只适用于此后写入的记录；
+/// 已写入的记分和民主评议保留其所用的版本。角色：`committee`。
 #[utoipa::path(
+    operation_id = "change_policy",
     tag = "policy",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = PolicyChange,

@@ -177,7 +177,7 @@ impl Start {
     }
 }
 
-/// A case's ledger.
+/// A case's ledger · 档案的积分台账（导出）
 ///
 /// Every entry of the case, oldest first: its position, when, what for, the points and the
 /// score after it, the reason, the source, who recorded it and under which policy version.
@@ -186,7 +186,14 @@ impl Start {
 /// 记分编号 (times in the town's zone). Streamed, whatever its length (an XLSX sheet holds
 /// at most 1,048,575 rows: beyond that, 422 `too_many_rows`; ask for CSV). Roles: `staff`,
 /// `committee`, `county`.
+///
+/// 该档案的每条记分，最早的在前：序号、时间、事由类型、分值及记分后得分、理由、来源、记录人及所用计分办法版本。
+/// JSON（`Report`，行为 `LedgerEntry`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：序号、记录时间、类型、分值、记分后得分、事由、来源、记录人、计分办法版本、记分编号（时间为本镇时区）。
+/// 无论多长都以流式输出（一个 XLSX 工作表最多 1,048,575 行：超过时答 422 `too_many_rows`，请改用 CSV）。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_ledger",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), FormatQuery),
     responses(
@@ -281,7 +288,7 @@ impl Table for AttendanceLine {
     }
 }
 
-/// Attendance over a range of days.
+/// Attendance over a range of days · 一段日期内的考勤统计
 ///
 /// Per member required at any activity starting in the range (the town's calendar, both
 /// ends included): how many they were required at, present, absent, excused, not yet
@@ -290,7 +297,14 @@ impl Table for AttendanceLine {
 /// name. JSON (`Report` with `AttendanceLine` rows), CSV or XLSX by `?format=` or
 /// `Accept`; the files' headings: 姓名, 所在支部, 应出勤次数, 出勤, 缺勤, 请假, 未点名,
 /// 出勤率（请假计为未出勤）, 出勤率（不含请假）, 党员编号. Roles: `staff`, `committee`, `county`.
+///
+/// 日期范围内（本镇日历，含首尾两日）开始的任何活动中应出勤的每名党员：应出勤次数、出勤、缺勤、请假、尚未点名的次数，以及已点名次数中的出勤率，分两种：请假计为未出勤（`rate`）和不含请假（`rate_without_excused`）；
+/// 按支部和姓名排列。
+/// JSON（`Report`，行为 `AttendanceLine`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：姓名、所在支部、应出勤次数、出勤、缺勤、请假、未点名、出勤率（请假计为未出勤）、出勤率（不含请假）、党员编号。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_attendance",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), DateRange, FormatQuery),
     responses(
@@ -380,7 +394,7 @@ impl Table for DeskEntry {
     }
 }
 
-/// The desk register over a range of days.
+/// The desk register over a range of days · 一段日期内的窗口登记簿
 ///
 /// Every visit received in the range (the town's calendar, both ends included), in the
 /// order received, as the caller may see it: confidential (counselling) entries only for
@@ -388,7 +402,15 @@ impl Table for DeskEntry {
 /// with `DeskEntry` rows), CSV or XLSX by `?format=` or `Accept`; the files' headings:
 /// 登记时间, 来访人, 联系电话, 来自, 事项类别, 诉求, 接待人, 办理状态, 办理结果, 转办单位,
 /// 登记编号. Roles: `staff`, `committee`, `county`.
+///
+/// 日期范围内（本镇日历，含首尾两日）接待的每次来访，按接待顺序排列，
+/// 按调用者可见的范围：保密的（心理疏导）登记只对其登记人和镇党委列出，
+/// `county` 看到的来访人电话为脱敏显示。
+/// JSON（`Report`，行为 `DeskEntry`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：登记时间、来访人、联系电话、来自、事项类别、诉求、接待人、办理状态、办理结果、转办单位、登记编号。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_desk_register",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), DateRange, FormatQuery),
     responses(
@@ -485,14 +507,20 @@ impl Table for OverdueLetter {
     }
 }
 
-/// The overdue transfer letters.
+/// The overdue transfer letters · 逾期未回执的介绍信
 ///
 /// Every introduction letter still `issued` whose `valid_until` has passed in the town's
 /// today, longest overdue first: the letter, the member, the other side, the days overdue.
 /// JSON (`Report` with `OverdueLetter` rows), CSV or XLSX by `?format=` or `Accept`; the
 /// files' headings: 介绍信编号, 党员姓名, 转接方向, 对方党组织, 本镇支部, 决定日期, 有效期至,
 /// 逾期天数, 党费交至, 党员编号. Roles: `staff`, `committee`, `county`.
+///
+/// 以本镇今天为准已过 `valid_until` 仍为 `issued` 的每封介绍信，逾期最久的在前：介绍信、党员、对方党组织、逾期天数。
+/// JSON（`Report`，行为 `OverdueLetter`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：介绍信编号、党员姓名、转接方向、对方党组织、本镇支部、决定日期、有效期至、逾期天数、党费交至、党员编号。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_overdue_letters",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), FormatQuery),
     responses(
@@ -531,14 +559,21 @@ pub struct YearQuery {
     pub year: Option<i32>,
 }
 
-/// A year's cohort roster.
+/// A year's cohort roster · 某年度学员班花名册
 ///
 /// The same roster as `/towns/{town}/cohorts/{cohort}/roster`, found by the year (this
 /// year by default): each trainee with placements, mentor and attendance. JSON (`Roster`),
 /// CSV or XLSX by `?format=` or `Accept`; the files' headings: 姓名, 党员编号, 村（社区）,
 /// 入选条件, 培养安排, 结对导师, 出勤次数/应出勤次数, 出勤率. 404 when the town has no
 /// cohort that year. Roles: `staff`, `committee`, `county`.
+///
+/// 与 `/towns/{town}/cohorts/{cohort}/roster` 相同的花名册，
+/// 按年度查找（默认今年）：每名学员及其培养安排、结对导师和出勤。
+/// JSON（`Roster`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：姓名、党员编号、村（社区）、入选条件、培养安排、结对导师、出勤次数/应出勤次数、出勤率。
+/// 本镇该年度没有学员班时答 404。角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_cohort_roster",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), YearQuery, FormatQuery),
     responses((status = 200, description = "The roster.",

@@ -48,11 +48,15 @@ pub struct TownSummary {
     pub desk_entries_open: i64,
 }
 
-/// A town's summary.
+/// A town's summary · 全镇概况
 ///
 /// Members, open cases by status, evaluations open, this year's cohort size and the desk
 /// entries still open. Roles: `staff`, `committee`, `county` (each town of its county).
+///
+/// 党员人数、按状态统计的在管转化档案、进行中的民主评议、本年度学员班人数以及尚未办结的窗口登记。
+/// 角色：`staff`、`committee`、`county`（本县各镇）。
 #[utoipa::path(
+    operation_id = "get_summary",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id.")),
     responses((status = 200, description = "The summary.", body = TownSummary)),
@@ -119,13 +123,18 @@ pub struct ScoreHistory {
     pub points: Vec<ScorePoint>,
 }
 
-/// A case's score over time.
+/// A case's score over time · 档案积分随时间的变化
 ///
 /// The score at opening and after every ledger entry, as JSON, or with `format=svg` as a
 /// chart: a step line over a time axis (dates in the town's calendar), each step as wide
 /// as the time its score held (the current one until `as_of`, with its duration), and the
 /// low and evaluation thresholds drawn and labelled. Roles: `staff`, `committee`, `county`.
+///
+/// 建档时以及每条记分之后的积分，以 JSON 返回；`format=svg` 时返回积分变化图：横轴为时间
+/// （按本镇日历标注日期），每一段的宽度即该积分保持的时长（当前积分画到 `as_of`，并标出时长），
+/// 并画出、标注低分线和评议分数线。角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_score_history",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), ChartQuery),
     responses((status = 200, description = "The history.", content((ScoreHistory = "application/json"), (String = "image/svg+xml")))),

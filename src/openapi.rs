@@ -49,6 +49,8 @@ town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `
         (name = "evaluations", description = "民主评议：评议小组、无记名投票、结束评议。 Democratic evaluations (民主评议): panels, secret ballots, closing."),
         (name = "cohorts", description = "年度培养学员班（10-15 人）、培养安排与名册。 Yearly training cohorts (10-15 trainees), placements and rosters."),
         (name = "mentorships", description = "一对一结对教育：结对、谈话记录、导师负担。 One-on-one mentoring (结对教育): pairings, meeting logs, mentor loads."),
+        (name = "applicants", description = "发展党员：入党申请人、入党积极分子、发展对象、预备党员到正式党员的每一步。 Member development (发展党员): every step from applicant to full member."),
+        (name = "materials", description = "中心保管的党报党刊、书籍与资料，及其借给各支部的记录。 The party reports, books and materials the center keeps, and their loans to branches."),
         (name = "me", description = "党员本人通过 member 令牌查看自己的信息。 A member's own record, through a `member` token."),
         (name = "operations", description = "存活、就绪与监控指标。 Health, readiness and metrics."),
     ),

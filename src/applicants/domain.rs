@@ -18,7 +18,7 @@ use crate::msg;
 use crate::validate::Checks;
 
 crate::text_enum! {
-    /// Where an applicant is on the way to membership.
+    /// 发展阶段。 Where an applicant is on the way to membership.
     pub enum Stage {
         /// 入党申请人: applied in writing; the branch talks with them within a month.
         Applicant = "applicant",
@@ -30,9 +30,9 @@ crate::text_enum! {
         Probationary = "probationary",
         /// 正式党员: converted at the end of the probation (final).
         Full = "full",
-        /// Withdrew the application (final).
+        /// 撤回申请: withdrew the application (final).
         Withdrawn = "withdrawn",
-        /// Disqualified (取消资格), at any stage before full membership (final).
+        /// 取消资格: disqualified at any stage before full membership (final).
         Disqualified = "disqualified",
     }
 }
@@ -58,7 +58,7 @@ impl Stage {
 }
 
 crate::text_enum! {
-    /// A step of the development pipeline.
+    /// 发展党员的步骤。 A step of the development pipeline.
     pub enum StepKind {
         /// The written application (入党申请), recorded when the applicant is registered.
         Application = "application",
@@ -92,15 +92,15 @@ crate::text_enum! {
 }
 
 crate::text_enum! {
-    /// A step that is late.
+    /// 逾期的步骤。 A step that is late.
     pub enum OverdueKind {
-        /// No talk within the policy's months of the application.
+        /// 逾期未谈话: no talk within the policy's months of the application.
         Talk = "talk",
-        /// An activist's last review (or designation) is older than the review period.
+        /// 逾期未考察: an activist's last review (or designation) is older than the review period.
         Review = "review",
-        /// An admission not approved within the policy's months.
+        /// 逾期未审批: an admission not approved within the policy's months.
         Approval = "approval",
-        /// A probation past its end without a conversion.
+        /// 预备期满未转正: a probation past its end without a conversion.
         Conversion = "conversion",
     }
 }
@@ -197,13 +197,13 @@ pub fn has_majority(eligible: i32, in_favour: i32, percent: i32) -> bool {
 /// An applicant as stored, with their contact persons and introducers.
 #[derive(Debug, Clone)]
 pub struct ApplicantRow {
-    /// The applicant's id.
+    /// 编号。 The applicant's id.
     pub id: Uuid,
-    /// The town.
+    /// 所属镇。 The town.
     pub town_id: Uuid,
     /// The branch developing them.
     pub branch_id: Uuid,
-    /// Their name.
+    /// 姓名。 Their name.
     pub name: String,
     /// Their national ID number, in full.
     pub national_id: String,
@@ -219,15 +219,15 @@ pub struct ApplicantRow {
     pub talked_on: Option<NaiveDate>,
     /// The day they became an activist.
     pub activist_on: Option<NaiveDate>,
-    /// The day of their last review as an activist.
+    /// 最近一次考察的日期。 The day of their last review as an activist.
     pub last_review_on: Option<NaiveDate>,
     /// The day they became a candidate.
     pub candidate_on: Option<NaiveDate>,
-    /// The day of the political review.
+    /// 政治审查日期。 The day of the political review.
     pub political_review_on: Option<NaiveDate>,
     /// The days of training.
     pub training_days: Option<i32>,
-    /// The day the branch general meeting admitted them.
+    /// 支部党员大会讨论接收的日期。 The day the branch general meeting admitted them.
     pub admitted_on: Option<NaiveDate>,
     /// The day the committee approved (the probation's start).
     pub approved_on: Option<NaiveDate>,
@@ -251,20 +251,20 @@ pub struct ApplicantRow {
     pub introducers: Vec<Uuid>,
     /// Who registered the application.
     pub created_by: String,
-    /// When it was registered.
+    /// 登记时间。 When it was registered.
     pub created_at: DateTime<Utc>,
-    /// When it last changed.
+    /// 最近修改时间。 When it last changed.
     pub updated_at: DateTime<Utc>,
     /// Version (ETag).
     pub version: i64,
 }
 
-/// A step that is late, and since when.
+/// 逾期事项及其应办日期。 A step that is late, and since when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct OverdueStep {
-    /// Which step is late.
+    /// 逾期的步骤。 Which step is late.
     pub kind: OverdueKind,
-    /// The last day it was due.
+    /// 应办的最后一天。 The last day it was due.
     pub due_on: NaiveDate,
 }
 
@@ -300,74 +300,74 @@ pub fn overdue(
         .map(|(kind, due_on)| OverdueStep { kind, due_on })
 }
 
-/// An applicant as the API shows it: numbers masked, the late step if any.
+/// 发展党员工作中的一名人员（号码脱敏）。 An applicant as the API shows it: numbers masked, the late step if any.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Applicant {
-    /// The applicant's id.
+    /// 编号。 The applicant's id.
     pub id: Uuid,
-    /// The town.
+    /// 所属镇。 The town.
     pub town_id: Uuid,
-    /// The branch that develops them (and where their member record is made).
+    /// 培养的党支部（也是党员档案所在支部）。 The branch that develops them (and where their member record is made).
     pub branch_id: Uuid,
-    /// Their name.
+    /// 姓名。 Their name.
     #[schema(example = "李明")]
     pub name: String,
-    /// National ID number, masked (`3201**********1234`).
+    /// 身份证号（脱敏）。 National ID number, masked (`3201**********1234`).
     #[schema(example = "3201**********1234")]
     pub national_id: String,
-    /// Birth date, from the national ID number.
+    /// 出生日期（取自身份证号）。 Birth date, from the national ID number.
     pub birth_date: Option<NaiveDate>,
-    /// Phone, masked (`138****5678`).
+    /// 电话（脱敏）。 Phone, masked (`138****5678`).
     pub phone: Option<String>,
-    /// Village or community.
+    /// 村（社区）。 Village or community.
     pub village: Option<String>,
-    /// Where they are on the way.
+    /// 当前阶段。 Where they are on the way.
     pub stage: Stage,
-    /// The day of the written application.
+    /// 递交入党申请书的日期。 The day of the written application.
     pub applied_on: NaiveDate,
-    /// The day of the branch's talk with them.
+    /// 党支部谈话日期。 The day of the branch's talk with them.
     pub talked_on: Option<NaiveDate>,
-    /// The day the branch designated them an activist.
+    /// 确定为入党积极分子的日期。 The day the branch designated them an activist.
     pub activist_on: Option<NaiveDate>,
-    /// The day of their last review as an activist.
+    /// 最近一次考察的日期。 The day of their last review as an activist.
     pub last_review_on: Option<NaiveDate>,
-    /// The day the committee designated them a candidate.
+    /// 确定为发展对象的日期。 The day the committee designated them a candidate.
     pub candidate_on: Option<NaiveDate>,
-    /// The day of the political review.
+    /// 政治审查日期。 The day of the political review.
     pub political_review_on: Option<NaiveDate>,
-    /// The days of the short training.
+    /// 集中培训天数。 The days of the short training.
     pub training_days: Option<i32>,
-    /// The day the branch general meeting admitted them.
+    /// 支部党员大会讨论接收的日期。 The day the branch general meeting admitted them.
     pub admitted_on: Option<NaiveDate>,
-    /// The day the committee approved the admission: the probation's start.
+    /// 镇党委审批日期，预备期由此起算。 The day the committee approved the admission: the probation's start.
     pub approved_on: Option<NaiveDate>,
-    /// The probation's last day (extended, when `extended`).
+    /// 预备期届满日。 The probation's last day (extended, when `extended`).
     pub probation_ends_on: Option<NaiveDate>,
-    /// Whether the probation was extended (once at most).
+    /// 是否延长过预备期（至多一次）。 Whether the probation was extended (once at most).
     pub extended: bool,
-    /// The day the branch general meeting voted the conversion.
+    /// 支部党员大会讨论转正的日期。 The day the branch general meeting voted the conversion.
     pub converted_vote_on: Option<NaiveDate>,
-    /// The day the committee approved the conversion.
+    /// 镇党委审批转正的日期。 The day the committee approved the conversion.
     pub full_on: Option<NaiveDate>,
-    /// The day of the withdrawal or disqualification.
+    /// 撤回或取消资格的日期。 The day of the withdrawal or disqualification.
     pub ended_on: Option<NaiveDate>,
-    /// Why they withdrew or were disqualified.
+    /// 撤回或取消资格的原因。 Why they withdrew or were disqualified.
     pub end_reason: Option<String>,
-    /// Their member record, from the approval on.
+    /// 党员档案（审批为预备党员后）。 Their member record, from the approval on.
     pub member_id: Option<Uuid>,
-    /// Their contact persons (培养联系人), members of the town.
+    /// 培养联系人。 Their contact persons, members of the town.
     pub contacts: Vec<Uuid>,
-    /// Their introducers (入党介绍人), members of the town.
+    /// 入党介绍人。 Their introducers, members of the town.
     pub introducers: Vec<Uuid>,
-    /// The step that is late today, if any.
+    /// 今天逾期的步骤（如有）。 The step that is late today, if any.
     pub overdue: Option<OverdueStep>,
-    /// Who registered the application (the token subject).
+    /// 登记人（令牌主体）。 Who registered the application (the token subject).
     pub created_by: String,
-    /// When it was registered.
+    /// 登记时间。 When it was registered.
     pub created_at: DateTime<Utc>,
-    /// When it last changed.
+    /// 最近修改时间。 When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// Its version; the `ETag` is this number in quotes.
+    /// 版本号；`ETag` 即加引号的此数。 Its version; the `ETag` is this number in quotes.
     pub version: i64,
 }
 
@@ -413,50 +413,50 @@ impl ApplicantRow {
     }
 }
 
-/// One recorded step. Steps are never changed or removed.
+/// 一个已记录的步骤，不可修改或删除。 One recorded step. Steps are never changed or removed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Step {
-    /// The step's id.
+    /// 编号。 The step's id.
     pub id: Uuid,
-    /// The applicant.
+    /// 人员。 The applicant.
     pub applicant_id: Uuid,
-    /// What was done.
+    /// 步骤。 What was done.
     pub kind: StepKind,
-    /// The day it was done, in the town's calendar.
+    /// 办理日期。 The day it was done, in the town's calendar.
     pub taken_on: NaiveDate,
-    /// Who decided it: a body (支部委员会, 支部党员大会, 镇党委) or a person.
+    /// 决定者：支部委员会、支部党员大会、镇党委或个人。 Who decided it: a body or a person.
     pub decided_by: String,
-    /// A note: the talk's gist, the review's finding, the reason of a withdrawal.
+    /// 备注：谈话要点、考察意见、撤回原因等。 A note: the talk's gist, the review's finding, the reason of a withdrawal.
     pub note: Option<String>,
-    /// The step's numbers: `eligible`, `present`, `in_favour` of a vote, `days` of a
+    /// 步骤的数字。 The step's numbers: `eligible`, `present`, `in_favour` of a vote, `days` of a
     /// training, `months` of an extension, `contacts` or `introducers` (member ids).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
-    /// The policy version the step was checked by.
+    /// 所依据的规则参数版本。 The policy version the step was checked by.
     pub policy_version: i32,
-    /// Who recorded it (the token subject).
+    /// 记录人（令牌主体）。 Who recorded it (the token subject).
     pub recorded_by: String,
-    /// When it was recorded.
+    /// 记录时间。 When it was recorded.
     pub recorded_at: DateTime<Utc>,
 }
 
-/// An applicant with every step, oldest first.
+/// 一名人员及其全部步骤。 An applicant with every step, oldest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApplicantDetail {
     /// The applicant.
     #[serde(flatten)]
     pub applicant: Applicant,
-    /// The steps taken, in the order of their dates.
+    /// 已办理的步骤，按日期排列。 The steps taken, in the order of their dates.
     pub steps: Vec<Step>,
 }
 
-/// A written application to register (staff, committee).
+/// 登记一份入党申请（staff、committee）。 A written application to register (staff, committee).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplicant {
-    /// The branch of this town the application was made to.
+    /// 接收申请的本镇党支部。 The branch of this town the application was made to.
     pub branch_id: Uuid,
-    /// Name, 1 to 50 characters.
+    /// 姓名，1 至 50 字。 Name, 1 to 50 characters.
     #[schema(
         example = "李明",
         min_length = 1,
@@ -464,16 +464,16 @@ pub struct NewApplicant {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub name: String,
-    /// National ID number: its birth date must make the applicant old enough on `applied_on`.
+    /// 身份证号：申请之日须达到最低年龄。 National ID number: its birth date must make the applicant old enough on `applied_on`.
     pub national_id: NationalIdInput,
-    /// Mobile or landline number.
+    /// 手机或固定电话。 Mobile or landline number.
     #[serde(default)]
     #[schema(
         example = "13812345678",
         pattern = "^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$"
     )]
     pub phone: Option<String>,
-    /// Village or community, 1 to 50 characters.
+    /// 村（社区），1 至 50 字。 Village or community, 1 to 50 characters.
     #[serde(default)]
     #[schema(
         example = "新村",
@@ -482,9 +482,9 @@ pub struct NewApplicant {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub village: Option<String>,
-    /// The day of the written application: not in the future.
+    /// 递交申请书的日期，不晚于今天。 The day of the written application: not in the future.
     pub applied_on: NaiveDate,
-    /// Who received it for the branch, 1 to 100 characters.
+    /// 党支部接收人，1 至 100 字。 Who received it for the branch, 1 to 100 characters.
     #[schema(
         example = "新村党支部书记 王建国",
         min_length = 1,
@@ -561,7 +561,7 @@ impl NewApplicant {
     }
 }
 
-/// A step to record. `kind` says which; the other fields are what that kind takes:
+/// 要记录的步骤；`kind` 决定其余字段。 A step to record. `kind` says which; the other fields are what that kind takes:
 /// `contacts` for `activist_designation`; `introducers` for `candidate_designation`;
 /// `days` for `training`; `eligible`, `present` and `in_favour` for `admission` and
 /// `conversion_vote`; `months` for `extension`; `note` always allowed, required for
@@ -570,11 +570,11 @@ impl NewApplicant {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStep {
-    /// What is done (`application` is recorded by registering the applicant).
+    /// 步骤（入党申请在登记时记录）。 What is done (`application` is recorded by registering the applicant).
     pub kind: StepKind,
-    /// The day it was done: not in the future, not before the step it follows.
+    /// 办理日期：不晚于今天，不早于前一步。 The day it was done: not in the future, not before the step it follows.
     pub taken_on: NaiveDate,
-    /// Who decided it: the body (支部委员会, 支部党员大会, 镇党委) or the person, 1 to 100 characters.
+    /// 决定者（支部委员会、支部党员大会、镇党委或个人），1 至 100 字。 Who decided it: the body or the person, 1 to 100 characters.
     #[schema(
         example = "新村党支部委员会",
         min_length = 1,
@@ -582,7 +582,7 @@ pub struct NewStep {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub decided_by: String,
-    /// A note, 1 to 2000 characters (line breaks allowed).
+    /// 备注，1 至 2000 字（可换行）。 A note, 1 to 2000 characters (line breaks allowed).
     #[serde(default)]
     #[schema(
         min_length = 1,
@@ -590,31 +590,31 @@ pub struct NewStep {
         pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub note: Option<String>,
-    /// `activist_designation`: the contact persons, full members of the town (policy: 1 or 2).
+    /// 培养联系人（正式党员）。 `activist_designation`: the contact persons, full members of the town (policy: 1 or 2).
     #[serde(default)]
     #[schema(max_items = 5)]
     pub contacts: Option<Vec<Uuid>>,
-    /// `candidate_designation`: the introducers, full members of the town (policy: 2).
+    /// 入党介绍人（正式党员）。 `candidate_designation`: the introducers, full members of the town (policy: 2).
     #[serde(default)]
     #[schema(max_items = 5)]
     pub introducers: Option<Vec<Uuid>>,
-    /// `training`: its length in days (policy: at least 3).
+    /// 培训天数。 `training`: its length in days (policy: at least 3).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 365)]
     pub days: Option<i32>,
-    /// `extension`: by how many months (policy: 6 to 12).
+    /// 延长月数。 `extension`: by how many months (policy: 6 to 12).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36)]
     pub months: Option<i32>,
-    /// A vote: the full members of the branch with a vote.
+    /// 有表决权的正式党员人数。 A vote: the full members of the branch with a vote.
     #[serde(default)]
     #[schema(minimum = 1, maximum = 100000)]
     pub eligible: Option<i32>,
-    /// A vote: how many of them were present.
+    /// 到会人数。 A vote: how many of them were present.
     #[serde(default)]
     #[schema(minimum = 0, maximum = 100000)]
     pub present: Option<i32>,
-    /// A vote: how many voted in favour.
+    /// 赞成人数。 A vote: how many voted in favour.
     #[serde(default)]
     #[schema(minimum = 0, maximum = 100000)]
     pub in_favour: Option<i32>,
@@ -1607,5 +1607,29 @@ mod tests {
             "national_id:too_young"
         );
         assert!(new("2026-12-08").validate(&rules, d("2026-12-08")).is_ok());
+    }
+
+    #[test]
+    fn the_schemas_say_what_the_checks_check() {
+        let schema = |s: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            serde_json::to_value(s).unwrap()
+        };
+        let pattern = |v: &serde_json::Value, field: &str| {
+            v["properties"][field]["pattern"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let new = schema(<NewApplicant as utoipa::PartialSchema>::schema());
+        for field in ["name", "village", "received_by"] {
+            assert_eq!(
+                pattern(&new, field),
+                crate::validate::TEXT_PATTERN,
+                "{field}"
+            );
+        }
+        let step = schema(<NewStep as utoipa::PartialSchema>::schema());
+        assert_eq!(pattern(&step, "decided_by"), crate::validate::TEXT_PATTERN);
+        assert_eq!(pattern(&step, "note"), crate::validate::LONG_TEXT_PATTERN);
     }
 }

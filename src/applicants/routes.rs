@@ -17,21 +17,21 @@ use crate::http::idempotency::{Answer, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 
-/// Filters of the applicant list.
+/// 人员列表的筛选条件。 Filters of the applicant list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ApplicantFilter {
-    /// Only applicants at this stage.
+    /// 只列此阶段。 Only applicants at this stage.
     pub stage: Option<Stage>,
-    /// Only applicants of this branch.
+    /// 只列此支部。 Only applicants of this branch.
     pub branch_id: Option<Uuid>,
 }
 
-/// The branch of a pipeline report.
+/// 统计的支部。 The branch of a pipeline report.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BranchQuery {
-    /// Only this branch of the town; the whole town without it.
+    /// 只统计本镇此支部；不给则为全镇。 Only this branch of the town; the whole town without it.
     pub branch_id: Option<Uuid>,
 }
 
@@ -43,7 +43,7 @@ fn created(town: Uuid, d: &ApplicantDetail) -> Result<Answer, ApiError> {
     Answer::created(d, etag(d.applicant.version), location(town, d.applicant.id))
 }
 
-/// Register a written application (入党申请).
+/// 登记入党申请。 Register a written application.
 ///
 /// 登记一份入党申请：申请人在申请之日须年满 18 周岁（政策 `applicant_min_age`），党支部须在一个月内同其谈话。
 /// The applicant must be old enough on `applied_on` (policy `applicant_min_age`, 18); the
@@ -77,7 +77,7 @@ pub(super) async fn register_applicant(
     .await
 }
 
-/// List a town's applicants.
+/// 列出本镇发展党员工作中的人员。 List a town's applicants.
 ///
 /// 本镇发展党员工作中的人员，可按阶段和支部筛选；每人显示当前逾期的步骤。
 /// Filters by stage and branch; each shows the step that is late today, if any (the
@@ -109,9 +109,10 @@ pub(super) async fn list_applicants(
     Ok(web::Json(Page::from_rows(items, keyset, |a| a.id)))
 }
 
-/// Read an applicant, with every step.
+/// 查看一名人员及其全部步骤。 Read an applicant, with every step.
 ///
-/// 一名发展对象的全部记录：每一步的日期、决定者与记录人。 Roles: `staff`, `committee`, `county`.
+/// 一名人员的全部记录：每一步的日期、决定者与记录人。 Every step with its date, who decided
+/// it and who recorded it. Roles: `staff`, `committee`, `county`.
 #[utoipa::path(
     tag = "applicants",
     params(("town" = Uuid, Path, description = "The town's id."), ("applicant" = Uuid, Path, description = "The applicant's id.")),
@@ -132,9 +133,9 @@ pub(super) async fn get_applicant(
     Ok(reply::with_etag(&d, d.applicant.version))
 }
 
-/// Record a step of an applicant's development.
+/// 记录发展党员的一个步骤。 Record a step of an applicant's development.
 ///
-/// 记录发展党员的一个步骤（谈话、确定积极分子、考察、确定发展对象、政治审查、集中培训、支部大会接收、
+/// 可记录的步骤（谈话、确定积极分子、考察、确定发展对象、政治审查、集中培训、支部大会接收、
 /// 镇党委审批、延长预备期、讨论转正、审批转正、撤回、取消资格），注明日期与决定者。
 ///
 /// Each `kind` has its stage and its rules (numbers from the town's policy):
@@ -226,9 +227,9 @@ fn pipeline_row(l: &PipelineLine) -> Vec<String> {
     row
 }
 
-/// The development pipeline of a town or a branch.
+/// 发展党员工作统计。 The development pipeline of a town or a branch.
 ///
-/// 发展党员工作统计：各支部各阶段人数与逾期步骤（全镇或一个支部）。
+/// 各支部各阶段人数与逾期步骤（全镇或一个支部）。
 /// Per branch with applicants: how many are at each stage, and how many steps are late
 /// (talks, reviews, approvals, conversions), with the town's total and every late step.
 /// JSON (`PipelineReport`), or CSV or XLSX of the counts by `?format=` or `Accept`; the
@@ -268,9 +269,9 @@ pub(super) async fn development_report(
     )
 }
 
-/// The late steps of the development pipeline.
+/// 发展党员逾期事项。 The late steps of the development pipeline.
 ///
-/// 发展党员逾期事项：逾期未谈话、逾期未考察、逾期未审批、预备期满未转正。
+/// 逾期未谈话、逾期未考察、逾期未审批、预备期满未转正。
 /// Every late step of the town (or a branch), longest overdue first. JSON (`PipelineReport`,
 /// its `overdue`), or CSV or XLSX by `?format=` or `Accept`; the files' headings: 姓名,
 /// 支部, 阶段, 逾期事项, 应办日期, 逾期天数, 人员编号. Roles: `staff`, `committee`, `county`.

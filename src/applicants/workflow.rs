@@ -283,34 +283,34 @@ async fn detail(
     })
 }
 
-/// One branch's line of the pipeline report (or the town's total).
+/// 统计表的一行：一个支部或全镇合计。 One branch's line of the pipeline report (or the town's total).
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct PipelineLine {
-    /// The branch; none on the town's total.
+    /// 支部；合计行为空。 The branch; none on the town's total.
     pub branch_id: Option<Uuid>,
-    /// The branch's name, or 全镇合计 on the total.
+    /// 支部名称，合计行为“全镇合计”。 The branch's name, or 全镇合计 on the total.
     pub branch_name: String,
-    /// Applicants (入党申请人).
+    /// 入党申请人。 Applicants.
     pub applicant: i64,
-    /// Activists (入党积极分子).
+    /// 入党积极分子。 Activists.
     pub activist: i64,
-    /// Candidates (发展对象).
+    /// 发展对象。 Candidates.
     pub candidate: i64,
-    /// Probationary members (预备党员).
+    /// 预备党员。 Probationary members.
     pub probationary: i64,
-    /// Converted to full members (正式党员).
+    /// 已转为正式党员。 Converted to full members.
     pub full: i64,
-    /// Withdrawn.
+    /// 已撤回申请。 Withdrawn.
     pub withdrawn: i64,
-    /// Disqualified.
+    /// 已取消资格。 Disqualified.
     pub disqualified: i64,
-    /// Talks not held in time.
+    /// 逾期未谈话。 Talks not held in time.
     pub overdue_talks: i64,
-    /// Activists' reviews overdue.
+    /// 逾期未考察。 Activists' reviews overdue.
     pub overdue_reviews: i64,
-    /// Admissions not approved in time.
+    /// 逾期未审批。 Admissions not approved in time.
     pub overdue_approvals: i64,
-    /// Probations past their end.
+    /// 预备期满未转正。 Probations past their end.
     pub overdue_conversions: i64,
 }
 
@@ -352,43 +352,43 @@ impl PipelineLine {
     }
 }
 
-/// A late step of one applicant, for the overdue listing.
+/// 一项逾期事项。 A late step of one applicant, for the overdue listing.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OverdueLine {
-    /// The applicant.
+    /// 人员编号。 The applicant.
     pub applicant_id: Uuid,
-    /// Their name.
+    /// 姓名。 Their name.
     pub name: String,
-    /// Their branch.
+    /// 支部。 Their branch.
     pub branch_id: Uuid,
-    /// The branch's name.
+    /// 支部名称。 The branch's name.
     pub branch_name: String,
-    /// Their stage.
+    /// 阶段。 Their stage.
     pub stage: Stage,
-    /// The late step.
+    /// 逾期事项。 The late step.
     pub kind: OverdueKind,
-    /// The last day it was due.
+    /// 应办日期。 The last day it was due.
     pub due_on: NaiveDate,
-    /// Days past `due_on`, in the town's today.
+    /// 逾期天数。 Days past `due_on`, in the town's today.
     pub days_overdue: i64,
 }
 
-/// The pipeline of a town or one of its branches.
+/// 全镇或一个支部的发展党员工作统计。 The pipeline of a town or one of its branches.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PipelineReport {
-    /// The town.
+    /// 镇。 The town.
     pub town_id: Uuid,
-    /// The branch asked for, if any.
+    /// 所查询的支部（如有）。 The branch asked for, if any.
     pub branch_id: Option<Uuid>,
-    /// The day the counts and the late steps are as of (the town's today).
+    /// 统计日期（本镇今天）。 The day the counts and the late steps are as of (the town's today).
     pub as_of: NaiveDate,
-    /// The policy version the deadlines come from.
+    /// 期限所依据的规则参数版本。 The policy version the deadlines come from.
     pub policy_version: i32,
-    /// One line per branch with applicants, by branch name.
+    /// 各支部一行。 One line per branch with applicants, by branch name.
     pub branches: Vec<PipelineLine>,
-    /// The sum of the lines.
+    /// 全镇合计。 The sum of the lines.
     pub total: PipelineLine,
-    /// Every late step, longest overdue first.
+    /// 全部逾期事项，逾期最久的在前。 Every late step, longest overdue first.
     pub overdue: Vec<OverdueLine>,
 }
 

@@ -16,7 +16,7 @@ use crate::msg;
 use crate::validate::Checks;
 
 crate::text_enum! {
-    /// What a material is.
+    /// 资料类别。 What a material is.
     pub enum MaterialKind {
         /// Party newspapers and periodicals (党报党刊).
         PartyPress = "party_press",
@@ -26,7 +26,7 @@ crate::text_enum! {
         Document = "document",
         /// Audio-visual materials (音像资料).
         Audiovisual = "audiovisual",
-        /// Anything else.
+        /// 其他。 Anything else.
         Other = "other",
     }
 }
@@ -34,71 +34,71 @@ crate::text_enum! {
 /// The most copies of one material the catalogue records.
 pub const MAX_COPIES: i32 = 100_000;
 
-/// A material of the catalogue, with what is on loan.
+/// 资料目录中的一种资料及其借出情况。 A material of the catalogue, with what is on loan.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Material {
-    /// The material's id.
+    /// 编号。 The material's id.
     pub id: Uuid,
-    /// The town.
+    /// 所属镇。 The town.
     pub town_id: Uuid,
-    /// Its title.
+    /// 名称。 Its title.
     #[schema(example = "习近平新时代中国特色社会主义思想学习纲要")]
     pub title: String,
-    /// What it is.
+    /// 类别。 What it is.
     pub kind: MaterialKind,
-    /// The copies the center holds, on the shelf or lent.
+    /// 馆藏份数（在架与借出）。 The copies the center holds, on the shelf or lent.
     pub copies: i32,
-    /// The copies out on loans not yet returned.
+    /// 借出未还份数。 The copies out on loans not yet returned.
     pub on_loan: i64,
-    /// The copies on the shelf: `copies - on_loan`.
+    /// 在架份数。 The copies on the shelf: `copies - on_loan`.
     pub available: i64,
-    /// A note.
+    /// 备注。 A note.
     pub note: Option<String>,
-    /// Who catalogued it (the token subject).
+    /// 登记人（令牌主体）。 Who catalogued it (the token subject).
     pub created_by: String,
-    /// When it was catalogued.
+    /// 登记时间。 When it was catalogued.
     pub created_at: DateTime<Utc>,
-    /// When it last changed.
+    /// 最近修改时间。 When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// Its version; the `ETag` is this number in quotes.
+    /// 版本号；`ETag` 即加引号的此数。 Its version; the `ETag` is this number in quotes.
     pub version: i64,
 }
 
-/// A loan of a material to a branch.
+/// 一次资料借阅（借给党支部）。 A loan of a material to a branch.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Loan {
-    /// The loan's id.
+    /// 编号。 The loan's id.
     pub id: Uuid,
-    /// The town.
+    /// 所属镇。 The town.
     pub town_id: Uuid,
-    /// The material lent.
+    /// 借出的资料。 The material lent.
     pub material_id: Uuid,
-    /// The material's title.
+    /// 资料名称。 The material's title.
     pub title: String,
-    /// The branch it was lent to.
+    /// 借阅支部。 The branch it was lent to.
     pub branch_id: Uuid,
-    /// Who took it for the branch.
+    /// 借阅人。 Who took it for the branch.
     #[schema(example = "王建国")]
     pub borrower: String,
-    /// How many copies.
+    /// 份数。 How many copies.
     pub copies: i32,
-    /// The day it was lent, in the town's calendar.
+    /// 借出日期。 The day it was lent, in the town's calendar.
     pub lent_on: NaiveDate,
-    /// The day it is due back.
+    /// 应还日期。 The day it is due back.
     pub due_on: NaiveDate,
-    /// The day it came back, once returned.
+    /// 归还日期。 The day it came back, once returned.
     pub returned_on: Option<NaiveDate>,
-    /// Whether it is overdue today: not returned and `due_on` has passed.
+    /// 今天是否逾期未还。 Whether it is overdue today: not returned and `due_on` has passed.
     pub overdue: bool,
-    /// Who lent it (the token subject).
+    /// 经办人（令牌主体）。 Who lent it (the token subject).
     pub lent_by: String,
-    /// Who took it back (the token subject).
+    /// 收回经办人（令牌主体）。 Who took it back (the token subject).
     pub returned_by: Option<String>,
-    /// When it was recorded.
+    /// 记录时间。 When it was recorded.
     pub created_at: DateTime<Utc>,
-    /// When it last changed.
+    /// 最近修改时间。 When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// Its version; the `ETag` is this number in quotes.
+    /// 版本号；`ETag` 即加引号的此数。 Its version; the `ETag` is this number in quotes.
     pub version: i64,
 }
 
@@ -110,11 +110,11 @@ impl Loan {
     }
 }
 
-/// A material to catalogue (staff, committee).
+/// 登记一种资料（staff、committee）。 A material to catalogue (staff, committee).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMaterial {
-    /// Its title, 1 to 200 characters.
+    /// 名称，1 至 200 字。 Its title, 1 to 200 characters.
     #[schema(
         example = "习近平新时代中国特色社会主义思想学习纲要",
         min_length = 1,
@@ -122,12 +122,12 @@ pub struct NewMaterial {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub title: String,
-    /// What it is.
+    /// 类别。 What it is.
     pub kind: MaterialKind,
-    /// The copies the center holds: 0 to 100000.
+    /// 馆藏份数，0 至 100000。 The copies the center holds: 0 to 100000.
     #[schema(minimum = 0, maximum = 100000)]
     pub copies: i32,
-    /// A note, 1 to 1000 characters (line breaks allowed).
+    /// 备注，1 至 1000 字（可换行）。 A note, 1 to 1000 characters (line breaks allowed).
     #[serde(default)]
     #[schema(
         min_length = 1,
@@ -183,11 +183,11 @@ impl NewMaterial {
     }
 }
 
-/// A change of a material (staff, committee): absent fields stay.
+/// 修改资料（staff、committee）：未给出的字段不变。 A change of a material (staff, committee): absent fields stay.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialPatch {
-    /// A new title, 1 to 200 characters.
+    /// 新名称。 A new title, 1 to 200 characters.
     #[serde(default)]
     #[schema(
         min_length = 1,
@@ -195,14 +195,14 @@ pub struct MaterialPatch {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub title: Option<String>,
-    /// A new kind.
+    /// 新类别。 A new kind.
     #[serde(default)]
     pub kind: Option<MaterialKind>,
-    /// The copies now held (new ones bought, worn ones withdrawn): not below those on loan.
+    /// 现有馆藏份数，不少于借出未还份数。 The copies now held (new ones bought, worn ones withdrawn): not below those on loan.
     #[serde(default)]
     #[schema(minimum = 0, maximum = 100000)]
     pub copies: Option<i32>,
-    /// A new note, 1 to 1000 characters.
+    /// 新备注。 A new note, 1 to 1000 characters.
     #[serde(default)]
     #[schema(
         min_length = 1,
@@ -262,13 +262,13 @@ impl MaterialPatch {
     }
 }
 
-/// A loan to record (staff, committee).
+/// 登记一次借阅（staff、committee）。 A loan to record (staff, committee).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLoan {
-    /// The branch of this town it is lent to.
+    /// 借阅的本镇党支部。 The branch of this town it is lent to.
     pub branch_id: Uuid,
-    /// Who takes it for the branch, 1 to 50 characters.
+    /// 借阅人，1 至 50 字。 Who takes it for the branch, 1 to 50 characters.
     #[schema(
         example = "王建国",
         min_length = 1,
@@ -276,13 +276,13 @@ pub struct NewLoan {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub borrower: String,
-    /// How many copies: at least 1, at most those on the shelf.
+    /// 份数：至少 1，至多在架份数。 How many copies: at least 1, at most those on the shelf.
     #[serde(default = "one")]
     #[schema(minimum = 1, maximum = 100000, default = 1)]
     pub copies: i32,
-    /// The day it is lent: not in the future.
+    /// 借出日期，不晚于今天。 The day it is lent: not in the future.
     pub lent_on: NaiveDate,
-    /// The day it is due back: not before `lent_on`.
+    /// 应还日期，不早于借出日期。 The day it is due back: not before `lent_on`.
     pub due_on: NaiveDate,
 }
 
@@ -353,11 +353,11 @@ pub fn check_available(m: &Material, copies: i32) -> Result<(), ApiError> {
     ))
 }
 
-/// The return of a loan.
+/// 归还借阅的资料。 The return of a loan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnLoan {
-    /// The day it came back: not before `lent_on`, not in the future.
+    /// 归还日期：不早于借出日期，不晚于今天。 The day it came back: not before `lent_on`, not in the future.
     pub returned_on: NaiveDate,
 }
 
@@ -520,5 +520,32 @@ mod tests {
             codes(back.validate(&l, d("2026-12-05")).unwrap_err()),
             ["loan_returned"]
         );
+    }
+
+    #[test]
+    fn the_schemas_say_what_the_checks_check() {
+        let schema = |s: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            serde_json::to_value(s).unwrap()
+        };
+        let pattern = |v: &serde_json::Value, field: &str| {
+            v["properties"][field]["pattern"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let text = crate::validate::TEXT_PATTERN;
+        let long = crate::validate::LONG_TEXT_PATTERN;
+        let new = schema(<NewMaterial as utoipa::PartialSchema>::schema());
+        assert_eq!(
+            (pattern(&new, "title"), pattern(&new, "note")),
+            (text.into(), long.into())
+        );
+        let patch = schema(<MaterialPatch as utoipa::PartialSchema>::schema());
+        assert_eq!(
+            (pattern(&patch, "title"), pattern(&patch, "note")),
+            (text.into(), long.into())
+        );
+        let loan = schema(<NewLoan as utoipa::PartialSchema>::schema());
+        assert_eq!(pattern(&loan, "borrower"), text);
     }
 }

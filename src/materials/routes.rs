@@ -18,28 +18,28 @@ use crate::http::idempotency::{Answer, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 
-/// Filters of the catalogue.
+/// 资料目录的筛选条件。 Filters of the catalogue.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MaterialFilter {
-    /// Only materials of this kind.
+    /// 只列此类别。 Only materials of this kind.
     pub kind: Option<MaterialKind>,
-    /// Only materials whose title contains this text (1 to 200 characters).
+    /// 名称包含此文字。 Only materials whose title contains this text (1 to 200 characters).
     #[param(max_length = 200)]
     pub q: Option<String>,
 }
 
-/// Filters of the loan list.
+/// 借阅列表的筛选条件。 Filters of the loan list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LoanQuery {
-    /// Only loans of this material.
+    /// 只列此资料。 Only loans of this material.
     pub material_id: Option<Uuid>,
-    /// Only loans to this branch.
+    /// 只列此支部。 Only loans to this branch.
     pub branch_id: Option<Uuid>,
-    /// `true`: only loans not yet returned; `false`: only returned ones.
+    /// `true` 只列未还，`false` 只列已还。 `true`: only loans not yet returned; `false`: only returned ones.
     pub open: Option<bool>,
-    /// `true`: only loans past their due day (in the town's calendar) and not returned.
+    /// `true` 只列逾期未还。 `true`: only loans past their due day (in the town's calendar) and not returned.
     pub overdue: Option<bool>,
 }
 
@@ -51,9 +51,9 @@ fn loan_url(town: Uuid, id: Uuid) -> String {
     format!("/api/v1/towns/{town}/material-loans/{id}")
 }
 
-/// Catalogue a material.
+/// 登记一种资料。 Catalogue a material.
 ///
-/// 登记中心保管的一种党报党刊、书籍或资料及其份数。 A party report, book or other material the
+/// 中心保管的一种党报党刊、书籍或资料及其份数。 A party report, book or other material the
 /// center keeps, with the copies it holds. Roles: `staff`, `committee`.
 #[utoipa::path(
     tag = "materials",
@@ -83,7 +83,7 @@ pub(super) async fn add_material(
     .await
 }
 
-/// List the catalogue.
+/// 列出资料目录。 List the catalogue.
 ///
 /// 中心保管的资料目录，含每种的在架与借出份数。 Each material with its copies on the shelf and on
 /// loan; by kind, or by a part of the title. Roles: `staff`, `committee`, `county`.
@@ -110,9 +110,9 @@ pub(super) async fn list_materials(
     Ok(web::Json(Page::from_rows(rows, keyset, |m| m.id)))
 }
 
-/// Read a material.
+/// 查看一种资料。 Read a material.
 ///
-/// 一种资料及其在架与借出份数。 Roles: `staff`, `committee`, `county`.
+/// 一种资料及其在架与借出份数。 The material with its copies on the shelf and on loan. Roles: `staff`, `committee`, `county`.
 #[utoipa::path(
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), ("material" = Uuid, Path, description = "The material's id.")),
@@ -135,7 +135,7 @@ pub(super) async fn get_material(
     Ok(reply::with_etag(&m, m.version))
 }
 
-/// Change a material.
+/// 修改资料。 Change a material.
 ///
 /// 修改资料的名称、类别、份数或备注；份数不能少于借出未还的份数。 Absent fields stay. The copies
 /// held cannot go below those on loan. Needs `If-Match`. Roles: `staff`, `committee`.
@@ -166,9 +166,9 @@ pub(super) async fn update_material(
     Ok(reply::with_etag(&m, m.version))
 }
 
-/// Lend a material to a branch.
+/// 将资料借给党支部。 Lend a material to a branch.
 ///
-/// 将资料借给本镇一个党支部：借出份数不能超过在架份数。 A loan takes at most the copies on the
+/// 借给本镇一个党支部：借出份数不能超过在架份数。 A loan takes at most the copies on the
 /// shelf; it is overdue after `due_on` until returned. Roles: `staff`, `committee`.
 #[utoipa::path(
     tag = "materials",
@@ -200,7 +200,7 @@ pub(super) async fn lend_material(
     .await
 }
 
-/// List loans of materials.
+/// 列出资料借阅记录。 List loans of materials.
 ///
 /// 资料借阅记录；`overdue=true` 列出逾期未还的借阅。 By material, branch, open or returned;
 /// `overdue=true` lists the loans past their due day and not returned. Roles: `staff`,
@@ -234,9 +234,9 @@ pub(super) async fn list_loans(
     Ok(web::Json(Page::from_rows(items, keyset, |l| l.id)))
 }
 
-/// Read a loan.
+/// 查看一条借阅记录。 Read a loan.
 ///
-/// 一条借阅记录。 Roles: `staff`, `committee`, `county`.
+/// 一条借阅记录，逾期按今天计算。 The loan, `overdue` as of today. Roles: `staff`, `committee`, `county`.
 #[utoipa::path(
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), ("loan" = Uuid, Path, description = "The loan's id.")),
@@ -257,9 +257,9 @@ pub(super) async fn get_loan(
     Ok(reply::with_etag(&l, l.version))
 }
 
-/// Record the return of a loan.
+/// 登记资料归还。 Record the return of a loan.
 ///
-/// 登记借出资料的归还（归还后不可再改）。 The copies go back on the shelf; the loan is then
+/// 归还后不可再改。 The copies go back on the shelf; the loan is then
 /// final. Needs `If-Match` with the loan's ETag. Roles: `staff`, `committee`.
 #[utoipa::path(
     tag = "materials",

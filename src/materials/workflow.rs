@@ -93,7 +93,7 @@ pub async fn lend(
     audit::record(
         tx,
         by,
-        change(town, "material.lent", "material_loan", id, data),
+        change(town, "material_loan.lent", "material_loan", id, data),
     )
     .await?;
     read_loan(tx, town, id).await
@@ -129,7 +129,7 @@ pub async fn give_back(
     audit::record(
         tx,
         by,
-        change(town, "material.returned", "material_loan", id, data),
+        change(town, "material_loan.returned", "material_loan", id, data),
     )
     .await?;
     read_loan(tx, town, id).await

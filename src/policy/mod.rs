@@ -63,31 +63,31 @@ pub struct Policy {
     pub letter_validity_default_days: i32,
     /// The longest validity of an introduction letter (days, at most about 3 months).
     pub letter_validity_max_days: i32,
-    /// An applicant is at least this old on the day of the application (发展党员工作细则 art. 9: 18).
+    /// 入党申请人最低年龄。 An applicant is at least this old on the day of the application (发展党员工作细则 art. 9: 18).
     pub applicant_min_age: i32,
-    /// The branch talks with an applicant within this many months of the application (art. 10: 1).
+    /// 谈话期限（月）。 The branch talks with an applicant within this many months of the application (art. 10: 1).
     pub talk_within_months: i32,
-    /// The fewest contact persons (full members) an activist has (art. 13: 1).
+    /// 培养联系人最少人数。 The fewest contact persons (full members) an activist has (art. 13: 1).
     pub contacts_min: i32,
-    /// The most contact persons an activist has (art. 13: 2).
+    /// 培养联系人最多人数。 The most contact persons an activist has (art. 13: 2).
     pub contacts_max: i32,
-    /// An activist is reviewed at least every this many months (art. 14: 6).
+    /// 积极分子考察间隔（月）。 An activist is reviewed at least every this many months (art. 14: 6).
     pub activist_review_months: i32,
-    /// The fewest months as an activist before becoming a candidate (art. 15: 12).
+    /// 积极分子最短培养期（月）。 The fewest months as an activist before becoming a candidate (art. 15: 12).
     pub activist_min_months: i32,
-    /// How many introducers (full members) a candidate has (art. 18: 2).
+    /// 入党介绍人人数。 How many introducers (full members) a candidate has (art. 18: 2).
     pub introducers: i32,
-    /// The fewest days of a candidate's short training (art. 17: 3).
+    /// 集中培训最少天数。 The fewest days of a candidate's short training (art. 17: 3).
     pub training_min_days: i32,
-    /// An admission or conversion needs more than this percentage of the full members with a vote in favour (art. 21: 50).
+    /// 接收与转正的赞成比例（%）。 An admission or conversion needs more than this percentage of the full members with a vote in favour (art. 21: 50).
     pub development_majority_percent: i32,
-    /// The committee approves an admission within this many months of the vote (art. 24: 3).
+    /// 审批期限（月）。 The committee approves an admission within this many months of the vote (art. 24: 3).
     pub approval_within_months: i32,
-    /// The probation's length in months from the approval (art. 28: 12).
+    /// 预备期（月）。 The probation's length in months from the approval (art. 28: 12).
     pub probation_months: i32,
-    /// The shortest extension of a probation, in months (art. 30: 6).
+    /// 延长预备期最短（月）。 The shortest extension of a probation, in months (art. 30: 6).
     pub extension_min_months: i32,
-    /// The longest extension of a probation, in months (art. 30: 12).
+    /// 延长预备期最长（月）。 The longest extension of a probation, in months (art. 30: 12).
     pub extension_max_months: i32,
     /// When this version was made.
     pub created_at: DateTime<Utc>,
@@ -165,55 +165,55 @@ pub struct PolicyChange {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 92)]
     pub letter_validity_max_days: Option<i32>,
-    /// New value of `applicant_min_age` (14 to 30).
+    /// 入党申请人最低年龄：新值（14 至 30）。 New value of `applicant_min_age` (14 to 30).
     #[serde(default)]
     #[schema(minimum = 14, maximum = 30)]
     pub applicant_min_age: Option<i32>,
-    /// New value of `talk_within_months` (1 to 12).
+    /// 谈话期限（月）：新值（1 至 12）。 New value of `talk_within_months` (1 to 12).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 12)]
     pub talk_within_months: Option<i32>,
-    /// New value of `contacts_min` (1 to 5).
+    /// 培养联系人最少人数：新值（1 至 5）。 New value of `contacts_min` (1 to 5).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 5)]
     pub contacts_min: Option<i32>,
-    /// New value of `contacts_max` (1 to 5).
+    /// 培养联系人最多人数：新值（1 至 5）。 New value of `contacts_max` (1 to 5).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 5)]
     pub contacts_max: Option<i32>,
-    /// New value of `activist_review_months` (1 to 24).
+    /// 积极分子考察间隔（月）：新值（1 至 24）。 New value of `activist_review_months` (1 to 24).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 24)]
     pub activist_review_months: Option<i32>,
-    /// New value of `activist_min_months` (0 to 60).
+    /// 积极分子最短培养期（月）：新值（0 至 60）。 New value of `activist_min_months` (0 to 60).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 60)]
     pub activist_min_months: Option<i32>,
-    /// New value of `introducers` (1 to 5).
+    /// 入党介绍人人数：新值（1 至 5）。 New value of `introducers` (1 to 5).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 5)]
     pub introducers: Option<i32>,
-    /// New value of `training_min_days` (1 to 60).
+    /// 集中培训最少天数：新值（1 至 60）。 New value of `training_min_days` (1 to 60).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 60)]
     pub training_min_days: Option<i32>,
-    /// New value of `development_majority_percent` (50 to 99).
+    /// 接收与转正的赞成比例（%）：新值（50 至 99）。 New value of `development_majority_percent` (50 to 99).
     #[serde(default)]
     #[schema(minimum = 50, maximum = 99)]
     pub development_majority_percent: Option<i32>,
-    /// New value of `approval_within_months` (1 to 12).
+    /// 审批期限（月）：新值（1 至 12）。 New value of `approval_within_months` (1 to 12).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 12)]
     pub approval_within_months: Option<i32>,
-    /// New value of `probation_months` (1 to 36).
+    /// 预备期（月）：新值（1 至 36）。 New value of `probation_months` (1 to 36).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36)]
     pub probation_months: Option<i32>,
-    /// New value of `extension_min_months` (1 to 36).
+    /// 延长预备期最短（月）：新值（1 至 36）。 New value of `extension_min_months` (1 to 36).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36)]
     pub extension_min_months: Option<i32>,
-    /// New value of `extension_max_months` (1 to 36).
+    /// 延长预备期最长（月）：新值（1 至 36）。 New value of `extension_max_months` (1 to 36).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36)]
     pub extension_max_months: Option<i32>,

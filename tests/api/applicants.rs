@@ -803,3 +803,71 @@ async fn the_numbers_are_the_towns_policy_and_each_step_names_its_version() {
         .unwrap();
     assert_eq!(error_fields(&problem(res, 422).await), ["contacts_max"]);
 }
+
+#[tokio::test]
+async fn a_withdrawn_applicant_may_apply_again_but_a_member_may_not() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, "320114307").await;
+    let a = applied(&app, &s, 9, months_ago(1)).await;
+    let a = step_ok(
+        &app,
+        &s,
+        &s.staff,
+        &a,
+        json!({ "kind": "withdrawal", "taken_on": today(),
+        "decided_by": "本人", "note": "本人申请撤回" }),
+    )
+    .await;
+    assert_eq!(
+        (a["stage"].as_str(), a["ended_on"].clone()),
+        (Some("withdrawn"), json!(today()))
+    );
+    let again = applied(&app, &s, 9, today()).await;
+    assert_ne!(again["id"], a["id"]);
+    // Someone already a member of the town does not apply.
+    sqlx::query("UPDATE members SET national_id = $2 WHERE id = $1")
+        .bind(crate::helpers::insert_member(&app, s.town, s.village, "老党员", 120).await)
+        .bind(id_born(NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(), 10))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .authed(Method::POST, &base(s.town), &s.staff)
+        .json(&json!({ "branch_id": s.village, "name": "老党员",
+                       "national_id": id_born(NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(), 10),
+                       "applied_on": today(), "received_by": "支部书记" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res, 409).await["code"], "already_a_member");
+    // A branch of another town is not a branch to apply to.
+    let other = setup(&app, "320114308").await;
+    let res = app.authed(Method::POST, &base(s.town), &s.staff)
+        .json(&json!({ "branch_id": other.village, "name": "外镇", "national_id": id_born(NaiveDate::from_ymd_opt(1991, 1, 1).unwrap(), 11),
+                       "applied_on": today(), "received_by": "支部书记" }))
+        .send().await.unwrap();
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "unknown_branch"
+    );
+}
+
+#[tokio::test]
+async fn the_pipeline_comes_as_a_workbook_too() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, "320114309").await;
+    applied(&app, &s, 12, today()).await;
+    let url = format!("/api/v1/towns/{}/reports/development?format=xlsx", s.town);
+    let res = app
+        .authed(Method::GET, &url, &s.committee)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX is a zip");
+}

@@ -39,7 +39,7 @@ town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `
         (name = "certificates", description = "流动党员活动证。 Floating party member activity certificates (流动党员活动证)."),
         (name = "desk", description = "服务窗口登记：来者皆登记，所求皆记录。 The service desk register: whoever comes, whatever they ask."),
         (name = "audit", description = "每一次写操作的审计记录。 The audit trail of every write."),
-        (name = "reports", description = "查询与导出：全镇概况、积分变化、积分台账、考勤、窗口登记、逾期介绍信与学员名册（JSON、CSV、XLSX）。 Read-outs and exports: a town's summary, a case's score over time, the ledger, attendance, desk register, overdue letters and roster as JSON, CSV or XLSX."),
+        (name = "reports", description = "查询与导出：全镇概况、积分变化、积分台账、考勤、窗口登记、逾期介绍信、学员名册与发展党员统计（JSON、CSV、XLSX）。 Read-outs and exports: a town's summary, a case's score over time, the ledger, attendance, desk register, overdue letters, roster and the development pipeline as JSON, CSV or XLSX."),
         (name = "events", description = "供对接系统使用的变更流：按提交顺序、以游标读取的每一次写入。 The change feed for integrating systems: every committed write, in order, by cursor."),
         (name = "calendar", description = "本镇的节假日与调休工作日：哪些日子算工作日。 A town's holidays and worked weekend days (调休): what working days count."),
         (name = "policy", description = "本镇的版本化规则参数：规则留给各镇确定的数字。 A town's versioned policy: the numbers the rules leave open."),

@@ -782,7 +782,13 @@ impl NewStep {
             StepData::People(ids)
         } else if self.kind == K::Training {
             let days = c.required("days", self.days).unwrap_or(0);
-            if self.days.is_some() && days < rules.training_min_days {
+            if days > 365 {
+                c.push(rule_error(
+                    "days",
+                    "out_of_range",
+                    msg!("days 最多 365。", "`days` is at most 365."),
+                ));
+            } else if self.days.is_some() && days < rules.training_min_days {
                 c.push(rule_error(
                     "days",
                     "training_too_short",
@@ -814,11 +820,14 @@ impl NewStep {
             let in_favour = c.required("in_favour", self.in_favour);
             match (eligible, present, in_favour) {
                 (Some(e), Some(p), Some(f)) => {
-                    if e < 1 {
+                    if !(1..=100_000).contains(&e) {
                         c.push(rule_error(
                             "eligible",
                             "out_of_range",
-                            msg!("eligible 至少为 1。", "`eligible` is at least 1."),
+                            msg!(
+                                "eligible 须在 1 到 100000 之间。",
+                                "`eligible` is between 1 and 100000."
+                            ),
                         ));
                     }
                     if !(0..=e).contains(&p) {

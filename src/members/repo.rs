@@ -28,6 +28,8 @@ pub struct Filter {
     pub floating: Option<bool>,
     /// Members with an open transformation case only (or none).
     pub under_transformation: Option<bool>,
+    /// Only probationary or only full members.
+    pub standing: Option<Standing>,
 }
 
 /// Inserts a member in their first branch. The caller records the registration transfer
@@ -125,6 +127,7 @@ pub async fn list(
              AND ($13::bool IS NULL OR $13 = EXISTS (
                      SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
                        AND k.status <> 'concluded'))
+             AND ($14::text IS NULL OR standing = $14)
            ORDER BY id LIMIT $10"#,
         town,
         page.after_or_nil(),
@@ -139,6 +142,7 @@ pub async fn list(
         today,
         filter.floating,
         filter.under_transformation,
+        filter.standing.map(Standing::as_str),
     )
     .fetch_all(conn)
     .await?)

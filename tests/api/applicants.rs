@@ -188,6 +188,29 @@ async fn an_applicant_becomes_a_probationary_then_a_full_member_with_a_member_re
     assert_eq!(m["branch_id"], json!(s.village));
     assert_eq!(m["joined_party_on"], json!(approved));
     assert_eq!(m["full_member_since"], Value::Null);
+    let list: Value = app
+        .authed(
+            Method::GET,
+            &format!("/api/v1/towns/{}/members?standing=probationary", s.town),
+            &s.staff,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(
+        ids,
+        [&a["member_id"]],
+        "the new member is the town's one probationary member"
+    );
 
     let a = step_ok(
         &app,

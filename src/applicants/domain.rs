@@ -209,9 +209,9 @@ pub struct ApplicantRow {
     pub national_id: String,
     /// Their phone, in full.
     pub phone: Option<String>,
-    /// Their village.
+    /// Their village or community, as given.
     pub village: Option<String>,
-    /// Their stage.
+    /// Where they are on the way to membership.
     pub stage: Stage,
     /// The day of the application.
     pub applied_on: NaiveDate,
@@ -443,7 +443,7 @@ pub struct Step {
 /// 一名人员及其全部步骤。 An applicant with every step, oldest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApplicantDetail {
-    /// The applicant.
+    /// The applicant, as of today.
     #[serde(flatten)]
     pub applicant: Applicant,
     /// 已办理的步骤，按日期排列。 The steps taken, in the order of their dates.
@@ -497,17 +497,17 @@ pub struct NewApplicant {
 /// A checked [`NewApplicant`].
 #[derive(Debug, Clone)]
 pub struct ValidApplicant {
-    /// The branch.
+    /// The branch of the town the application was made to.
     pub branch_id: Uuid,
     /// Name, trimmed.
     pub name: String,
     /// National ID number.
     pub national_id: NationalId,
-    /// Phone.
+    /// Their phone, checked.
     pub phone: Option<Phone>,
     /// Village, trimmed.
     pub village: Option<String>,
-    /// Applied on.
+    /// The day of the application, not in the future.
     pub applied_on: NaiveDate,
     /// Received by, trimmed.
     pub received_by: String,
@@ -625,9 +625,9 @@ pub struct NewStep {
 pub struct Vote {
     /// Full members with a vote.
     pub eligible: i32,
-    /// Present.
+    /// Members present at the meeting.
     pub present: i32,
-    /// In favour.
+    /// Members who voted in favour.
     pub in_favour: i32,
 }
 
@@ -638,20 +638,20 @@ pub enum StepData {
     Plain,
     /// Contact persons or introducers (distinct member ids).
     People(Vec<Uuid>),
-    /// A training's days.
+    /// A training's length, in days.
     Days(i32),
-    /// An extension's months.
+    /// An extension's length, in months.
     Months(i32),
-    /// A vote.
+    /// A vote's counts, checked.
     Vote(Vote),
 }
 
 /// A checked [`NewStep`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidStep {
-    /// The kind.
+    /// What the step does.
     pub kind: StepKind,
-    /// The day.
+    /// The day it was taken, not in the future.
     pub taken_on: NaiveDate,
     /// Who decided, trimmed.
     pub decided_by: String,

@@ -186,11 +186,11 @@ pub async fn open(
 
 /// How many applicants of a town are at each stage, by branch (branches with none left out).
 pub struct StageCount {
-    /// The branch.
+    /// The branch counted.
     pub branch_id: Uuid,
-    /// Its name.
+    /// The branch's name, for the report.
     pub branch_name: String,
-    /// The stage.
+    /// The stage counted.
     pub stage: Stage,
     /// How many.
     pub count: i64,

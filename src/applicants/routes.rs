@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::domain::{Applicant, ApplicantDetail, NewApplicant, NewStep, Stage};
 use super::repo::{self, Filter};
-use super::workflow::{self, PipelineLine, PipelineReport};
+use super::workflow::{self, OVERDUE_HEADINGS, PIPELINE_HEADINGS, PipelineReport};
 use crate::auth::{Auth, roles};
 use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
@@ -186,47 +186,6 @@ pub(super) async fn record_step(
     .await
 }
 
-/// The headings of the pipeline report's files.
-const PIPELINE_HEADINGS: [&str; 13] = [
-    "支部",
-    "支部编号",
-    "入党申请人",
-    "入党积极分子",
-    "发展对象",
-    "预备党员",
-    "正式党员",
-    "已撤回申请",
-    "已取消资格",
-    "逾期未谈话",
-    "逾期未考察",
-    "逾期未审批",
-    "预备期满未转正",
-];
-
-fn pipeline_row(l: &PipelineLine) -> Vec<String> {
-    let mut row = vec![
-        l.branch_name.clone(),
-        l.branch_id.map(|b| b.to_string()).unwrap_or_default(),
-    ];
-    row.extend(
-        [
-            l.applicant,
-            l.activist,
-            l.candidate,
-            l.probationary,
-            l.full,
-            l.withdrawn,
-            l.disqualified,
-            l.overdue_talks,
-            l.overdue_reviews,
-            l.overdue_approvals,
-            l.overdue_conversions,
-        ]
-        .map(|n| n.to_string()),
-    );
-    row
-}
-
 /// 发展党员工作统计。 The development pipeline of a town or a branch.
 ///
 /// 各支部各阶段人数与逾期步骤（全镇或一个支部）。
@@ -256,17 +215,15 @@ pub(super) async fn development_report(
     let format = ExportFormat::negotiate(query.format, &req);
     let mut conn = db.acquire().await?;
     let r = workflow::pipeline(&mut conn, town, branch.branch_id).await?;
-    if format == ExportFormat::Json {
-        return Ok(negotiated().json(&r));
+    match format {
+        ExportFormat::Json => Ok(negotiated().json(&r)),
+        f => download(
+            f,
+            &format!("development-{}", r.as_of),
+            &PIPELINE_HEADINGS,
+            &r.count_rows(),
+        ),
     }
-    let mut rows: Vec<Vec<String>> = r.branches.iter().map(pipeline_row).collect();
-    rows.push(pipeline_row(&r.total));
-    download(
-        format,
-        &format!("development-{}", r.as_of),
-        &PIPELINE_HEADINGS,
-        &rows,
-    )
 }
 
 /// 发展党员逾期事项。 The late steps of the development pipeline.
@@ -295,37 +252,11 @@ pub(super) async fn development_overdue_report(
     let format = ExportFormat::negotiate(query.format, &req);
     let mut conn = db.acquire().await?;
     let r = workflow::pipeline(&mut conn, town, branch.branch_id).await?;
-    if format == ExportFormat::Json {
-        return Ok(negotiated().json(&r));
+    match format {
+        ExportFormat::Json => Ok(negotiated().json(&r)),
+        f => {
+            let name = format!("development-overdue-{}", r.as_of);
+            download(f, &name, &OVERDUE_HEADINGS, &r.overdue_rows())
+        }
     }
-    let headings = [
-        "姓名",
-        "支部",
-        "阶段",
-        "逾期事项",
-        "应办日期",
-        "逾期天数",
-        "人员编号",
-    ];
-    let rows: Vec<Vec<String>> = r
-        .overdue
-        .iter()
-        .map(|o| {
-            vec![
-                o.name.clone(),
-                o.branch_name.clone(),
-                o.stage.label().to_owned(),
-                o.kind.label().to_owned(),
-                o.due_on.to_string(),
-                o.days_overdue.to_string(),
-                o.applicant_id.to_string(),
-            ]
-        })
-        .collect();
-    download(
-        format,
-        &format!("development-overdue-{}", r.as_of),
-        &headings,
-        &rows,
-    )
 }

@@ -392,6 +392,85 @@ pub struct PipelineReport {
     pub overdue: Vec<OverdueLine>,
 }
 
+/// The headings of the pipeline report's files, one column per field of [`PipelineLine`].
+pub const PIPELINE_HEADINGS: [&str; 13] = [
+    "支部",
+    "支部编号",
+    "入党申请人",
+    "入党积极分子",
+    "发展对象",
+    "预备党员",
+    "正式党员",
+    "已撤回申请",
+    "已取消资格",
+    "逾期未谈话",
+    "逾期未考察",
+    "逾期未审批",
+    "预备期满未转正",
+];
+
+/// The headings of the overdue listing's files.
+pub const OVERDUE_HEADINGS: [&str; 7] = [
+    "姓名",
+    "支部",
+    "阶段",
+    "逾期事项",
+    "应办日期",
+    "逾期天数",
+    "人员编号",
+];
+
+impl PipelineLine {
+    fn cells(&self) -> Vec<String> {
+        let mut row = vec![
+            self.branch_name.clone(),
+            self.branch_id.map(|b| b.to_string()).unwrap_or_default(),
+        ];
+        let counts = [
+            self.applicant,
+            self.activist,
+            self.candidate,
+            self.probationary,
+            self.full,
+            self.withdrawn,
+            self.disqualified,
+            self.overdue_talks,
+            self.overdue_reviews,
+            self.overdue_approvals,
+            self.overdue_conversions,
+        ];
+        row.extend(counts.map(|n| n.to_string()));
+        row
+    }
+}
+
+impl PipelineReport {
+    /// The counts as the rows of a file: one per branch, the town's total last.
+    pub fn count_rows(&self) -> Vec<Vec<String>> {
+        let mut rows: Vec<Vec<String>> = self.branches.iter().map(PipelineLine::cells).collect();
+        rows.push(self.total.cells());
+        rows
+    }
+
+    /// The late steps as the rows of a file.
+    pub fn overdue_rows(&self) -> Vec<Vec<String>> {
+        self.overdue
+            .iter()
+            .map(|o| {
+                vec![
+                    o.name.clone(),
+                    o.branch_name.clone(),
+                    o.stage.label().to_owned(),
+                    o.kind.label().to_owned(),
+                    o.due_on.to_string(),
+                    o.days_overdue.to_string(),
+                    o.applicant_id.to_string(),
+                ]
+            })
+            .collect()
+    }
+}
+
 /// Counts by branch and stage, and the late steps, as of today (404 for a branch that is
 /// not the town's).
 pub async fn pipeline(

@@ -142,9 +142,9 @@ pub struct NewMaterial {
 pub struct ValidMaterial {
     /// Title, trimmed.
     pub title: String,
-    /// Kind.
+    /// What it is, as given.
     pub kind: MaterialKind,
-    /// Copies.
+    /// The copies held, 0 to 100000.
     pub copies: i32,
     /// Note, trimmed.
     pub note: Option<String>,
@@ -293,15 +293,15 @@ fn one() -> i32 {
 /// A checked loan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidLoan {
-    /// The branch.
+    /// The branch of the town it goes to.
     pub branch_id: Uuid,
     /// The borrower, trimmed.
     pub borrower: String,
-    /// Copies.
+    /// Copies lent, at least 1.
     pub copies: i32,
-    /// Lent on.
+    /// The day it is lent, not in the future.
     pub lent_on: NaiveDate,
-    /// Due on.
+    /// The day it is due back, not before the day it is lent.
     pub due_on: NaiveDate,
 }
 

@@ -9,7 +9,9 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::domain::{Disclosure, Member, MemberPatch, MemberStatus, NameSearch, NewMember};
+use super::domain::{
+    Disclosure, Member, MemberPatch, MemberStatus, NameSearch, NewMember, Standing,
+};
 use super::import::{self, ImportReport, RawRow};
 use super::repo;
 use super::workflow::{self, ImportMode};
@@ -44,6 +46,9 @@ pub struct MemberQuery {
     pub floating: Option<bool>,
     /// Only members under transformation, with an open case (`true`), or only others.
     pub under_transformation: Option<bool>,
+    /// 只列预备党员或正式党员。 Only probationary or only full members.
+    #[param(inline)]
+    pub standing: Option<Standing>,
 }
 
 impl MemberQuery {
@@ -61,6 +66,7 @@ impl MemberQuery {
             name: self.q.as_deref().and_then(NameSearch::new),
             floating: self.floating,
             under_transformation: self.under_transformation,
+            standing: self.standing,
         })
     }
 }

@@ -10,7 +10,7 @@ use crate::auth::{Auth, Caller, Scope, roles};
 use crate::cases::domain::Case;
 use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, Json, etag};
-use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::idempotency::{Answer, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 use crate::members::domain::{Disclosure, Member};
@@ -282,16 +282,11 @@ async fn object(
 ) -> Result<HttpResponse, ApiError> {
     let (town, member) = member_scope(&auth)?;
     let reason = body.validate()?;
-    let mut tx = db.begin().await?;
-    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
-    if let Claim::Replay(res) = claim {
-        return Ok(res);
-    }
-    let objection =
-        crate::tasks::lodge_objection(&mut tx, &auth, town, member, &body, &reason).await?;
-    let location = format!("/api/v1/me/objections/{}", objection.id);
-    let answer = Answer::created(&objection, etag(objection.version), location)?;
-    let res = claim.finish(&mut tx, answer).await?;
-    tx.commit().await?;
-    Ok(res)
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let objection =
+            crate::tasks::lodge_objection(tx, &auth, town, member, &body, &reason).await?;
+        let location = format!("/api/v1/me/objections/{}", objection.id);
+        Answer::created(&objection, etag(objection.version), location)
+    })
+    .await
 }

@@ -22,7 +22,7 @@ use crate::audit::{self, Change};
 use crate::auth::{Auth, Scope, roles};
 use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::http::idempotency::{self, Answer, Claim, idempotent};
+use crate::http::idempotency::{Answer, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 use crate::msg;
@@ -84,33 +84,12 @@ async fn create_cohort(
     body: Json<NewCohort>,
 ) -> Result<HttpResponse, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
-    let mut tx = db.begin().await?;
-    let today = crate::towns::repo::today(&mut tx, town).await?;
-    let year = body.year(today)?;
-    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
-    if let Claim::Replay(res) = claim {
-        return Ok(res);
-    }
-    let policy = crate::policy::current(&mut tx, town).await?;
-    let cohort = repo::insert(&mut tx, town, Uuid::now_v7(), year, &policy, &auth.sub).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        Change {
-            town_id: town,
-            action: "cohort.created",
-            resource_type: "cohort",
-            resource_id: cohort.id,
-            data: json!({ "year": year, "policy_version": policy.version,
-                          "min_size": cohort.min_size, "max_size": cohort.max_size }),
-        },
-    )
-    .await?;
-    let location = format!("/api/v1/towns/{town}/cohorts/{}", cohort.id);
-    let answer = Answer::created(&cohort, etag(cohort.version), location)?;
-    let res = claim.finish(&mut tx, answer).await?;
-    tx.commit().await?;
-    Ok(res)
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let cohort = workflow::create(tx, &auth, town, &body).await?;
+        let location = format!("/api/v1/towns/{town}/cohorts/{}", cohort.id);
+        Answer::created(&cohort, etag(cohort.version), location)
+    })
+    .await
 }
 
 /// List a town's cohorts · 列出本镇的学员班

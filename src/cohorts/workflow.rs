@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::domain::{self, NewPlacement, NewTrainee, Placement, Trainee};
+use super::domain::{self, Cohort, NewCohort, NewPlacement, NewTrainee, Placement, Trainee};
 use super::repo;
 use crate::audit::{self, Change};
 use crate::auth::Caller;
@@ -18,6 +18,31 @@ fn unknown_member() -> ApiError {
         "unknown_member",
         msg!("本镇没有该党员。", "This town has no such member."),
     )])
+}
+
+/// Opens the cohort of a year (art. 16), sized by the current policy; one per year
+/// (`cohort_exists`, held by the database).
+pub async fn create(
+    tx: &mut PgConnection,
+    by: &Caller,
+    town: Uuid,
+    new: &NewCohort,
+) -> Result<Cohort, ApiError> {
+    let today = crate::towns::repo::today(tx, town).await?;
+    let year = new.year(today)?;
+    let policy = crate::policy::current(tx, town).await?;
+    let cohort = repo::insert(tx, town, Uuid::now_v7(), year, &policy, &by.sub).await?;
+    let data = json!({ "year": year, "policy_version": policy.version,
+                       "min_size": cohort.min_size, "max_size": cohort.max_size });
+    let change = Change {
+        town_id: town,
+        action: "cohort.created",
+        resource_type: "cohort",
+        resource_id: cohort.id,
+        data,
+    };
+    audit::record(tx, by, change).await?;
+    Ok(cohort)
 }
 
 /// Adds a member to a cohort still selecting its trainees (art. 16): an active member who

@@ -4,6 +4,7 @@
 
 pub mod domain;
 pub mod repo;
+pub mod workflow;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -19,7 +20,7 @@ use crate::auth::{Auth, roles};
 use crate::cohorts::domain::{ExportFormat, FormatQuery};
 use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::idempotency::{Answer, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 
@@ -86,52 +87,12 @@ async fn create_mentorship(
     body: Json<NewMentorship>,
 ) -> Result<HttpResponse, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
-    let mut tx = db.begin().await?;
-    let today = crate::towns::repo::today(&mut tx, town).await?;
-    let (subject, started_on) = domain::check_new(&body, today)?;
-    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
-    if let Claim::Replay(res) = claim {
-        return Ok(res);
-    }
-    if !repo::is_center_staff(&mut tx, town, body.mentor_id).await? {
-        return Err(domain::not_in_center());
-    }
-    let year = chrono::Datelike::year(&today);
-    let (basis, cohort_id, case_id) = repo::mentee_basis(&mut tx, town, body.mentee_id, year)
-        .await?
-        .ok_or_else(domain::not_a_mentee)?;
-    let policy = crate::policy::current(&mut tx, town).await?;
-    let row = repo::NewRow {
-        mentor_id: body.mentor_id,
-        mentor_subject: &subject,
-        mentee_id: body.mentee_id,
-        basis,
-        cohort_id,
-        case_id,
-        policy_version: policy.version,
-        mentor_limit: policy.mentor_limit,
-        started_on,
-    };
-    let m = repo::insert(&mut tx, town, Uuid::now_v7(), &row, &auth.sub).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        Change {
-            town_id: town,
-            action: "mentorship.created",
-            resource_type: "mentorship",
-            resource_id: m.id,
-            data: json!({ "mentor_id": m.mentor_id, "mentee_id": m.mentee_id, "basis": m.basis,
-                          "cohort_id": m.cohort_id, "case_id": m.case_id, "started_on": m.started_on,
-                          "mentor_limit": m.mentor_limit, "policy_version": m.policy_version }),
-        },
-    )
-    .await?;
-    let location = format!("/api/v1/towns/{town}/mentorships/{}", m.id);
-    let answer = Answer::created(&m, etag(m.version), location)?;
-    let res = claim.finish(&mut tx, answer).await?;
-    tx.commit().await?;
-    Ok(res)
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let m = workflow::create(tx, &auth, town, &body).await?;
+        let location = format!("/api/v1/towns/{town}/mentorships/{}", m.id);
+        Answer::created(&m, etag(m.version), location)
+    })
+    .await
 }
 
 /// List a town's mentorships · 列出本镇的结对关系
@@ -284,46 +245,14 @@ async fn add_log(
 ) -> Result<HttpResponse, ApiError> {
     let (town, id) = path.into_inner();
     let town = auth.town(&db, town).await?;
-    let mut tx = db.begin().await?;
-    let m = repo::get(&mut tx, town, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if m.mentor_subject != auth.sub {
-        return Err(ApiError::Forbidden);
-    }
-    let today = crate::towns::repo::today(&mut tx, town).await?;
-    let log = domain::check_log(&body, m.started_on, today)?;
-    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
-    if let Claim::Replay(res) = claim {
-        return Ok(res);
-    }
-    // Under the mentorship's lock, so an entry cannot slip in while it ends.
-    let m = repo::lock(&mut tx, town, id).await?;
-    if m.ended_on.is_some() {
-        return Err(domain::ended());
-    }
-    let entry = repo::insert_log(&mut tx, town, Uuid::now_v7(), m.id, &log, &auth.sub).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        Change {
-            town_id: town,
-            action: "mentorship.logged",
-            resource_type: "mentorship",
-            resource_id: m.id,
-            data: json!({ "log_id": entry.id, "met_on": entry.met_on }),
-        },
-    )
-    .await?;
-    let answer = Answer {
-        status: actix_web::http::StatusCode::CREATED,
-        body: serde_json::to_value(&entry).map_err(anyhow::Error::from)?,
-        etag: None,
-        location: Some(format!("/api/v1/towns/{town}/mentorships/{}/logs", m.id)),
-    };
-    let res = claim.finish(&mut tx, answer).await?;
-    tx.commit().await?;
-    Ok(res)
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let entry = workflow::add_log(tx, &auth, town, id, &body).await?;
+        Answer::created_at(
+            &entry,
+            format!("/api/v1/towns/{town}/mentorships/{id}/logs"),
+        )
+    })
+    .await
 }
 
 /// Read a mentorship's log, in the order written · 查看结对的谈话记录，按填写先后排列

@@ -11,7 +11,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::cases::{Setup, setup};
+use crate::fixtures::{Setup, setup};
 use crate::helpers::{TestApp, assert_replayed, error_fields, insert_member, problem, uuid};
 
 fn today() -> NaiveDate {

@@ -7,7 +7,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::cases::{open_case, setup};
+use crate::fixtures::{open_case, setup};
 use crate::helpers::{TestApp, problem, uuid};
 
 /// Today in the towns' zone (Asia/Shanghai).

@@ -8,7 +8,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::cases::{Setup, setup};
+use crate::fixtures::{Setup, setup};
 use crate::helpers::{TestApp, assert_replayed, insert_member, problem, uuid};
 
 /// Today in the towns' zone (the tests' towns are all in Asia/Shanghai).

@@ -8,7 +8,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::cases::{Setup, correct, open_case, setup};
+use crate::fixtures::{Setup, correct, open_case, setup};
 use crate::helpers::{TestApp, problem, uuid};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

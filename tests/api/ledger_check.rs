@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::cases::{correct, open_case, setup};
+use crate::fixtures::{correct, open_case, setup};
 use crate::helpers::TestApp;
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::cases::{Setup, open_case, setup};
+use crate::fixtures::{Setup, open_case, setup};
 use crate::helpers::{TestApp, assert_replayed};
 
 #[derive(Debug, Clone)]

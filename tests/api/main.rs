@@ -16,6 +16,7 @@ mod errors;
 mod evaluations;
 mod events;
 mod exports;
+mod fixtures;
 mod hardening;
 mod helpers;
 mod ledger_check;

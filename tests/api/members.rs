@@ -6,7 +6,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::cases::{Setup, setup};
+use crate::fixtures::{Setup, setup};
 use crate::helpers::{TestApp, center_branch, error_fields, national_id, problem, uuid};
 
 /// A GET of `path` with `token`.

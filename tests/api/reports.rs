@@ -4,7 +4,7 @@ use party_center::auth::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cases::{correct, open_case, setup};
+use crate::fixtures::{correct, open_case, setup};
 use crate::helpers::TestApp;
 use crate::helpers::problem;
 

@@ -21,6 +21,7 @@ pub mod evaluations;
 pub mod events;
 pub mod http;
 pub mod me;
+pub mod meetings;
 pub mod members;
 pub mod mentorships;
 pub mod openapi;

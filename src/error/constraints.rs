@@ -305,6 +305,20 @@ pub const ATTENDEE_UNKNOWN_MEMBER: KnownField = KnownField::new(
     "This town has no such member.",
 );
 
+/// 409 `group_name_taken`.
+pub const GROUP_NAME_TAKEN: Known = Known::conflict(
+    "group_name_taken",
+    "本支部已有同名的党小组。",
+    "The branch has a party group of that name already.",
+);
+
+/// 409 `member_in_other_group`.
+pub const MEMBER_IN_OTHER_GROUP: Known = Known::conflict(
+    "member_in_other_group",
+    "有党员已在另一个党小组中；请先将其移出。",
+    "A member is in another party group already; take them out of it first.",
+);
+
 /// 409 `evaluation_open`.
 pub const EVALUATION_OPEN: Known = Known::conflict(
     "evaluation_open",
@@ -816,6 +830,29 @@ pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     ("calendar_days_name_length", Meaning::Guarded),
     // migrations/*_ledger_check_in_constant_time.sql
     ("ledger_entries_follow_previous", Meaning::Guarded),
+    // migrations/*_party_groups_officers.sql
+    ("party_groups_town_id_fkey", Meaning::Guarded),
+    ("party_groups_pkey", Meaning::Guarded),
+    ("party_groups_id_key", Meaning::Guarded),
+    ("party_groups_branch_key", Meaning::Guarded),
+    ("party_groups_name_taken", Meaning::Client(GROUP_NAME_TAKEN)),
+    ("party_groups_branch_fk", Meaning::Guarded),
+    ("party_groups_leader_fk", Meaning::Guarded),
+    ("party_groups_name_length", Meaning::Guarded),
+    ("party_group_members_pkey", Meaning::Guarded),
+    ("party_group_members_group_fk", Meaning::Guarded),
+    ("party_group_members_member_fk", Meaning::Guarded),
+    (
+        "party_group_members_one_group",
+        Meaning::Client(MEMBER_IN_OTHER_GROUP),
+    ),
+    ("branch_officers_town_id_fkey", Meaning::Guarded),
+    ("branch_officers_pkey", Meaning::Guarded),
+    ("branch_officers_id_key", Meaning::Guarded),
+    ("branch_officers_branch_fk", Meaning::Guarded),
+    ("branch_officers_member_fk", Meaning::Guarded),
+    ("branch_officers_office_valid", Meaning::Guarded),
+    ("branch_officers_term_order", Meaning::Guarded),
 ];
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ mod hardening;
 mod helpers;
 mod ledger_check;
 mod ledger_model;
+mod meetings;
 mod members;
 mod mentorships;
 mod metrics;

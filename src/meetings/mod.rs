@@ -1,0 +1,25 @@
+//! The organizational life of the town's branches (articles 10, 12, 13; issue 14).
+//!
+//! The center helps every branch hold its organizational life (三会一课 and the rest,
+//! by 中国共产党支部工作条例（试行）, 2018). A branch has party groups (党小组) with their
+//! members, and officers with terms (its secretary and committee).
+//!
+//! `routes` is the HTTP side, `workflow` the steps of each change in one transaction,
+//! `domain` the pure rules, `repo` the SQL.
+
+pub mod domain;
+pub mod repo;
+mod routes;
+pub mod workflow;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers the routes of groups, officers and meetings.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(routes::create_group)
+        .service(routes::list_groups)
+        .service(routes::get_group)
+        .service(routes::update_group)
+        .service(routes::record_officer)
+        .service(routes::list_officers);
+}

@@ -2,7 +2,13 @@
 //!
 //! The center helps every branch hold its organizational life (三会一课 and the rest,
 //! by 中国共产党支部工作条例（试行）, 2018). A branch has party groups (党小组) with their
-//! members, and officers with terms (its secretary and committee).
+//! members, and officers with terms (its secretary and committee). Its meetings are of
+//! the regulated kinds; who is expected is fixed when one is planned (the branch's or the
+//! group's active members, plus inflowing and floating members named, art. 12); the roll
+//! is recorded once, by the same rules as an activity's roll, and at a center-branch
+//! meeting each absence of a member under transformation costs points through the one
+//! path that scores rolls ([`crate::activities::workflow::score_absences`], art. 22);
+//! the minutes are versions, a correction never overwriting what was recorded.
 //!
 //! `routes` is the HTTP side, `workflow` the steps of each change in one transaction,
 //! `domain` the pure rules, `repo` the SQL.
@@ -21,5 +27,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(routes::get_group)
         .service(routes::update_group)
         .service(routes::record_officer)
-        .service(routes::list_officers);
+        .service(routes::list_officers)
+        .service(routes::create_meeting)
+        .service(routes::list_meetings)
+        .service(routes::get_meeting)
+        .service(routes::record_roll)
+        .service(routes::record_minutes)
+        .service(routes::list_minutes)
+        .service(routes::member_meetings);
 }

@@ -1,14 +1,20 @@
 //! The endpoints of the branches' organizational life: HTTP in, a workflow call, HTTP out.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::domain::{GroupPatch, NewGroup, NewOfficer, Officer, PartyGroup};
+use super::domain::{
+    GroupPatch, Meeting, MeetingDetail, MeetingKind, MeetingRoll, MemberMeeting, Minutes, NewGroup,
+    NewMeeting, NewMinutes, NewOfficer, Officer, PartyGroup,
+};
+use super::workflow::Recorded;
 use super::{repo, workflow};
+use crate::activities::domain::{NewRoll, check_day_filter};
 use crate::auth::{Auth, roles};
 use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
@@ -230,9 +236,301 @@ pub(super) async fn list_officers(
     let (town, branch) = path.into_inner();
     let town = auth.town(&db, town).await?;
     let keyset = page.keyset()?;
-    crate::activities::domain::check_day_filter("on", query.on)?;
+    check_day_filter("on", query.on)?;
     branch_exists(&db, town, branch).await?;
     let mut conn = db.acquire().await?;
     let rows = repo::list_officers(&mut conn, town, branch, query.on, keyset).await?;
     Ok(web::Json(Page::from_rows(rows, keyset, |o| o.id)))
+}
+
+fn meeting_url(town: Uuid, meeting: Uuid) -> String {
+    format!("/api/v1/towns/{town}/meetings/{meeting}")
+}
+
+/// Plan a branch meeting (登记支部会议).
+///
+/// A meeting of one of the regulated kinds (三会一课 and the rest) of a branch of the
+/// town (`unknown_branch`), with when, where, who hosts and the topic, and what the center
+/// did for it (`center_role`, art. 10). A `party_group` meeting names one of the branch's
+/// groups (`required`, `unknown_group`), no other kind does (`only_for_party_group`).
+/// Who is expected is fixed now: the branch's active members (for a party group meeting,
+/// the group's members still active in the branch), plus `extra_member_ids`, e.g.
+/// inflowing or floating members of other branches (art. 12): each a member of the town
+/// (`unknown_member`) still in its organization (`member_not_active`), not expected
+/// already (`already_expected`), named once (`duplicate`). At a center-branch meeting a
+/// member under transformation is expected with their open case (art. 22). Roles:
+/// `staff`, `committee`.
+///
+/// 登记支部的一次会议（三会一课、主题党日、组织生活会、民主评议党员）：时间、地点、主持人、议题，以及服务中心
+/// 承办或协助的情况（第十条）。党小组会须指明本支部的党小组。应到名单此时确定：本支部在册党员（党小组会为该小组
+/// 仍在本支部的成员），另加列入的党员（如其他支部的流入、流动党员，第十二条）。中心支部会议上的转化对象带其档案
+/// 列入（第二十二条）。可用角色：`staff`、`committee`。
+#[utoipa::path(
+    tag = "meetings",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。")),
+    request_body = NewMeeting,
+    responses(
+        (status = 201, description = "The meeting and who is expected. 会议及应到名单。", body = MeetingDetail,
+         headers(("ETag" = String, description = "The meeting's version"), ("Location" = String, description = "The meeting's URL"))),
+    ),
+    security(("bearer" = ["staff", "committee"])),
+)]
+#[post("/towns/{town}/meetings")]
+pub(super) async fn create_meeting(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: Json<NewMeeting>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let detail = workflow::plan_meeting(tx, &auth, town, &body).await?;
+        let location = meeting_url(town, detail.meeting.id);
+        Answer::created(&detail, etag(detail.meeting.version), location)
+    })
+    .await
+}
+
+/// Filters of the meeting list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MeetingQuery {
+    /// Only this branch's meetings. 只列出该支部的会议。
+    pub branch: Option<Uuid>,
+    /// Only meetings of this kind. 只列出该类型的会议。
+    #[param(inline)]
+    pub kind: Option<MeetingKind>,
+    /// Only meetings starting on or after this day (`YYYY-MM-DD`, the town's time zone;
+    /// years 2000 to 2099). 起始日期（含）。
+    pub from: Option<NaiveDate>,
+    /// Only meetings starting on or before this day (`YYYY-MM-DD`, the town's time zone;
+    /// years 2000 to 2099). 截止日期（含）。
+    pub to: Option<NaiveDate>,
+}
+
+/// List a town's branch meetings (会议列表).
+///
+/// In planning order; filters by branch, kind and the day they start (the town's time
+/// zone). Roles: `staff`, `committee`, `county`.
+///
+/// 按登记顺序列出本镇各支部的会议，可按支部、类型与开始日期筛选。可用角色：`staff`、`committee`、`county`。
+#[utoipa::path(
+    tag = "meetings",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), MeetingQuery, PageParams),
+    responses((status = 200, description = "A page of meetings. 一页会议。", body = Page<Meeting>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/meetings")]
+pub(super) async fn list_meetings(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    query: web::Query<MeetingQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Meeting>>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    check_day_filter("from", query.from)?;
+    check_day_filter("to", query.to)?;
+    let keyset = page.keyset()?;
+    let mut conn = db.acquire().await?;
+    let q = &*query;
+    let rows = repo::list_meetings(&mut conn, town, q.branch, q.kind, q.from, q.to, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |m| m.id)))
+}
+
+/// Read a meeting (查看会议).
+///
+/// The meeting, who is expected and its roll once recorded. Roles: `staff`,
+/// `committee`, `county`.
+///
+/// 查看会议、应到名单及已记录的考勤。可用角色：`staff`、`committee`、`county`。
+#[utoipa::path(
+    tag = "meetings",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("meeting" = Uuid, Path, description = "The meeting's id. 会议编号。")),
+    responses((status = 200, description = "The meeting. 会议。", body = MeetingDetail,
+               headers(("ETag" = String, description = "The meeting's version")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/meetings/{meeting}")]
+pub(super) async fn get_meeting(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, id) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let mut conn = db.acquire().await?;
+    let detail = workflow::read_meeting(&mut conn, town, id).await?;
+    Ok(reply::with_etag(&detail, detail.meeting.version))
+}
+
+/// Record a meeting's roll, once, as one batch (记录会议考勤).
+///
+/// The same rules as an activity's roll: one line for every expected member (each
+/// missing one is listed as `missing`, field `items`), each once (`duplicate`), no one
+/// else (`not_required`); an excused leave has an `excuse_reason` and an `approved_by`
+/// (`required`), no other line has them (`only_when_excused`). After the meeting has
+/// started (409 `meeting_not_started`). At a center-branch meeting each absence of a
+/// member under transformation writes one ledger entry to their case (`absence`, one step
+/// down: -0.5 under the rules as written; its source the attendance record), an excused
+/// leave too when the policy's `excused_leave_costs` is on, exactly as an activity's
+/// roll does; a line that cannot cost points says why in `unscored`. Sending the same
+/// roll again changes nothing (200 with the recorded roll); a different one is a 409
+/// `roll_recorded`. Needs an `Idempotency-Key`. Roles: `staff`, `committee`.
+///
+/// 一次性记录会议考勤，规则与活动考勤相同：每名应到党员一行、不重不漏，请假须写明事由与批准人；会议开始后方可记录。
+/// 中心支部会议上转化对象每缺席一次，按同一记分路径在其档案中扣 0.5 分（请假是否扣分依本镇规定
+/// `excused_leave_costs`）。重复提交相同考勤不作改动；不同的考勤答 409 `roll_recorded`。须带 `Idempotency-Key`。
+/// 可用角色：`staff`、`committee`。
+#[utoipa::path(
+    tag = "meetings",
+    params(
+        ("town" = Uuid, Path, description = "The town's id. 镇编号。"),
+        ("meeting" = Uuid, Path, description = "The meeting's id. 会议编号。"),
+        ("Idempotency-Key" = String, Header, description = "Required: a retry with the same key and body returns the first answer and writes nothing. 1 to 255 visible ASCII characters.",
+         pattern = "^[!-~]+$", min_length = 1, max_length = 255),
+    ),
+    request_body = NewRoll,
+    responses(
+        (status = 201, description = "The roll was recorded, with the ledger entries it wrote. 已记录。", body = MeetingRoll,
+         headers(("Location" = String, description = "The meeting's URL"))),
+        (status = 200, description = "The same roll was recorded already: nothing changed. 已记录过相同考勤。", body = MeetingRoll),
+        (status = 409, description = "`roll_recorded`, `meeting_not_started`.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee"])),
+)]
+#[put("/towns/{town}/meetings/{meeting}/attendance")]
+pub(super) async fn record_roll(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    key: IdempotencyKey,
+    body: Json<NewRoll>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, meeting) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    key.required()?;
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let (roll, status, location) =
+            match workflow::record_roll(tx, &auth, town, meeting, &body.items).await? {
+                Recorded::New(roll) => {
+                    (roll, StatusCode::CREATED, Some(meeting_url(town, meeting)))
+                }
+                Recorded::Again(roll) => (roll, StatusCode::OK, None),
+            };
+        Ok(Answer {
+            status,
+            body: serde_json::to_value(&roll).map_err(anyhow::Error::from)?,
+            etag: None,
+            location,
+        })
+    })
+    .await
+}
+
+/// Enter or correct a meeting's minutes (录入或更正会议记录).
+///
+/// After the meeting has started (409 `meeting_not_started`). The first minutes are
+/// version 1; each later one is a correction, version 2, 3, ..., with its
+/// `correction_reason` (`required`; the first has none: `only_for_correction`). Every
+/// version is kept. Roles: `staff`, `committee`.
+///
+/// 会议开始后录入会议记录（版本 1）；此后每次提交为一次更正（版本 2、3……），须写明更正原因。历次版本均保留。
+/// 可用角色：`staff`、`committee`。
+#[utoipa::path(
+    tag = "meetings",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("meeting" = Uuid, Path, description = "The meeting's id. 会议编号。")),
+    request_body = NewMinutes,
+    responses(
+        (status = 201, description = "The new version. 新版本。", body = Minutes,
+         headers(("ETag" = String, description = "The minutes' version"), ("Location" = String, description = "The minutes' versions"))),
+        (status = 409, description = "`meeting_not_started`.", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["staff", "committee"])),
+)]
+#[post("/towns/{town}/meetings/{meeting}/minutes")]
+pub(super) async fn record_minutes(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    key: IdempotencyKey,
+    body: Json<NewMinutes>,
+) -> Result<HttpResponse, ApiError> {
+    let (town, meeting) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let minutes = workflow::record_minutes(tx, &auth, town, meeting, &body).await?;
+        let location = format!("{}/minutes", meeting_url(town, meeting));
+        Answer::created(&minutes, etag(i64::from(minutes.version)), location)
+    })
+    .await
+}
+
+/// A meeting's minutes, every version, newest first (会议记录历次版本).
+///
+/// The first item is the current text. Roles: `staff`, `committee`, `county`.
+///
+/// 会议记录的全部版本，最新在前；第一项即现行文本。可用角色：`staff`、`committee`、`county`。
+#[utoipa::path(
+    tag = "meetings",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("meeting" = Uuid, Path, description = "The meeting's id. 会议编号。"), PageParams),
+    responses((status = 200, description = "A page of versions. 一页版本。", body = Page<Minutes>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/meetings/{meeting}/minutes")]
+pub(super) async fn list_minutes(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Minutes>>, ApiError> {
+    let (town, meeting) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let keyset = page.keyset::<i64>()?;
+    let mut conn = db.acquire().await?;
+    repo::get_meeting(&mut conn, town, meeting)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let before = keyset.before_or_max().min(i64::from(i32::MAX)) as i32;
+    let rows = repo::minutes_page(&mut conn, town, meeting, before, keyset.fetch()).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |m| {
+        i64::from(m.version)
+    })))
+}
+
+/// A member's meetings and their attendance (党员参加组织生活记录).
+///
+/// Every branch meeting the member was expected at, of their own branch or another
+/// (an inflowing or floating member, art. 12), with their line of the roll and the
+/// points it cost, in planning order. Roles: `staff`, `committee`, `county`.
+///
+/// 党员应参加的各次支部会议（本支部或其他支部，如流入、流动党员，第十二条）及其考勤与扣分，按登记顺序。
+/// 可用角色：`staff`、`committee`、`county`。
+#[utoipa::path(
+    tag = "meetings",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("member" = Uuid, Path, description = "The member's id. 党员编号。"), PageParams),
+    responses((status = 200, description = "A page of the member's meetings. 一页会议记录。", body = Page<MemberMeeting>)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/members/{member}/meetings")]
+pub(super) async fn member_meetings(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<MemberMeeting>>, ApiError> {
+    let (town, member) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let keyset = page.keyset()?;
+    let mut conn = db.acquire().await?;
+    if !repo::member_exists(&mut conn, town, member).await? {
+        return Err(ApiError::NotFound);
+    }
+    let rows = repo::of_member(&mut conn, town, member, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |m| m.meeting_id)))
 }

@@ -6,12 +6,19 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::domain::{self, CheckedGroup, GroupPatch, NewGroup, NewOfficer, Officer, PartyGroup};
+use super::domain::{
+    self, AttendsAs, CheckedGroup, GroupPatch, MeetingAttendee, MeetingDetail, MeetingRoll,
+    Minutes, NewGroup, NewMeeting, NewMinutes, NewOfficer, Officer, PartyGroup,
+};
 use super::repo;
+use crate::activities::domain::{Attendee, RollItem};
+use crate::activities::workflow::score_absences;
 use crate::audit::{self, Change};
 use crate::auth::Caller;
+use crate::branches::domain::BranchKind;
 use crate::error::ApiError;
 use crate::http::extract::IfMatch;
+use crate::scores::SourceType;
 
 /// Creates a party group of a branch with its members.
 pub async fn create_group(
@@ -146,6 +153,179 @@ pub async fn record_officer(
     )
     .await?;
     Ok(officer)
+}
+
+/// What sending a meeting's roll did.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    /// The roll was recorded now, with the ledger entries it wrote.
+    New(MeetingRoll),
+    /// The same roll was recorded before: nothing changed.
+    Again(MeetingRoll),
+}
+
+/// Plans a meeting of a branch and fixes who is expected: the branch's active members
+/// (for a party group meeting, the group's), and the extra members named.
+pub async fn plan_meeting(
+    tx: &mut PgConnection,
+    by: &Caller,
+    town: Uuid,
+    new: &NewMeeting,
+) -> Result<MeetingDetail, ApiError> {
+    let checked = new.validate()?;
+    let kind = repo::branch_kind(tx, town, checked.branch_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "branch_id",
+                "unknown_branch",
+                crate::msg!("本镇没有该支部。", "This town has no such branch."),
+            )
+        })?;
+    let (own, own_as) = match checked.group_id {
+        Some(group) => {
+            let members = repo::group_members(tx, town, checked.branch_id, group)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "group_id",
+                        "unknown_group",
+                        crate::msg!(
+                            "该支部没有这个党小组。",
+                            "The branch has no such party group."
+                        ),
+                    )
+                })?;
+            (members, AttendsAs::GroupMember)
+        }
+        None => (
+            repo::branch_members(tx, town, checked.branch_id).await?,
+            AttendsAs::BranchMember,
+        ),
+    };
+    let facts = crate::activities::repo::member_facts(tx, town, &checked.extra_member_ids).await?;
+    let attendees = domain::plan_attendees(
+        &own,
+        own_as,
+        &checked.extra_member_ids,
+        &facts,
+        kind == BranchKind::Center,
+    )?;
+    let id = Uuid::now_v7();
+    repo::insert_meeting(tx, town, id, &checked, &by.sub).await?;
+    repo::insert_attendees(tx, town, id, &attendees).await?;
+    let count = |as_: AttendsAs| attendees.iter().filter(|a| a.attends_as == as_).count();
+    let data = json!({
+        "branch_id": checked.branch_id, "kind": checked.kind, "group_id": checked.group_id,
+        "starts_at": checked.starts_at, "center_role": checked.center_role,
+        "expected": {
+            "own": count(own_as),
+            "extra": count(AttendsAs::Extra),
+            "under_transformation": attendees.iter().filter(|a| a.case_id.is_some()).count(),
+        },
+    });
+    audit::record(tx, by, change(town, "meeting.planned", "meeting", id, data)).await?;
+    read_meeting(tx, town, id).await
+}
+
+/// A meeting with who is expected and its roll, if recorded.
+pub async fn read_meeting(
+    conn: &mut PgConnection,
+    town: Uuid,
+    id: Uuid,
+) -> Result<MeetingDetail, ApiError> {
+    let meeting = repo::get_meeting(conn, town, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let attendees = repo::attendees(conn, town, id).await?;
+    let roll = repo::roll(conn, town, id).await?;
+    Ok(MeetingDetail {
+        meeting,
+        attendees,
+        roll,
+    })
+}
+
+/// Records a meeting's roll once, by the rules of every roll (complete, each expected
+/// member once, an excused leave with reason and approver, never changed): at a
+/// center-branch meeting each absence of a member under transformation costs points
+/// through the ledger, by the same path as an activity's roll.
+pub async fn record_roll(
+    tx: &mut PgConnection,
+    by: &Caller,
+    town: Uuid,
+    meeting: Uuid,
+    items: &[RollItem],
+) -> Result<Recorded, ApiError> {
+    let starts_at = repo::lock_meeting(tx, town, meeting)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let expected: Vec<Attendee> = repo::attendees(tx, town, meeting)
+        .await?
+        .iter()
+        .map(MeetingAttendee::as_required)
+        .collect();
+    let checked = crate::activities::domain::check_roll(items, &expected)?;
+    if let Some(recorded) = repo::roll(tx, town, meeting).await? {
+        crate::activities::domain::compare_roll(&recorded.items, &checked)?;
+        return Ok(Recorded::Again(recorded));
+    }
+    if starts_at > Utc::now() {
+        return Err(domain::not_started());
+    }
+    let ids: Vec<Uuid> = checked.iter().map(|_| Uuid::now_v7()).collect();
+    let scored =
+        score_absences(tx, by, town, SourceType::MeetingAttendance, &checked, &ids).await?;
+    repo::insert_records(tx, by, town, meeting, &ids, &checked, &scored.unscored).await?;
+    let version = repo::mark_recorded(tx, town, meeting, &by.sub).await?;
+    let mut data = scored.summary(&checked);
+    data["version"] = json!(version);
+    audit::record(
+        tx,
+        by,
+        change(
+            town,
+            "meeting.attendance_recorded",
+            "meeting",
+            meeting,
+            data,
+        ),
+    )
+    .await?;
+    let roll = repo::roll(tx, town, meeting)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("roll of {meeting} not found after its insert"))?;
+    Ok(Recorded::New(roll))
+}
+
+/// Enters a meeting's minutes after it has started, or corrects them: each is a new
+/// version, the old ones kept.
+pub async fn record_minutes(
+    tx: &mut PgConnection,
+    by: &Caller,
+    town: Uuid,
+    meeting: Uuid,
+    new: &NewMinutes,
+) -> Result<Minutes, ApiError> {
+    let starts_at = repo::lock_meeting(tx, town, meeting)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let latest = repo::latest_minutes(tx, town, meeting).await?;
+    let (text, reason) = new.validate(latest)?;
+    if starts_at > Utc::now() {
+        return Err(domain::not_started());
+    }
+    let version = latest.unwrap_or(0) + 1;
+    let minutes =
+        repo::insert_minutes(tx, by, town, meeting, version, &text, reason.as_deref()).await?;
+    let data = json!({ "minutes_version": version, "correction": version > 1 });
+    audit::record(
+        tx,
+        by,
+        change(town, "meeting.minutes_recorded", "meeting", meeting, data),
+    )
+    .await?;
+    Ok(minutes)
 }
 
 fn change(

@@ -288,3 +288,601 @@ async fn a_branch_has_one_secretary_at_a_time_and_each_officer_one_office() {
     .await;
     problem(res, 403).await;
 }
+
+/// Plans a meeting (staff); the answer.
+async fn plan(app: &TestApp, town: Uuid, body: Value) -> Response {
+    app.authed(
+        Method::POST,
+        &format!("/api/v1/towns/{town}/meetings"),
+        &staff(app, town),
+    )
+    .json(&body)
+    .send()
+    .await
+    .unwrap()
+}
+
+/// A meeting body of `branch` and `kind`, `hours` from now (negative: started).
+fn meeting(branch: Uuid, kind: &str, hours: i64, extra: Value) -> Value {
+    let mut body = json!({
+        "branch_id": branch,
+        "kind": kind,
+        "starts_at": (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339(),
+        "place": "村党群服务中心",
+        "host": "李书记",
+        "topic": "学习党章",
+    });
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    body
+}
+
+/// Plans a meeting that must succeed; its detail.
+async fn planned(app: &TestApp, town: Uuid, body: Value) -> Value {
+    let res = plan(app, town, body).await;
+    assert_eq!(res.status(), 201, "planning a meeting");
+    res.json().await.unwrap()
+}
+
+async fn roll(app: &TestApp, town: Uuid, meeting: &Value, key: &str, items: Value) -> Response {
+    app.authed(
+        Method::PUT,
+        &format!(
+            "/api/v1/towns/{town}/meetings/{}/attendance",
+            meeting["id"].as_str().unwrap()
+        ),
+        &staff(app, town),
+    )
+    .header("idempotency-key", key)
+    .json(&json!({ "items": items }))
+    .send()
+    .await
+    .unwrap()
+}
+
+fn line(member: Uuid, status: &str) -> Value {
+    json!({ "member_id": member, "status": status })
+}
+
+fn excused(member: Uuid) -> Value {
+    json!({ "member_id": member, "status": "excused", "excuse_reason": "外出务工", "approved_by": "李书记" })
+}
+
+fn expected(detail: &Value) -> Vec<(String, String)> {
+    detail["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["member_id"].as_str().unwrap().to_owned(),
+                a["attends_as"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_meeting_expects_the_branch_s_members_and_the_extras_named() {
+    let app = TestApp::spawn().await;
+    let (town, village, m) = seeded(&app, "320114211", 3).await;
+    let center = crate::helpers::center_branch(&app, town).await;
+    let inflowing = insert_member(&app, town, center, "流入党员", 901).await;
+
+    let detail = planned(
+        &app,
+        town,
+        meeting(
+            village,
+            "general_meeting",
+            24,
+            json!({ "extra_member_ids": [inflowing], "center_role": "helped" }),
+        ),
+    )
+    .await;
+    assert_eq!(detail["expected_count"], 4);
+    assert_eq!(detail["center_role"], "helped");
+    assert_eq!(detail["roll"], Value::Null);
+    let as_of = |who: Uuid| {
+        expected(&detail)
+            .into_iter()
+            .find(|(id, _)| *id == who.to_string())
+            .map(|(_, as_)| as_)
+    };
+    assert_eq!(as_of(m[0]).as_deref(), Some("branch_member"));
+    assert_eq!(as_of(inflowing).as_deref(), Some("extra"));
+
+    // A party group meeting expects its group.
+    let group: Value = app
+        .authed(
+            Method::POST,
+            &format!("/api/v1/towns/{town}/branches/{village}/groups"),
+            &staff(&app, town),
+        )
+        .json(&json!({ "name": "第一党小组", "member_ids": [m[0], m[1]] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let detail = planned(
+        &app,
+        town,
+        meeting(
+            village,
+            "party_group",
+            24,
+            json!({ "group_id": group["id"] }),
+        ),
+    )
+    .await;
+    assert_eq!(detail["expected_count"], 2);
+    assert!(
+        expected(&detail)
+            .iter()
+            .all(|(_, as_)| as_ == "group_member")
+    );
+
+    // Every field error at once, then the ones the database must answer.
+    let res = plan(
+        &app,
+        town,
+        meeting(
+            village,
+            "theme_day",
+            24,
+            json!({
+                "group_id": group["id"], "place": " ", "extra_member_ids": [inflowing, inflowing],
+            }),
+        ),
+    )
+    .await;
+    let body = problem(res, 422).await;
+    assert_eq!(
+        error_fields(&body),
+        ["place", "group_id", "extra_member_ids[1]"]
+    );
+    let res = plan(&app, town, meeting(village, "party_group", 24, json!({}))).await;
+    assert_eq!(problem(res, 422).await["errors"][0]["code"], "required");
+    let refusals = [
+        (
+            meeting(Uuid::now_v7(), "theme_day", 24, json!({})),
+            "unknown_branch",
+        ),
+        (
+            meeting(
+                center,
+                "party_group",
+                24,
+                json!({ "group_id": group["id"] }),
+            ),
+            "unknown_group",
+        ),
+        (
+            meeting(
+                village,
+                "theme_day",
+                24,
+                json!({ "extra_member_ids": [m[2]] }),
+            ),
+            "already_expected",
+        ),
+        (
+            meeting(
+                village,
+                "theme_day",
+                24,
+                json!({ "extra_member_ids": [Uuid::now_v7()] }),
+            ),
+            "unknown_member",
+        ),
+    ];
+    for (body, code) in refusals {
+        let res = plan(&app, town, body).await;
+        assert_eq!(problem(res, 422).await["errors"][0]["code"], code);
+    }
+
+    // Roles, and another town's branch.
+    for role in [Role::Member, Role::County] {
+        let res = app
+            .authed(
+                Method::POST,
+                &format!("/api/v1/towns/{town}/meetings"),
+                &app.token(role, (role != Role::County).then_some(town)),
+            )
+            .json(&meeting(village, "theme_day", 24, json!({})))
+            .send()
+            .await
+            .unwrap();
+        problem(res, 403).await;
+    }
+    let (other, _, _) = seeded(&app, "320114212", 0).await;
+    let res = plan(&app, other, meeting(village, "theme_day", 24, json!({}))).await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "unknown_branch"
+    );
+    let id = detail["id"].as_str().unwrap();
+    let res = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{other}/meetings/{id}"),
+        &staff(&app, other),
+        None,
+    )
+    .await;
+    problem(res, 404).await;
+    // The county reads; the list filters by branch and kind.
+    let list: Value = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{town}/meetings?branch={village}&kind=party_group"),
+        &app.token(Role::County, None),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_roll_is_recorded_once_after_the_meeting_starts_and_shows_on_the_record() {
+    let app = TestApp::spawn().await;
+    let (town, village, m) = seeded(&app, "320114213", 2).await;
+    let center = crate::helpers::center_branch(&app, town).await;
+    let inflowing = insert_member(&app, town, center, "流入党员", 902).await;
+    let later = planned(&app, town, meeting(village, "theme_day", 2, json!({}))).await;
+    let res = roll(
+        &app,
+        town,
+        &later,
+        "r-0",
+        json!([line(m[0], "present"), line(m[1], "present")]),
+    )
+    .await;
+    assert_eq!(problem(res, 409).await["code"], "meeting_not_started");
+
+    let held = planned(
+        &app,
+        town,
+        meeting(
+            village,
+            "theme_day",
+            -1,
+            json!({ "extra_member_ids": [inflowing] }),
+        ),
+    )
+    .await;
+    let res = roll(&app, town, &held, "r-1", json!([line(m[0], "present")])).await;
+    let body = problem(res, 422).await;
+    assert_eq!(error_fields(&body), ["items", "items"], "two lines missing");
+    let items = json!([
+        line(m[0], "present"),
+        excused(m[1]),
+        line(inflowing, "absent")
+    ]);
+    let res = roll(&app, town, &held, "r-2", items.clone()).await;
+    assert_eq!(res.status(), 201);
+    let recorded: Value = res.json().await.unwrap();
+    assert_eq!(recorded["items"].as_array().unwrap().len(), 3);
+    assert!(
+        recorded["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["entry_id"].is_null()),
+        "a village meeting costs no points"
+    );
+    let res = roll(&app, town, &held, "r-3", items).await;
+    assert_eq!(res.status(), 200, "the same roll again changes nothing");
+    let res = roll(
+        &app,
+        town,
+        &held,
+        "r-4",
+        json!([
+            line(m[0], "absent"),
+            excused(m[1]),
+            line(inflowing, "absent")
+        ]),
+    )
+    .await;
+    assert_eq!(problem(res, 409).await["code"], "roll_recorded");
+
+    // The inflowing member's record shows the meeting of a branch not their own.
+    let record: Value = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{town}/members/{inflowing}/meetings"),
+        &app.token(Role::County, None),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let items = record["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["branch_id"], json!(village));
+    assert_eq!(items[0]["attends_as"], "extra");
+    assert_eq!(items[0]["status"], "absent");
+    let res = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{town}/members/{}/meetings", Uuid::now_v7()),
+        &staff(&app, town),
+        None,
+    )
+    .await;
+    problem(res, 404).await;
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'meeting.attendance_recorded'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(events, 1);
+}
+
+/// Opens a case for `member` (committee): their relation moves into the center branch.
+async fn open_case(app: &TestApp, town: Uuid, member: Uuid) -> Uuid {
+    let res = app
+        .authed(
+            Method::POST,
+            &format!("/api/v1/towns/{town}/cases"),
+            &app.token(Role::Committee, Some(town)),
+        )
+        .json(&json!({ "member_id": member, "reason": "不履行党员义务" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "opening a case");
+    uuid(&res.json::<Value>().await.unwrap()["id"])
+}
+
+async fn score(app: &TestApp, case: Uuid) -> i32 {
+    sqlx::query_scalar("SELECT score_half_points FROM cases WHERE id = $1")
+        .bind(case)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn absence_from_a_center_branch_meeting_costs_half_a_point_through_the_ledger() {
+    let app = TestApp::spawn().await;
+    let (town, _village, m) = seeded(&app, "320114214", 2).await;
+    let center = crate::helpers::center_branch(&app, town).await;
+    let (a, b) = (m[0], m[1]);
+    let (case_a, case_b) = (
+        open_case(&app, town, a).await,
+        open_case(&app, town, b).await,
+    );
+    let staff_member = insert_member(&app, town, center, "中心工作人员", 903).await;
+
+    let first = planned(
+        &app,
+        town,
+        meeting(center, "general_meeting", -1, json!({})),
+    )
+    .await;
+    let under: Vec<&Value> = first["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| !x["case_id"].is_null())
+        .collect();
+    assert_eq!(
+        under.len(),
+        2,
+        "both under transformation, with their cases"
+    );
+    let res = roll(
+        &app,
+        town,
+        &first,
+        "c-1",
+        json!([line(a, "absent"), excused(b), line(staff_member, "absent")]),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let recorded: Value = res.json().await.unwrap();
+    let of = |who: Uuid| {
+        recorded["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["member_id"] == json!(who))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of(a)["points"], -0.5);
+    assert_eq!(
+        of(b)["points"],
+        Value::Null,
+        "excused leave is free by default"
+    );
+    assert_eq!(
+        of(staff_member)["points"],
+        Value::Null,
+        "not under transformation"
+    );
+    assert_eq!(score(&app, case_a).await, 9);
+    assert_eq!(score(&app, case_b).await, 10);
+    let source: String =
+        sqlx::query_scalar("SELECT source_type FROM ledger_entries WHERE case_id = $1")
+            .bind(case_a)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(source, "meeting_attendance");
+
+    // With the policy's excused_leave_costs on, an excused leave costs too.
+    let committee = app.token(Role::Committee, Some(town));
+    let res = app
+        .authed(
+            Method::PATCH,
+            &format!("/api/v1/towns/{town}/policy"),
+            &committee,
+        )
+        .header("if-match", "*")
+        .json(&json!({ "excused_leave_costs": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let second = planned(&app, town, meeting(center, "party_lecture", -1, json!({}))).await;
+    let res = roll(
+        &app,
+        town,
+        &second,
+        "c-2",
+        json!([
+            line(a, "present"),
+            excused(b),
+            line(staff_member, "present")
+        ]),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(score(&app, case_a).await, 9);
+    assert_eq!(score(&app, case_b).await, 9);
+    let record: Value = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{town}/members/{b}/meetings"),
+        &staff(&app, town),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let points: Vec<&Value> = record["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["points"])
+        .collect();
+    assert_eq!(points, [&Value::Null, &json!(-0.5)]);
+}
+
+#[tokio::test]
+async fn minutes_are_versions_and_a_correction_keeps_the_old() {
+    let app = TestApp::spawn().await;
+    let (town, village, _) = seeded(&app, "320114215", 1).await;
+    let later = planned(
+        &app,
+        town,
+        meeting(village, "branch_committee", 2, json!({})),
+    )
+    .await;
+    let held = planned(
+        &app,
+        town,
+        meeting(village, "branch_committee", -2, json!({})),
+    )
+    .await;
+    let minutes = |m: &Value| {
+        format!(
+            "/api/v1/towns/{town}/meetings/{}/minutes",
+            m["id"].as_str().unwrap()
+        )
+    };
+    let staff = staff(&app, town);
+    let res = send(
+        &app,
+        Method::POST,
+        &minutes(&later),
+        &staff,
+        Some(json!({ "text": "议程" })),
+    )
+    .await;
+    assert_eq!(problem(res, 409).await["code"], "meeting_not_started");
+    let res = send(
+        &app,
+        Method::POST,
+        &minutes(&held),
+        &staff,
+        Some(json!({ "text": "议程", "correction_reason": "x" })),
+    )
+    .await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["code"],
+        "only_for_correction"
+    );
+    let res = app
+        .authed(Method::POST, &minutes(&held), &staff)
+        .header("idempotency-key", "m-1")
+        .json(&json!({ "text": "一、传达上级精神\n二、研究发展党员工作" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["version"], 1);
+    let res = send(
+        &app,
+        Method::POST,
+        &minutes(&held),
+        &staff,
+        Some(json!({ "text": "改" })),
+    )
+    .await;
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["field"],
+        "correction_reason"
+    );
+    let res = send(
+        &app,
+        Method::POST,
+        &minutes(&held),
+        &staff,
+        Some(json!({ "text": "一、传达上级精神\n二、研究入党积极分子培养", "correction_reason": "笔误" })),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let versions: Value = send(
+        &app,
+        Method::GET,
+        &minutes(&held),
+        &app.token(Role::County, None),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let items = versions["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["version"], 2);
+    assert_eq!(items[1]["text"], first["text"], "the old text is kept");
+    let detail: Value = send(
+        &app,
+        Method::GET,
+        &format!(
+            "/api/v1/towns/{town}/meetings/{}",
+            held["id"].as_str().unwrap()
+        ),
+        &staff,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(detail["minutes_version"], 2);
+    let res = send(
+        &app,
+        Method::POST,
+        &minutes(&held),
+        &app.token(Role::County, None),
+        Some(json!({ "text": "x" })),
+    )
+    .await;
+    problem(res, 403).await;
+}

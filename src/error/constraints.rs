@@ -588,6 +588,8 @@ pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     ("policies_evaluation_sane", Meaning::Guarded),
     ("policies_periods_sane", Meaning::Guarded),
     ("policies_cohort_sane", Meaning::Guarded),
+    // migrations/*_meeting_frequencies.sql (the change's own checks refuse first)
+    ("policies_meetings_sane", Meaning::Guarded),
     ("towns_have_policy", Meaning::Guarded),
     ("cases_town_id_fkey", Meaning::Guarded),
     ("cases_pkey", Meaning::Guarded),

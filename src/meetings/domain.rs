@@ -15,8 +15,10 @@ use uuid::Uuid;
 use crate::activities::domain::{
     AttendanceStatus, Attendee, MemberFacts, RecordedLine, RequiredAs, Unscored,
 };
+use crate::branches::domain::BranchKind;
 use crate::error::{ApiError, FieldError};
 use crate::msg;
+use crate::policy::Policy;
 use crate::scores::points::HalfPoints;
 use crate::validate::Checks;
 
@@ -801,6 +803,438 @@ pub fn not_started() -> ApiError {
     )
 }
 
+crate::text_enum! {
+    /// The length of a period: a calendar month, quarter or year of the town. 期间长度。
+    pub enum PeriodUnit {
+        /// A calendar month (`2026-11`). 月。
+        Month = "month",
+        /// A calendar quarter (`2026-Q4`). 季度。
+        Quarter = "quarter",
+        /// A calendar year (`2026`). 年。
+        Year = "year",
+    }
+}
+
+impl PeriodUnit {
+    /// How many months it lasts.
+    pub fn months(self) -> u32 {
+        match self {
+            PeriodUnit::Month => 1,
+            PeriodUnit::Quarter => 3,
+            PeriodUnit::Year => 12,
+        }
+    }
+}
+
+/// A month, quarter or year of the town's calendar, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// Its length.
+    pub unit: PeriodUnit,
+    /// Its first day.
+    pub first: NaiveDate,
+    /// Its last day.
+    pub last: NaiveDate,
+}
+
+fn invalid_period() -> ApiError {
+    ApiError::bad_request(
+        "invalid_query",
+        msg!(
+            "查询参数 period 须为 2026、2026-Q4 或 2026-11 的形式（2000 年至 2099 年）。",
+            "Query parameter `period` must be a year (`2026`), a quarter (`2026-Q4`) or a month (`2026-11`), in the years 2000 to 2099."
+        ),
+    )
+}
+
+/// The first day of the month `months` after `day`'s month.
+fn months_after(day: NaiveDate, months: u32) -> NaiveDate {
+    let n = day.year() * 12 + day.month0() as i32 + months as i32;
+    NaiveDate::from_ymd_opt(n.div_euclid(12), n.rem_euclid(12) as u32 + 1, 1).unwrap_or(day)
+}
+
+impl Period {
+    /// Reads `2026` (a year), `2026-Q4` (a quarter) or `2026-11` (a month); 400
+    /// `invalid_query` otherwise.
+    pub fn parse(text: &str) -> Result<Period, ApiError> {
+        let (year, rest) = match text.split_once('-') {
+            Some((_, "")) => return Err(invalid_period()),
+            Some(parts) => parts,
+            None => (text, ""),
+        };
+        let year: i32 = match year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) {
+            true => year.parse().map_err(|_| invalid_period())?,
+            false => return Err(invalid_period()),
+        };
+        if !crate::activities::domain::YEARS.contains(&year) {
+            return Err(invalid_period());
+        }
+        let (unit, month) = match rest.as_bytes() {
+            [] => (PeriodUnit::Year, 1),
+            [b'Q', q @ b'1'..=b'4'] => (PeriodUnit::Quarter, u32::from(q - b'1') * 3 + 1),
+            [m1 @ b'0'..=b'1', m2 @ b'0'..=b'9'] => {
+                let m = u32::from(m1 - b'0') * 10 + u32::from(m2 - b'0');
+                if !(1..=12).contains(&m) {
+                    return Err(invalid_period());
+                }
+                (PeriodUnit::Month, m)
+            }
+            _ => return Err(invalid_period()),
+        };
+        let first = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(invalid_period)?;
+        let last = months_after(first, unit.months())
+            .pred_opt()
+            .unwrap_or(first);
+        Ok(Period { unit, first, last })
+    }
+
+    /// The quarter `day` falls in.
+    pub fn quarter_of(day: NaiveDate) -> Period {
+        let first = NaiveDate::from_ymd_opt(day.year(), day.month0() / 3 * 3 + 1, 1).unwrap_or(day);
+        let last = months_after(first, 3).pred_opt().unwrap_or(first);
+        Period {
+            unit: PeriodUnit::Quarter,
+            first,
+            last,
+        }
+    }
+
+    /// How it is written: `2026`, `2026-Q4`, `2026-11`.
+    pub fn label(&self) -> String {
+        match self.unit {
+            PeriodUnit::Year => format!("{}", self.first.year()),
+            PeriodUnit::Quarter => {
+                format!("{}-Q{}", self.first.year(), self.first.month0() / 3 + 1)
+            }
+            PeriodUnit::Month => format!("{}-{:02}", self.first.year(), self.first.month()),
+        }
+    }
+
+    /// The periods of length `unit` this one is made of, in order; none when `unit` is
+    /// longer than this period (a quarterly rule is not judged on a month).
+    pub fn split(&self, unit: PeriodUnit) -> Vec<Period> {
+        if unit.months() > self.unit.months() {
+            return Vec::new();
+        }
+        (0..self.unit.months() / unit.months())
+            .map(|i| {
+                let first = months_after(self.first, i * unit.months());
+                let last = months_after(first, unit.months())
+                    .pred_opt()
+                    .unwrap_or(first);
+                Period { unit, first, last }
+            })
+            .collect()
+    }
+
+    /// Whether `day` falls in it.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.first <= day && day <= self.last
+    }
+}
+
+impl MeetingKind {
+    /// The period its frequency counts by (中国共产党支部工作条例（试行）).
+    pub fn unit(self) -> PeriodUnit {
+        match self {
+            MeetingKind::GeneralMeeting | MeetingKind::PartyLecture => PeriodUnit::Quarter,
+            MeetingKind::BranchCommittee | MeetingKind::PartyGroup | MeetingKind::ThemeDay => {
+                PeriodUnit::Month
+            }
+            MeetingKind::LifeMeeting | MeetingKind::MemberAppraisal => PeriodUnit::Year,
+        }
+    }
+
+    /// The fewest meetings of this kind the policy asks for in each of its periods (of
+    /// each group, for a party group meeting).
+    pub fn minimum(self, p: &Policy) -> i32 {
+        match self {
+            MeetingKind::GeneralMeeting => p.general_meetings_per_quarter,
+            MeetingKind::BranchCommittee => p.branch_committees_per_month,
+            MeetingKind::PartyGroup => p.party_groups_per_month,
+            MeetingKind::PartyLecture => p.party_lectures_per_quarter,
+            MeetingKind::ThemeDay => p.theme_days_per_month,
+            MeetingKind::LifeMeeting => p.life_meetings_per_year,
+            MeetingKind::MemberAppraisal => p.member_appraisals_per_year,
+        }
+    }
+}
+
+/// A meeting held (its roll recorded), as the compliance view counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldMeeting {
+    /// The branch.
+    pub branch_id: Uuid,
+    /// The kind.
+    pub kind: MeetingKind,
+    /// The group, for a party group meeting.
+    pub group_id: Option<Uuid>,
+    /// The day it started, in the town's calendar.
+    pub day: NaiveDate,
+    /// Lines of its roll marked present.
+    pub present: i64,
+    /// Marked absent.
+    pub absent: i64,
+    /// Excused.
+    pub excused: i64,
+}
+
+/// A branch as the compliance view lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchRef {
+    /// The branch.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: BranchKind,
+}
+
+/// A party group as the compliance view counts it: its branch and the day it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupRef {
+    /// The group.
+    pub id: Uuid,
+    /// Its branch.
+    pub branch_id: Uuid,
+    /// The day it was made (it owes no meetings before).
+    pub created_on: NaiveDate,
+}
+
+/// How one kind of meeting measures against the policy over a period. 某类会议的落实情况。
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct KindCompliance {
+    /// The kind. 会议类型。
+    pub kind: MeetingKind,
+    /// The period the policy's number counts by. 频次的计算周期。
+    pub per: PeriodUnit,
+    /// The fewest meetings per `per` (for `party_group`: of each group). 每周期至少次数（党小组会为每个小组）。
+    pub minimum: i32,
+    /// How many meetings the period requires: `minimum` times each of its `per` periods
+    /// (and, for `party_group`, each group existing by then). 本期应开次数。
+    pub required: i64,
+    /// How many were held: planned in the period with their roll recorded. 已开次数（已记录考勤）。
+    pub held: i64,
+    /// How many are still missing, counted per `per` period (and per group): meetings
+    /// beyond the minimum in one month do not make up for another. 尚缺次数（按周期、按小组计算，多开不抵少开）。
+    pub missing: i64,
+    /// Of `missing`, those of periods that have ended (today, in the town's calendar): the
+    /// branch is behind. 其中周期已过仍未开的次数。
+    pub overdue: i64,
+    /// Lines of the rolls of the meetings held marked present. 出席人次。
+    pub present: i64,
+    /// Marked absent. 缺席人次。
+    pub absent: i64,
+    /// Excused (请假). 请假人次。
+    pub excused: i64,
+    /// `present / (present + absent + excused)`: an excused leave counts as not attending;
+    /// to 4 decimals, `null` with no roll. 出席率，请假计为未出席。
+    pub attendance_rate: Option<f64>,
+    /// `present / (present + absent)`: excused leave is left out of the count; to 4
+    /// decimals, `null` with no one expected but on leave. 出席率，请假不计入应到。
+    pub attendance_rate_excluding_excused: Option<f64>,
+}
+
+/// A branch's organizational life over a period. 支部组织生活落实情况。
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct BranchCompliance {
+    /// The branch. 支部编号。
+    pub branch_id: Uuid,
+    /// Its name. 支部名称。
+    pub branch_name: String,
+    /// Its kind. 支部类型。
+    pub branch_kind: BranchKind,
+    /// Each kind the policy requires in this period (a kind counted by a longer period
+    /// than this one, or with a minimum of 0, or `party_group` in a branch without
+    /// groups, is left out). 本期有要求的各类会议。
+    pub kinds: Vec<KindCompliance>,
+    /// The sum of the kinds' `missing`. 尚缺合计。
+    pub missing: i64,
+    /// The sum of the kinds' `overdue`. 逾期未开合计。
+    pub overdue: i64,
+    /// Whether any required meeting of an ended period was not held. 是否落后。
+    pub behind: bool,
+}
+
+/// The organizational life of a town's branches over a period. 全镇各支部组织生活落实情况。
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TownCompliance {
+    /// The town. 镇编号。
+    pub town_id: Uuid,
+    /// The period, as asked (`2026`, `2026-Q4`, `2026-11`). 期间。
+    pub period: String,
+    /// Its first day. 起始日。
+    pub from: NaiveDate,
+    /// Its last day. 截止日。
+    pub to: NaiveDate,
+    /// The policy version the numbers come from. 所依据的规定版本。
+    pub policy_version: i32,
+    /// The branches, by name (with `behind=true`, only those behind). 各支部（按名称）。
+    pub branches: Vec<BranchCompliance>,
+}
+
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
+}
+
+/// How a branch's meetings held in `period` measure against the policy, as of `today`.
+/// `held` and `groups` are the branch's own.
+pub fn compliance(
+    branch: &BranchRef,
+    period: Period,
+    policy: &Policy,
+    held: &[HeldMeeting],
+    groups: &[GroupRef],
+    today: NaiveDate,
+) -> BranchCompliance {
+    let mut kinds = Vec::new();
+    for kind in MeetingKind::ALL {
+        let minimum = kind.minimum(policy);
+        let units = period.split(kind.unit());
+        if minimum == 0 || units.is_empty() {
+            continue;
+        }
+        // Who owes meetings of this kind: the branch, or each of its groups.
+        let owers: Vec<(Option<Uuid>, NaiveDate)> = match kind {
+            MeetingKind::PartyGroup => groups.iter().map(|g| (Some(g.id), g.created_on)).collect(),
+            _ => vec![(None, NaiveDate::MIN)],
+        };
+        if owers.is_empty() {
+            continue;
+        }
+        let of_kind: Vec<&HeldMeeting> = held
+            .iter()
+            .filter(|h| h.kind == *kind && period.contains(h.day))
+            .collect();
+        let (mut required, mut missing, mut overdue) = (0i64, 0i64, 0i64);
+        for unit in &units {
+            for (group, since) in &owers {
+                if *since > unit.last {
+                    continue;
+                }
+                let held_here = of_kind
+                    .iter()
+                    .filter(|h| unit.contains(h.day) && (group.is_none() || h.group_id == *group))
+                    .count() as i64;
+                let short = (i64::from(minimum) - held_here).max(0);
+                required += i64::from(minimum);
+                missing += short;
+                if unit.last < today {
+                    overdue += short;
+                }
+            }
+        }
+        let sum = |f: fn(&HeldMeeting) -> i64| of_kind.iter().map(|h| f(h)).sum::<i64>();
+        let (present, absent, excused) =
+            (sum(|h| h.present), sum(|h| h.absent), sum(|h| h.excused));
+        kinds.push(KindCompliance {
+            kind: *kind,
+            per: kind.unit(),
+            minimum,
+            required,
+            held: of_kind.len() as i64,
+            missing,
+            overdue,
+            present,
+            absent,
+            excused,
+            attendance_rate: rate(present, present + absent + excused),
+            attendance_rate_excluding_excused: rate(present, present + absent),
+        });
+    }
+    let missing = kinds.iter().map(|k| k.missing).sum();
+    let overdue: i64 = kinds.iter().map(|k| k.overdue).sum();
+    BranchCompliance {
+        branch_id: branch.id,
+        branch_name: branch.name.clone(),
+        branch_kind: branch.kind,
+        kinds,
+        missing,
+        overdue,
+        behind: overdue > 0,
+    }
+}
+
+/// The Chinese name of a kind, as the report writes it.
+pub fn kind_label(kind: MeetingKind) -> &'static str {
+    match kind {
+        MeetingKind::GeneralMeeting => "支部党员大会",
+        MeetingKind::BranchCommittee => "支部委员会",
+        MeetingKind::PartyGroup => "党小组会",
+        MeetingKind::PartyLecture => "党课",
+        MeetingKind::ThemeDay => "主题党日",
+        MeetingKind::LifeMeeting => "组织生活会",
+        MeetingKind::MemberAppraisal => "民主评议党员",
+    }
+}
+
+fn branch_kind_label(kind: BranchKind) -> &'static str {
+    match kind {
+        BranchKind::Village => "村党支部",
+        BranchKind::Enterprise => "企业党支部",
+        BranchKind::Organ => "机关党支部",
+        BranchKind::Center => "服务转化中心党支部",
+        BranchKind::Other => "其他党支部",
+    }
+}
+
+/// The headings of the compliance report's files.
+pub const COMPLIANCE_HEADINGS: [&str; 15] = [
+    "支部",
+    "支部类型",
+    "会议类型",
+    "频次要求",
+    "应开次数",
+    "已开次数",
+    "尚缺次数",
+    "逾期未开次数",
+    "出席人次",
+    "缺席人次",
+    "请假人次",
+    "出席率（请假计为未出席）",
+    "出席率（请假不计入）",
+    "是否落后",
+    "支部编号",
+];
+
+/// The compliance report's rows: one per branch and kind required.
+pub fn compliance_rows(town: &TownCompliance) -> Vec<Vec<String>> {
+    let per = |u: PeriodUnit| match u {
+        PeriodUnit::Month => "每月",
+        PeriodUnit::Quarter => "每季度",
+        PeriodUnit::Year => "每年",
+    };
+    let opt = |r: Option<f64>| r.map(|r| r.to_string()).unwrap_or_default();
+    let mut rows = Vec::new();
+    for b in &town.branches {
+        for k in &b.kinds {
+            let each = if k.kind == MeetingKind::PartyGroup {
+                "（每个小组）"
+            } else {
+                ""
+            };
+            rows.push(vec![
+                b.branch_name.clone(),
+                branch_kind_label(b.branch_kind).to_owned(),
+                kind_label(k.kind).to_owned(),
+                format!("{}至少{}次{each}", per(k.per), k.minimum),
+                k.required.to_string(),
+                k.held.to_string(),
+                k.missing.to_string(),
+                k.overdue.to_string(),
+                k.present.to_string(),
+                k.absent.to_string(),
+                k.excused.to_string(),
+                opt(k.attendance_rate),
+                opt(k.attendance_rate_excluding_excused),
+                if k.overdue > 0 { "是" } else { "否" }.to_owned(),
+                b.branch_id.to_string(),
+            ]);
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1050,5 +1484,164 @@ mod tests {
             group["properties"]["name"]["pattern"],
             crate::validate::TEXT_PATTERN
         );
+    }
+
+    #[test]
+    fn a_period_is_a_year_a_quarter_or_a_month() {
+        let q = Period::parse("2026-Q4").unwrap();
+        assert_eq!((q.first, q.last), (day("2026-10-01"), day("2026-12-31")));
+        assert_eq!(q.label(), "2026-Q4");
+        assert_eq!(Period::quarter_of(day("2026-12-07")), q);
+        let m = Period::parse("2024-02").unwrap();
+        assert_eq!(m.last, day("2024-02-29"));
+        assert_eq!(
+            Period::parse("2026")
+                .unwrap()
+                .split(PeriodUnit::Quarter)
+                .len(),
+            4
+        );
+        assert_eq!(q.split(PeriodUnit::Month)[2].first, day("2026-12-01"));
+        assert!(
+            m.split(PeriodUnit::Quarter).is_empty(),
+            "not judged on a month"
+        );
+        for bad in [
+            "2026-Q5",
+            "2026-13",
+            "26",
+            "2026-",
+            "1999",
+            "2026-Q",
+            "２０２６",
+        ] {
+            assert_eq!(
+                Period::parse(bad).unwrap_err().code(),
+                "invalid_query",
+                "{bad}"
+            );
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            version: 1,
+            base_score: HalfPoints(10),
+            step: HalfPoints(1),
+            low_threshold: HalfPoints(6),
+            evaluation_threshold: HalfPoints(30),
+            excused_leave_costs: false,
+            score_moves_after_due: true,
+            failed_evaluation_resets_score: false,
+            evaluation_quorum: 5,
+            evaluation_majority_percent: 50,
+            objection_period_working_days: 3,
+            cohort_min: 10,
+            cohort_max: 15,
+            mentor_limit: 2,
+            letter_validity_default_days: 30,
+            letter_validity_max_days: 90,
+            general_meetings_per_quarter: 1,
+            branch_committees_per_month: 1,
+            party_groups_per_month: 1,
+            party_lectures_per_quarter: 1,
+            theme_days_per_month: 1,
+            life_meetings_per_year: 1,
+            member_appraisals_per_year: 0,
+            created_at: Utc::now(),
+            created_by: "t".into(),
+        }
+    }
+
+    #[test]
+    fn missing_meetings_are_counted_per_month_and_per_group() {
+        let branch = BranchRef {
+            id: Uuid::now_v7(),
+            name: "新村党支部".into(),
+            kind: BranchKind::Village,
+        };
+        let (g1, g2) = (Uuid::now_v7(), Uuid::now_v7());
+        let groups = [
+            GroupRef {
+                id: g1,
+                branch_id: branch.id,
+                created_on: day("2026-01-01"),
+            },
+            // Made in September: it owes July and August nothing.
+            GroupRef {
+                id: g2,
+                branch_id: branch.id,
+                created_on: day("2026-09-10"),
+            },
+        ];
+        let held = |kind, group, d: &str, present, absent, excused| HeldMeeting {
+            branch_id: branch.id,
+            kind,
+            group_id: group,
+            day: day(d),
+            present,
+            absent,
+            excused,
+        };
+        let meetings = [
+            held(MeetingKind::BranchCommittee, None, "2026-07-05", 3, 0, 0),
+            held(MeetingKind::BranchCommittee, None, "2026-07-20", 2, 1, 0),
+            held(MeetingKind::BranchCommittee, None, "2026-09-03", 3, 0, 0),
+            held(MeetingKind::GeneralMeeting, None, "2026-08-10", 2, 0, 1),
+            held(MeetingKind::PartyGroup, Some(g1), "2026-07-15", 2, 0, 0),
+            held(MeetingKind::PartyGroup, Some(g2), "2026-09-15", 1, 0, 0),
+        ];
+        let q3 = Period::parse("2026-Q3").unwrap();
+        let view = compliance(
+            &branch,
+            q3,
+            &policy(),
+            &meetings,
+            &groups,
+            day("2026-09-20"),
+        );
+        let kind = |k| view.kinds.iter().find(|c| c.kind == k).cloned();
+        let committee = kind(MeetingKind::BranchCommittee).unwrap();
+        assert_eq!(
+            (
+                committee.required,
+                committee.held,
+                committee.missing,
+                committee.overdue
+            ),
+            (3, 3, 1, 1),
+            "two in July do not make up for August"
+        );
+        let group = kind(MeetingKind::PartyGroup).unwrap();
+        assert_eq!((group.required, group.held, group.missing), (4, 2, 2));
+        assert_eq!(group.overdue, 1, "g1's August; September is not over yet");
+        let general = kind(MeetingKind::GeneralMeeting).unwrap();
+        assert_eq!(general.attendance_rate, Some(0.6667));
+        assert_eq!(general.attendance_rate_excluding_excused, Some(1.0));
+        let lecture = kind(MeetingKind::PartyLecture).unwrap();
+        assert_eq!(
+            (lecture.missing, lecture.overdue),
+            (1, 0),
+            "the quarter is not over"
+        );
+        assert_eq!(lecture.attendance_rate, None);
+        assert!(
+            kind(MeetingKind::LifeMeeting).is_none(),
+            "a yearly rule, not judged on a quarter"
+        );
+        assert!(kind(MeetingKind::MemberAppraisal).is_none());
+        assert!(view.behind);
+        let rows = compliance_rows(&TownCompliance {
+            town_id: Uuid::nil(),
+            period: q3.label(),
+            from: q3.first,
+            to: q3.last,
+            policy_version: 1,
+            branches: vec![view.clone()],
+        });
+        assert_eq!(rows.len(), view.kinds.len());
+        assert!(rows.iter().all(|r| r.len() == COMPLIANCE_HEADINGS.len()));
+        assert_eq!(rows[0][2], "支部党员大会");
+        assert_eq!(rows[0][3], "每季度至少1次");
     }
 }

@@ -10,6 +10,10 @@
 //! path that scores rolls ([`crate::activities::workflow::score_absences`], art. 22);
 //! the minutes are versions, a correction never overwriting what was recorded.
 //!
+//! How often each kind must be held is town policy (versioned, [`crate::policy`]); the
+//! compliance view measures the meetings held against it per branch and period, also as
+//! a CSV/XLSX report for the county.
+//!
 //! `routes` is the HTTP side, `workflow` the steps of each change in one transaction,
 //! `domain` the pure rules, `repo` the SQL.
 
@@ -34,5 +38,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(routes::record_roll)
         .service(routes::record_minutes)
         .service(routes::list_minutes)
-        .service(routes::member_meetings);
+        .service(routes::member_meetings)
+        .service(routes::branch_compliance)
+        .service(routes::town_compliance)
+        .service(routes::compliance_report);
 }

@@ -9,8 +9,9 @@ use uuid::Uuid;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::domain::{
-    AttendsAs, CenterRole, CheckedGroup, CheckedMeeting, Meeting, MeetingAttendee, MeetingKind,
-    MeetingRecord, MeetingRoll, MemberMeeting, Minutes, Office, Officer, PartyGroup,
+    AttendsAs, BranchRef, CenterRole, CheckedGroup, CheckedMeeting, GroupRef, HeldMeeting, Meeting,
+    MeetingAttendee, MeetingKind, MeetingRecord, MeetingRoll, MemberMeeting, Minutes, Office,
+    Officer, PartyGroup,
 };
 use crate::activities::domain::{AttendanceStatus, CheckedItem, Unscored};
 use crate::auth::Caller;
@@ -687,6 +688,76 @@ pub async fn of_member(
         member,
         page.after_or_nil(),
         page.fetch(),
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The town's branches (or the one asked for), by name.
+pub async fn branch_refs(
+    conn: &mut PgConnection,
+    town: Uuid,
+    branch: Option<Uuid>,
+) -> Result<Vec<BranchRef>, ApiError> {
+    Ok(sqlx::query_as!(
+        BranchRef,
+        r#"SELECT id, name, kind AS "kind: BranchKind" FROM branches
+           WHERE town_id = $1 AND ($2::uuid IS NULL OR id = $2)
+           ORDER BY name, id"#,
+        town,
+        branch
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The party groups of the town's branches (or of one), with the day each was made in
+/// the town's calendar.
+pub async fn group_refs(
+    conn: &mut PgConnection,
+    town: Uuid,
+    branch: Option<Uuid>,
+) -> Result<Vec<GroupRef>, ApiError> {
+    Ok(sqlx::query_as!(
+        GroupRef,
+        r#"SELECT g.id, g.branch_id, (g.created_at AT TIME ZONE t.time_zone)::date AS "created_on!"
+           FROM party_groups g JOIN towns t ON t.id = g.town_id
+           WHERE g.town_id = $1 AND ($2::uuid IS NULL OR g.branch_id = $2)"#,
+        town,
+        branch
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The meetings held (roll recorded) of the town's branches (or of one) that started
+/// from `first` to `last` (days of the town's calendar), with their roll's tally.
+pub async fn held(
+    conn: &mut PgConnection,
+    town: Uuid,
+    branch: Option<Uuid>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<HeldMeeting>, ApiError> {
+    Ok(sqlx::query_as!(
+        HeldMeeting,
+        r#"SELECT m.branch_id, m.kind AS "kind: MeetingKind", m.group_id,
+                  (m.starts_at AT TIME ZONE t.time_zone)::date AS "day!",
+                  count(r.id) FILTER (WHERE r.status = 'present') AS "present!",
+                  count(r.id) FILTER (WHERE r.status = 'absent') AS "absent!",
+                  count(r.id) FILTER (WHERE r.status = 'excused') AS "excused!"
+           FROM meetings m
+           JOIN towns t ON t.id = m.town_id
+           LEFT JOIN meeting_attendance r ON r.town_id = m.town_id AND r.meeting_id = m.id
+           WHERE m.town_id = $1 AND ($2::uuid IS NULL OR m.branch_id = $2)
+             AND m.roll_recorded_at IS NOT NULL
+             AND m.starts_at >= ($3::date::timestamp AT TIME ZONE t.time_zone)
+             AND m.starts_at < (($4::date + 1)::timestamp AT TIME ZONE t.time_zone)
+           GROUP BY m.id, m.branch_id, m.kind, m.group_id, m.starts_at, t.time_zone"#,
+        town,
+        branch,
+        first,
+        last,
     )
     .fetch_all(conn)
     .await?)

@@ -9,8 +9,9 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::domain::{
-    GroupPatch, Meeting, MeetingDetail, MeetingKind, MeetingRoll, MemberMeeting, Minutes, NewGroup,
-    NewMeeting, NewMinutes, NewOfficer, Officer, PartyGroup,
+    BranchCompliance, GroupPatch, Meeting, MeetingDetail, MeetingKind, MeetingRoll, MemberMeeting,
+    Minutes, NewGroup, NewMeeting, NewMinutes, NewOfficer, Officer, PartyGroup, Period,
+    TownCompliance,
 };
 use super::workflow::Recorded;
 use super::{repo, workflow};
@@ -18,6 +19,7 @@ use crate::activities::domain::{NewRoll, check_day_filter};
 use crate::auth::{Auth, roles};
 use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
+use crate::http::formats::{ExportFormat, FormatQuery};
 use crate::http::idempotency::{Answer, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
@@ -533,4 +535,148 @@ pub(super) async fn member_meetings(
     }
     let rows = repo::of_member(&mut conn, town, member, keyset).await?;
     Ok(web::Json(Page::from_rows(rows, keyset, |m| m.meeting_id)))
+}
+
+/// The period of a compliance view.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// A year (`2026`), a quarter (`2026-Q4`) or a month (`2026-11`) of the town's
+    /// calendar, 2000 to 2099; the current quarter by default. 期间：年（`2026`）、季度
+    /// （`2026-Q4`）或月（`2026-11`），默认为本季度。
+    #[param(pattern = "^20[0-9]{2}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")]
+    pub period: Option<String>,
+}
+
+impl PeriodQuery {
+    /// The period asked for, or the town's current quarter.
+    async fn period(&self, db: &PgPool, town: Uuid) -> Result<Period, ApiError> {
+        match &self.period {
+            Some(text) => Period::parse(text),
+            None => {
+                let mut conn = db.acquire().await?;
+                let today = crate::towns::repo::today(&mut conn, town).await?;
+                Ok(Period::quarter_of(today))
+            }
+        }
+    }
+}
+
+/// The filters of the town's compliance view.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BehindQuery {
+    /// Only the branches behind (a required meeting of an ended month, quarter or year
+    /// not held). 只列出落后的支部。
+    pub behind: Option<bool>,
+}
+
+/// A branch's organizational life over a period (支部组织生活落实情况).
+///
+/// For each kind of meeting the town's policy requires in the period: how many are
+/// required, held (planned in the period, roll recorded), still missing (counted per
+/// month, quarter or year of the kind, and per party group: more meetings in one month do
+/// not make up for another), overdue (missing in periods already ended), and the
+/// attendance, as two rates: excused leave counted as not attending, and left out. A
+/// kind counted by a longer period than the one asked (a quarterly rule over a month) is
+/// not judged. Meetings held at the center by the center branch count for the center
+/// branch. Roles: `staff`, `committee`, `county` (each town of its county).
+///
+/// 支部在某一期间内各类会议的落实情况：应开、已开（该期间登记且已记录考勤）、尚缺（按该类会议的月、季、年及每个
+/// 党小组分别计算，多开不抵少开）、逾期未开，以及两种出席率（请假计为未出席；请假不计入）。计算周期长于所查期间的
+/// 会议不作评判。可用角色：`staff`、`committee`、`county`（本县各镇）。
+#[utoipa::path(
+    tag = "meetings",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("branch" = Uuid, Path, description = "The branch's id. 支部编号。"), PeriodQuery),
+    responses((status = 200, description = "The branch's compliance. 落实情况。", body = BranchCompliance)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/branches/{branch}/meeting-compliance")]
+pub(super) async fn branch_compliance(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<(Uuid, Uuid)>,
+    query: web::Query<PeriodQuery>,
+) -> Result<web::Json<BranchCompliance>, ApiError> {
+    let (town, branch) = path.into_inner();
+    let town = auth.town(&db, town).await?;
+    let period = query.period(&db, town).await?;
+    let mut conn = db.acquire().await?;
+    let mut view = workflow::compliance(&mut conn, town, Some(branch), period, false).await?;
+    view.branches.pop().map(web::Json).ok_or(ApiError::NotFound)
+}
+
+/// The organizational life of the town's branches over a period (全镇组织生活落实情况).
+///
+/// Every branch of the town, by name, as `/branches/{branch}/meeting-compliance` gives
+/// it; with `behind=true` only the branches behind. Roles: `staff`, `committee`, `county`
+/// (each town of its county).
+///
+/// 全镇各支部在某一期间的会议落实情况（按支部名称）；`behind=true` 时只列出落后的支部。
+/// 可用角色：`staff`、`committee`、`county`（本县各镇）。
+#[utoipa::path(
+    tag = "meetings",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), PeriodQuery, BehindQuery),
+    responses((status = 200, description = "The town's compliance. 落实情况。", body = TownCompliance)),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/meeting-compliance")]
+pub(super) async fn town_compliance(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    path: web::Path<Uuid>,
+    query: web::Query<PeriodQuery>,
+    filter: web::Query<BehindQuery>,
+) -> Result<web::Json<TownCompliance>, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let period = query.period(&db, town).await?;
+    let behind = filter.behind.unwrap_or(false);
+    let mut conn = db.acquire().await?;
+    Ok(web::Json(
+        workflow::compliance(&mut conn, town, None, period, behind).await?,
+    ))
+}
+
+/// The organizational life report (组织生活落实情况报表).
+///
+/// The town's compliance view as a report: JSON (`TownCompliance`), CSV or XLSX by
+/// `?format=` or `Accept`, one row per branch and kind required; the files' headings:
+/// 支部, 支部类型, 会议类型, 频次要求, 应开次数, 已开次数, 尚缺次数, 逾期未开次数, 出席人次,
+/// 缺席人次, 请假人次, 出席率（请假计为未出席）, 出席率（请假不计入）, 是否落后, 支部编号.
+/// Roles: `staff`, `committee`, `county` (each town of its county).
+///
+/// 全镇组织生活落实情况报表：JSON、CSV 或 XLSX（`?format=` 或 `Accept`），每个支部每类应开会议一行，中文表头如上。
+/// 可用角色：`staff`、`committee`、`county`（本县各镇）。
+#[utoipa::path(
+    tag = "reports",
+    params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), PeriodQuery, BehindQuery, FormatQuery),
+    responses((status = 200, description = "The report. 报表。",
+               content((TownCompliance = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+    security(("bearer" = ["staff", "committee", "county"])),
+)]
+#[get("/towns/{town}/reports/meeting-compliance")]
+pub(super) async fn compliance_report(
+    auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
+    db: web::Data<PgPool>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    query: web::Query<PeriodQuery>,
+    filter: web::Query<BehindQuery>,
+    format: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let town = auth.town(&db, path.into_inner()).await?;
+    let period = query.period(&db, town).await?;
+    let format = ExportFormat::negotiate(format.format, &req);
+    let behind = filter.behind.unwrap_or(false);
+    let mut conn = db.acquire().await?;
+    let view = workflow::compliance(&mut conn, town, None, period, behind).await?;
+    match format {
+        ExportFormat::Json => Ok(crate::http::formats::negotiated().json(&view)),
+        format => crate::http::formats::download(
+            format,
+            &format!("meeting-compliance-{}", view.period),
+            &super::domain::COMPLIANCE_HEADINGS,
+            &super::domain::compliance_rows(&view),
+        ),
+    }
 }

@@ -7,8 +7,9 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::domain::{
-    self, AttendsAs, CheckedGroup, GroupPatch, MeetingAttendee, MeetingDetail, MeetingRoll,
-    Minutes, NewGroup, NewMeeting, NewMinutes, NewOfficer, Officer, PartyGroup,
+    self, AttendsAs, CheckedGroup, GroupPatch, GroupRef, HeldMeeting, MeetingAttendee,
+    MeetingDetail, MeetingRoll, Minutes, NewGroup, NewMeeting, NewMinutes, NewOfficer, Officer,
+    PartyGroup, Period, TownCompliance,
 };
 use super::repo;
 use crate::activities::domain::{Attendee, RollItem};
@@ -326,6 +327,50 @@ pub async fn record_minutes(
     )
     .await?;
     Ok(minutes)
+}
+
+/// How the town's branches (or one branch) measure against the current policy's
+/// frequencies over `period`, as of the town's today; only those behind with `behind`.
+pub async fn compliance(
+    conn: &mut PgConnection,
+    town: Uuid,
+    branch: Option<Uuid>,
+    period: Period,
+    behind: bool,
+) -> Result<TownCompliance, ApiError> {
+    let branches = repo::branch_refs(conn, town, branch).await?;
+    if branch.is_some() && branches.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let policy = crate::policy::current(conn, town).await?;
+    let today = crate::towns::repo::today(conn, town).await?;
+    let held = repo::held(conn, town, branch, period.first, period.last).await?;
+    let groups = repo::group_refs(conn, town, branch).await?;
+    let branches = branches
+        .iter()
+        .map(|b| {
+            let held: Vec<HeldMeeting> = held
+                .iter()
+                .filter(|h| h.branch_id == b.id)
+                .cloned()
+                .collect();
+            let groups: Vec<GroupRef> = groups
+                .iter()
+                .filter(|g| g.branch_id == b.id)
+                .copied()
+                .collect();
+            domain::compliance(b, period, &policy, &held, &groups, today)
+        })
+        .filter(|c| !behind || c.behind)
+        .collect();
+    Ok(TownCompliance {
+        town_id: town,
+        period: period.label(),
+        from: period.first,
+        to: period.last,
+        policy_version: policy.version,
+        branches,
+    })
 }
 
 fn change(

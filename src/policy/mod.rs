@@ -63,6 +63,20 @@ pub struct Policy {
     pub letter_validity_default_days: i32,
     /// The longest validity of an introduction letter (days, at most about 3 months).
     pub letter_validity_max_days: i32,
+    /// At least this many branch general meetings (支部党员大会) a quarter, in each branch (0: not required).
+    pub general_meetings_per_quarter: i32,
+    /// At least this many branch committee meetings (支部委员会) a month, in each branch (0: not required).
+    pub branch_committees_per_month: i32,
+    /// At least this many meetings of each party group (党小组会) a month, in each branch (0: not required).
+    pub party_groups_per_month: i32,
+    /// At least this many party lectures (党课) a quarter, in each branch (0: not required).
+    pub party_lectures_per_quarter: i32,
+    /// At least this many theme party days (主题党日) a month, in each branch (0: not required).
+    pub theme_days_per_month: i32,
+    /// At least this many organizational life meetings (组织生活会) a year, in each branch (0: not required).
+    pub life_meetings_per_year: i32,
+    /// At least this many appraisals of members (民主评议党员) a year, in each branch (0: not required).
+    pub member_appraisals_per_year: i32,
     /// When this version was made.
     pub created_at: DateTime<Utc>,
     /// Who made it.
@@ -139,6 +153,34 @@ pub struct PolicyChange {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 92)]
     pub letter_validity_max_days: Option<i32>,
+    /// New number of branch general meetings (支部党员大会) a quarter (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub general_meetings_per_quarter: Option<i32>,
+    /// New number of branch committee meetings (支部委员会) a month (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub branch_committees_per_month: Option<i32>,
+    /// New number of meetings of each party group (党小组会) a month (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub party_groups_per_month: Option<i32>,
+    /// New number of party lectures (党课) a quarter (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub party_lectures_per_quarter: Option<i32>,
+    /// New number of theme party days (主题党日) a month (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub theme_days_per_month: Option<i32>,
+    /// New number of organizational life meetings (组织生活会) a year (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub life_meetings_per_year: Option<i32>,
+    /// New number of appraisals of members (民主评议党员) a year (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub member_appraisals_per_year: Option<i32>,
 }
 
 fn field_error(field: &str, zh: &str, en: &str) -> FieldError {
@@ -185,11 +227,32 @@ impl PolicyChange {
             letter_validity_max_days: self
                 .letter_validity_max_days
                 .unwrap_or(current.letter_validity_max_days),
+            general_meetings_per_quarter: self
+                .general_meetings_per_quarter
+                .unwrap_or(current.general_meetings_per_quarter),
+            branch_committees_per_month: self
+                .branch_committees_per_month
+                .unwrap_or(current.branch_committees_per_month),
+            party_groups_per_month: self
+                .party_groups_per_month
+                .unwrap_or(current.party_groups_per_month),
+            party_lectures_per_quarter: self
+                .party_lectures_per_quarter
+                .unwrap_or(current.party_lectures_per_quarter),
+            theme_days_per_month: self
+                .theme_days_per_month
+                .unwrap_or(current.theme_days_per_month),
+            life_meetings_per_year: self
+                .life_meetings_per_year
+                .unwrap_or(current.life_meetings_per_year),
+            member_appraisals_per_year: self
+                .member_appraisals_per_year
+                .unwrap_or(current.member_appraisals_per_year),
             created_at: current.created_at,
             created_by: current.created_by.clone(),
         };
         let mut errors = Vec::new();
-        let ranges: [(&str, i32, i32, i32); 7] = [
+        let ranges: [(&str, i32, i32, i32); 14] = [
             ("evaluation_quorum", p.evaluation_quorum, 1, 200),
             (
                 "evaluation_majority_percent",
@@ -211,6 +274,33 @@ impl PolicyChange {
                 p.letter_validity_max_days,
                 1,
                 92,
+            ),
+            (
+                "general_meetings_per_quarter",
+                p.general_meetings_per_quarter,
+                0,
+                12,
+            ),
+            (
+                "branch_committees_per_month",
+                p.branch_committees_per_month,
+                0,
+                12,
+            ),
+            ("party_groups_per_month", p.party_groups_per_month, 0, 12),
+            (
+                "party_lectures_per_quarter",
+                p.party_lectures_per_quarter,
+                0,
+                12,
+            ),
+            ("theme_days_per_month", p.theme_days_per_month, 0, 12),
+            ("life_meetings_per_year", p.life_meetings_per_year, 0, 12),
+            (
+                "member_appraisals_per_year",
+                p.member_appraisals_per_year,
+                0,
+                12,
             ),
         ];
         for (field, value, min, max) in ranges {
@@ -292,6 +382,13 @@ struct Row {
     mentor_limit: i32,
     letter_validity_default_days: i32,
     letter_validity_max_days: i32,
+    general_meetings_per_quarter: i32,
+    branch_committees_per_month: i32,
+    party_groups_per_month: i32,
+    party_lectures_per_quarter: i32,
+    theme_days_per_month: i32,
+    life_meetings_per_year: i32,
+    member_appraisals_per_year: i32,
     created_at: DateTime<Utc>,
     created_by: String,
 }
@@ -315,6 +412,13 @@ impl From<Row> for Policy {
             mentor_limit: r.mentor_limit,
             letter_validity_default_days: r.letter_validity_default_days,
             letter_validity_max_days: r.letter_validity_max_days,
+            general_meetings_per_quarter: r.general_meetings_per_quarter,
+            branch_committees_per_month: r.branch_committees_per_month,
+            party_groups_per_month: r.party_groups_per_month,
+            party_lectures_per_quarter: r.party_lectures_per_quarter,
+            theme_days_per_month: r.theme_days_per_month,
+            life_meetings_per_year: r.life_meetings_per_year,
+            member_appraisals_per_year: r.member_appraisals_per_year,
             created_at: r.created_at,
             created_by: r.created_by,
         }
@@ -329,7 +433,8 @@ pub async fn current(conn: &mut PgConnection, town: Uuid) -> Result<Policy, ApiE
                 evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
                 failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                 objection_period_working_days, cohort_min, cohort_max, mentor_limit,
-                letter_validity_default_days, letter_validity_max_days, created_at, created_by
+                letter_validity_default_days, letter_validity_max_days,
+                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1",
         town
     )
@@ -351,7 +456,8 @@ pub async fn version(
                 evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
                 failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                 objection_period_working_days, cohort_min, cohort_max, mentor_limit,
-                letter_validity_default_days, letter_validity_max_days, created_at, created_by
+                letter_validity_default_days, letter_validity_max_days,
+                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 AND version = $2",
         town,
         version
@@ -386,13 +492,16 @@ async fn insert(
                                evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
                                failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                                objection_period_working_days, cohort_min, cohort_max, mentor_limit,
-                               letter_validity_default_days, letter_validity_max_days, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                               letter_validity_default_days, letter_validity_max_days,
+                               general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19, $20, $21, $22, $23, $24, $25)
          RETURNING version, base_half_points, step_half_points, low_threshold_half_points,
                    evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
                    failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                    objection_period_working_days, cohort_min, cohort_max, mentor_limit,
-                   letter_validity_default_days, letter_validity_max_days, created_at, created_by",
+                   letter_validity_default_days, letter_validity_max_days,
+                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by",
         town,
         p.version,
         p.base_score.0,
@@ -410,6 +519,13 @@ async fn insert(
         p.mentor_limit,
         p.letter_validity_default_days,
         p.letter_validity_max_days,
+        p.general_meetings_per_quarter,
+        p.branch_committees_per_month,
+        p.party_groups_per_month,
+        p.party_lectures_per_quarter,
+        p.theme_days_per_month,
+        p.life_meetings_per_year,
+        p.member_appraisals_per_year,
         by,
     )
     .fetch_one(conn)
@@ -465,7 +581,8 @@ async fn list_versions(
                 evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
                 failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                 objection_period_working_days, cohort_min, cohort_max, mentor_limit,
-                letter_validity_default_days, letter_validity_max_days, created_at, created_by
+                letter_validity_default_days, letter_validity_max_days,
+                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
         town,
         before,
@@ -548,6 +665,13 @@ mod tests {
             mentor_limit: 2,
             letter_validity_default_days: 30,
             letter_validity_max_days: 90,
+            general_meetings_per_quarter: 1,
+            branch_committees_per_month: 1,
+            party_groups_per_month: 1,
+            party_lectures_per_quarter: 1,
+            theme_days_per_month: 1,
+            life_meetings_per_year: 1,
+            member_appraisals_per_year: 1,
             created_at: Utc::now(),
             created_by: "migration".into(),
         }

@@ -886,3 +886,317 @@ async fn minutes_are_versions_and_a_correction_keeps_the_old() {
     .await;
     problem(res, 403).await;
 }
+
+/// Plans a meeting of `branch` starting at `at` (past) and records everyone present but
+/// the `excused` ones.
+async fn held(
+    app: &TestApp,
+    town: Uuid,
+    branch: Uuid,
+    kind: &str,
+    at: &str,
+    extra: Value,
+    excused_ones: &[Uuid],
+) {
+    let mut body = meeting(branch, kind, 0, extra);
+    body["starts_at"] = json!(at);
+    let detail = planned(app, town, body).await;
+    let items: Vec<Value> = detail["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let who = uuid(&a["member_id"]);
+            if excused_ones.contains(&who) {
+                excused(who)
+            } else {
+                line(who, "present")
+            }
+        })
+        .collect();
+    let res = roll(
+        app,
+        town,
+        &detail,
+        &Uuid::now_v7().to_string(),
+        json!(items),
+    )
+    .await;
+    assert_eq!(res.status(), 201, "recording a roll");
+}
+
+#[tokio::test]
+async fn compliance_counts_missing_meetings_per_month_and_the_branches_behind() {
+    let app = TestApp::spawn().await;
+    let (town, village, m) = seeded(&app, "320114221", 3).await;
+    let group: Value = app
+        .authed(
+            Method::POST,
+            &format!("/api/v1/towns/{town}/branches/{village}/groups"),
+            &staff(&app, town),
+        )
+        .json(&json!({ "name": "第一党小组", "member_ids": [m[0], m[1]] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The group existed all year (test set-up: it was made today).
+    sqlx::query("UPDATE party_groups SET created_at = '2026-01-01T00:00:00+08:00'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let group_id = json!({ "group_id": group["id"] });
+    held(
+        &app,
+        town,
+        village,
+        "general_meeting",
+        "2026-08-10T09:00:00+08:00",
+        json!({}),
+        &[m[2]],
+    )
+    .await;
+    for at in [
+        "2026-07-05T09:00:00+08:00",
+        "2026-07-20T09:00:00+08:00",
+        "2026-09-03T09:00:00+08:00",
+    ] {
+        held(&app, town, village, "branch_committee", at, json!({}), &[]).await;
+    }
+    held(
+        &app,
+        town,
+        village,
+        "theme_day",
+        "2026-07-01T09:00:00+08:00",
+        json!({}),
+        &[],
+    )
+    .await;
+    held(
+        &app,
+        town,
+        village,
+        "party_group",
+        "2026-07-15T20:00:00+08:00",
+        group_id,
+        &[],
+    )
+    .await;
+    // Planned but with no roll: not held.
+    let mut unheld = meeting(village, "party_lecture", 0, json!({}));
+    unheld["starts_at"] = json!("2026-09-30T09:00:00+08:00");
+    planned(&app, town, unheld).await;
+
+    let county = app.token(Role::County, None);
+    let view: Value = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{town}/branches/{village}/meeting-compliance?period=2026-Q3"),
+        &county,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let kind = |k: &str| {
+        view["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["kind"] == k)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let numbers = |k: &str| {
+        let x = kind(k);
+        (
+            x["required"].clone(),
+            x["held"].clone(),
+            x["missing"].clone(),
+            x["overdue"].clone(),
+        )
+    };
+    assert_eq!(
+        numbers("branch_committee"),
+        (json!(3), json!(3), json!(1), json!(1))
+    );
+    assert_eq!(
+        numbers("theme_day"),
+        (json!(3), json!(1), json!(2), json!(2))
+    );
+    assert_eq!(
+        numbers("party_group"),
+        (json!(3), json!(1), json!(2), json!(2))
+    );
+    assert_eq!(
+        numbers("general_meeting"),
+        (json!(1), json!(1), json!(0), json!(0))
+    );
+    assert_eq!(
+        numbers("party_lecture"),
+        (json!(1), json!(0), json!(1), json!(1))
+    );
+    assert_eq!(
+        kind("life_meeting"),
+        Value::Null,
+        "a yearly rule over a quarter"
+    );
+    assert_eq!(kind("general_meeting")["attendance_rate"], 0.6667);
+    assert_eq!(
+        kind("general_meeting")["attendance_rate_excluding_excused"],
+        1.0
+    );
+    assert_eq!(view["missing"], 6);
+    assert_eq!(view["behind"], true);
+
+    // July: the village held all its monthly meetings; the center branch none.
+    let july = format!("/api/v1/towns/{town}/meeting-compliance?period=2026-07");
+    let all: Value = send(&app, Method::GET, &july, &county, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["branches"].as_array().unwrap().len(), 2);
+    let behind: Value = send(
+        &app,
+        Method::GET,
+        &format!("{july}&behind=true"),
+        &county,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let names: Vec<&str> = behind["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["branch_kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["center"]);
+
+    // A frequency is town policy: with no theme days required, July's view drops them.
+    let res = app
+        .authed(
+            Method::PATCH,
+            &format!("/api/v1/towns/{town}/policy"),
+            &app.token(Role::Committee, Some(town)),
+        )
+        .header("if-match", "\"1\"")
+        .json(&json!({ "theme_days_per_month": 0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let policy: Value = res.json().await.unwrap();
+    assert_eq!(policy["party_groups_per_month"], 1);
+    let res = app
+        .authed(
+            Method::PATCH,
+            &format!("/api/v1/towns/{town}/policy"),
+            &app.token(Role::Committee, Some(town)),
+        )
+        .header("if-match", "\"2\"")
+        .json(&json!({ "life_meetings_per_year": 13 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["field"],
+        "life_meetings_per_year"
+    );
+    let view: Value = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{town}/branches/{village}/meeting-compliance?period=2026-07"),
+        &staff(&app, town),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        view["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kind"] != "theme_day")
+    );
+
+    // The report, with Chinese headings.
+    let res = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{town}/reports/meeting-compliance?period=2026-Q3&format=csv"),
+        &county,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = res.text().await.unwrap();
+    assert!(
+        csv.trim_start_matches('\u{feff}')
+            .starts_with("支部,支部类型,会议类型,频次要求,应开次数")
+    );
+    assert!(csv.contains("新村党支部,村党支部,支部委员会,每月至少1次,3,3,1,1"));
+    let res = app
+        .authed(
+            Method::GET,
+            &format!("/api/v1/towns/{town}/reports/meeting-compliance?period=2026"),
+            &county,
+        )
+        .header(
+            "accept",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.bytes().await.unwrap().starts_with(b"PK"),
+        "an XLSX workbook"
+    );
+
+    // A bad period, roles, another town.
+    let res = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{town}/meeting-compliance?period=2026-Q5"),
+        &county,
+        None,
+    )
+    .await;
+    assert_eq!(problem(res, 400).await["code"], "invalid_query");
+    let res = send(
+        &app,
+        Method::GET,
+        &july,
+        &app.token(Role::Member, Some(town)),
+        None,
+    )
+    .await;
+    problem(res, 403).await;
+    let (other, _, _) = seeded(&app, "320114222", 0).await;
+    let res = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/towns/{other}/branches/{village}/meeting-compliance?period=2026"),
+        &staff(&app, other),
+        None,
+    )
+    .await;
+    problem(res, 404).await;
+}

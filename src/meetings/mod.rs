@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(routes::record_minutes)
         .service(routes::list_minutes)
         .service(routes::member_meetings)
+        .service(routes::my_meetings)
         .service(routes::branch_compliance)
         .service(routes::town_compliance)
         .service(routes::compliance_report);

@@ -16,7 +16,7 @@ use super::domain::{
 use super::workflow::Recorded;
 use super::{repo, workflow};
 use crate::activities::domain::{NewRoll, check_day_filter};
-use crate::auth::{Auth, roles};
+use crate::auth::{Auth, Scope, roles};
 use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
 use crate::http::formats::{ExportFormat, FormatQuery};
@@ -534,6 +534,33 @@ pub(super) async fn member_meetings(
         return Err(ApiError::NotFound);
     }
     let rows = repo::of_member(&mut conn, town, member, keyset).await?;
+    Ok(web::Json(Page::from_rows(rows, keyset, |m| m.meeting_id)))
+}
+
+/// Your meetings and your attendance (我的组织生活).
+///
+/// Every branch meeting you were expected at, of your own branch or another, with your
+/// line of the roll and the points it cost you, in planning order. Roles: `member`.
+///
+/// 本人应参加的各次支部会议（本支部或其他支部）及本人的考勤与扣分，按登记顺序。可用角色：`member`。
+#[utoipa::path(
+    tag = "me",
+    params(PageParams),
+    responses((status = 200, description = "A page of your meetings. 一页会议记录。", body = Page<MemberMeeting>)),
+    security(("bearer" = ["member"])),
+)]
+#[get("/me/meetings")]
+pub(super) async fn my_meetings(
+    auth: Auth<{ roles::MEMBER }>,
+    db: web::Data<PgPool>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<MemberMeeting>>, ApiError> {
+    let Scope::Member { town, member_id } = auth.scope else {
+        return Err(ApiError::Forbidden);
+    };
+    let keyset = page.keyset()?;
+    let mut conn = db.acquire().await?;
+    let rows = repo::of_member(&mut conn, town, member_id, keyset).await?;
     Ok(web::Json(Page::from_rows(rows, keyset, |m| m.meeting_id)))
 }
 

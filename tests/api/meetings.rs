@@ -610,6 +610,24 @@ async fn a_roll_is_recorded_once_after_the_meeting_starts_and_shows_on_the_recor
     assert_eq!(items[0]["branch_id"], json!(village));
     assert_eq!(items[0]["attends_as"], "extra");
     assert_eq!(items[0]["status"], "absent");
+    let mine: Value = send(
+        &app,
+        Method::GET,
+        "/api/v1/me/meetings",
+        &app.member_token(town, m[1]),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(mine["items"][0]["status"], Value::Null, "not held yet");
+    assert_eq!(mine["items"][1]["status"], "excused");
+    assert_eq!(
+        mine["items"].as_array().unwrap().len(),
+        2,
+        "the one planned and the one held"
+    );
     let res = send(
         &app,
         Method::GET,

@@ -130,11 +130,15 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Read the audit trail.
+/// Read the audit trail · 查看审计记录
 ///
 /// Every write of the town, newest first: who, with which role, when, by which request,
 /// what. Roles: `committee`.
+///
+/// 本镇的每一次写操作，最新的在前：谁、以什么角色、何时、通过哪个请求、做了什么。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "list_audit_entries",
     tag = "audit",
     params(("town" = Uuid, Path, description = "The town's id."), AuditQuery, PageParams),
     responses((status = 200, description = "A page of the trail, newest first.", body = Page<AuditEntry>)),

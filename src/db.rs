@@ -37,6 +37,7 @@ impl Database {
             Some(url) => {
                 let options = PgConnectOptions::from_str(url.expose_secret())
                     .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+                first_contact(&options, settings.db_acquire_timeout).await?;
                 (options, None)
             }
             None => {
@@ -144,6 +145,58 @@ pub async fn create_database_if_missing(
     }
     conn.close().await?;
     Ok(())
+}
+
+/// Connects once to the server `DATABASE_URL` names, so that a wrong URL is reported
+/// for what it is (nothing listens there, the login is refused, the database does not
+/// exist), once, rather than as a pool that timed out. The password is never shown.
+async fn first_contact(options: &PgConnectOptions, within: Duration) -> anyhow::Result<()> {
+    let target = format!(
+        "{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or(options.get_username()),
+    );
+    match tokio::time::timeout(within, sqlx::PgConnection::connect_with(options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(anyhow::anyhow!(explain_connect_error(&e, &target))),
+        Err(_) => Err(anyhow::anyhow!(
+            "PostgreSQL at {target} (DATABASE_URL) did not answer within {} s",
+            within.as_secs_f32()
+        )),
+    }
+}
+
+/// What a failed first connection means, in words an operator acts on.
+fn explain_connect_error(e: &sqlx::Error, target: &str) -> String {
+    match e {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            "cannot connect to PostgreSQL at {target} (DATABASE_URL): connection refused; is it running and listening on that host and port?"
+        ),
+        sqlx::Error::Io(io) => {
+            format!("cannot connect to PostgreSQL at {target} (DATABASE_URL): {io}")
+        }
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01" | "28000") => format!(
+                "PostgreSQL at {target} (DATABASE_URL) refused the login: authentication failed; check the user and password"
+            ),
+            Some("3D000") => format!(
+                "PostgreSQL at {target} (DATABASE_URL) has no such database; create it (createdb) or fix its name"
+            ),
+            _ => format!(
+                "PostgreSQL at {target} (DATABASE_URL) refused the connection: {}",
+                db.message()
+            ),
+        },
+        sqlx::Error::Tls(tls) => {
+            format!("TLS with PostgreSQL at {target} (DATABASE_URL) failed: {tls}")
+        }
+        other => format!("cannot connect to PostgreSQL at {target} (DATABASE_URL): {other}"),
+    }
 }
 
 /// Applies pending migrations.

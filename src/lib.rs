@@ -6,6 +6,7 @@
 //! its routes in `mod.rs`.
 
 pub mod activities;
+pub mod applicants;
 pub mod audit;
 pub mod auth;
 pub mod branches;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod evaluations;
 pub mod events;
 pub mod http;
+pub mod materials;
 pub mod me;
 pub mod meetings;
 pub mod members;

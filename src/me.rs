@@ -14,6 +14,7 @@ use crate::http::idempotency::{self, Answer, Claim};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 use crate::members::domain::{Disclosure, Member};
+use crate::msg;
 use crate::scores::LedgerEntry;
 use crate::tasks::domain::{NewObjection, Objection, Task};
 
@@ -36,18 +37,34 @@ fn member_scope(caller: &Caller) -> Result<(Uuid, Uuid), ApiError> {
     }
 }
 
-/// The member's open case, else their latest; 404 when they never had one.
+/// The member's open case, else their latest; 404 `no_case` when they never had one.
 async fn case_id(conn: &mut PgConnection, town: Uuid, member: Uuid) -> Result<Uuid, ApiError> {
     crate::tasks::repo::case_of_member(conn, town, member)
         .await?
-        .ok_or(ApiError::NotFound)
+        .ok_or_else(no_case)
 }
 
-/// Your own member record.
+/// 404 `no_case`: the member was never moved into the center, so the case views are
+/// empty by nature; told apart from a wrong URL (`not_found`).
+fn no_case() -> ApiError {
+    ApiError::Missing {
+        code: "no_case",
+        detail: msg!(
+            "您没有转化管理案件：只有被转入中心进行转化管理的党员才有案件、积分和任务。",
+            "You have no transformation case: only members moved into the center for transformation have a case, a score and tasks."
+        ),
+    }
+}
+
+/// Your own member record · 查看本人的党员档案
 ///
 /// The record of the member the token names (`member_id` in `town`), numbers masked.
 /// Roles: `member`.
+///
+/// 令牌所指党员（`town` 中的 `member_id`）的档案，号码脱敏显示。
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "get_me",
     tag = "me",
     responses(
         (status = 200, description = "Your record.", body = Member,
@@ -72,16 +89,19 @@ async fn me(
     Ok(reply::with_etag(&member, member.version))
 }
 
-/// Your transformation case.
+/// Your transformation case · 本人的转化档案
 ///
 /// Your open case, or if none is open, your latest one: its score and status.
 /// Roles: `member`.
+///
+/// 本人在管的转化档案；没有在管档案时为最近一份：含积分和状态。角色：`member`。
 #[utoipa::path(
+    operation_id = "get_my_case",
     tag = "me",
     responses(
         (status = 200, description = "Your case.", body = Case,
          headers(("ETag" = String, description = "The case's version"))),
-        (status = 404, description = "`not_found`: you have no case.",
+        (status = 404, description = "`no_case`: you were never moved into the center for transformation, so you have no case (a wrong URL is `not_found`).",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["member"])),
@@ -100,17 +120,22 @@ async fn my_case(
     Ok(reply::with_etag(&case, case.version))
 }
 
-/// The ledger of your case, newest first.
+/// The ledger of your case, newest first · 本人转化档案的积分台账，最新的在前
 ///
 /// Every change of the score of your case (open, else latest): kind, source, when, and the
 /// score after it. You may object to an entry within the objection period
 /// (`POST /me/objections`). Roles: `member`.
+///
+/// 本人档案（在管的，否则最近一份）的每一次积分变动：类型、来源、时间及变动后的积分。
+/// 对某条记分可在异议期内提出异议（`POST /me/objections`）。
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "get_my_ledger",
     tag = "me",
     params(PageParams),
     responses(
         (status = 200, description = "A page of entries, newest first.", body = Page<LedgerEntry>),
-        (status = 404, description = "`not_found`: you have no case.",
+        (status = 404, description = "`no_case`: you were never moved into the center for transformation, so you have no case (a wrong URL is `not_found`).",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["member"])),
@@ -132,16 +157,19 @@ async fn my_ledger(
         .map(web::Json)
 }
 
-/// The tasks of your case.
+/// The tasks of your case · 本人转化档案的任务
 ///
 /// The tasks of your case (open, else latest), in the order they were assigned, with their
 /// outcomes. Roles: `member`.
+///
+/// 本人档案（在管的，否则最近一份）的任务，按布置先后排列，附完成情况。角色：`member`。
 #[utoipa::path(
+    operation_id = "list_my_tasks",
     tag = "me",
     params(PageParams),
     responses(
         (status = 200, description = "A page of tasks.", body = Page<Task>),
-        (status = 404, description = "`not_found`: you have no case.",
+        (status = 404, description = "`no_case`: you were never moved into the center for transformation, so you have no case (a wrong URL is `not_found`).",
          body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["member"])),
@@ -161,10 +189,13 @@ async fn my_tasks(
         .map(web::Json)
 }
 
-/// Your objections, in the order you lodged them.
+/// Your objections, in the order you lodged them · 本人提出的异议，按提出先后排列
 ///
 /// Roles: `member`.
+///
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "list_my_objections",
     tag = "me",
     params(PageParams),
     responses((status = 200, description = "A page of your objections.", body = Page<Objection>)),
@@ -185,10 +216,13 @@ async fn my_objections(
     Ok(web::Json(Page::from_rows(rows, keyset, |o| o.id)))
 }
 
-/// One of your objections.
+/// One of your objections · 查看本人的一条异议
 ///
 /// Roles: `member`.
+///
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "get_my_objection",
     tag = "me",
     params(("objection" = Uuid, Path, description = "The objection's id.")),
     responses((status = 200, description = "Your objection.", body = Objection,
@@ -210,7 +244,7 @@ async fn my_objection(
     Ok(reply::with_etag(&objection, objection.version))
 }
 
-/// Object to an entry of your ledger.
+/// Object to an entry of your ledger · 对本人积分台账中的一条记分提出异议
 ///
 /// Within the objection period of the policy the entry was scored under
 /// (`objection_period_working_days` working days after the day it was recorded: Monday to
@@ -218,7 +252,14 @@ async fn my_objection(
 /// a reason. One objection per entry. The committee
 /// upholds it (the entry is reversed) or rejects it. An entry that is not of your own case
 /// answers 404. Roles: `member`.
+///
+/// 须在该条记分所依据的计分办法规定的异议期内提出（记分当日之后
+/// `objection_period_working_days` 个工作日：周一至周五，
+/// 除去本镇节假日，加上调休上班的周末，见 `/calendar`），并写明理由。
+/// 每条记分只能提出一次异议。镇党委予以支持（冲销该条记分）或不予支持。不属于本人档案的记分答 404。
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "lodge_objection",
     tag = "me",
     request_body = NewObjection,
     responses(

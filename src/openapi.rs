@@ -1,7 +1,8 @@
 //! The OpenAPI document: generated from the handlers' `#[utoipa::path]` attributes, then
 //! completed by [`conventions`] with what every endpoint shares (error responses, the
 //! `If-Match` and `Idempotency-Key` headers), so that those are written once and can
-//! never be forgotten on a new endpoint.
+//! never be forgotten on a new endpoint; [`glossary`] adds the Chinese of every enum
+//! value and makes the error codes an enum, [`examples`] an example of every request body.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn};
@@ -13,6 +14,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, AuthFailure, FieldProblem, Lang, PROBLEM_JSON, Problem};
 use crate::msg;
+
+pub mod examples;
+pub mod glossary;
 
 /// The fixed part of the document: info, tags, shared schemas, the bearer scheme.
 #[derive(OpenApi)]
@@ -39,7 +43,7 @@ town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `
         (name = "certificates", description = "流动党员活动证。 Floating party member activity certificates (流动党员活动证)."),
         (name = "desk", description = "服务窗口登记：来者皆登记，所求皆记录。 The service desk register: whoever comes, whatever they ask."),
         (name = "audit", description = "每一次写操作的审计记录。 The audit trail of every write."),
-        (name = "reports", description = "查询与导出：全镇概况、积分变化、积分台账、考勤、窗口登记、逾期介绍信与学员名册（JSON、CSV、XLSX）。 Read-outs and exports: a town's summary, a case's score over time, the ledger, attendance, desk register, overdue letters and roster as JSON, CSV or XLSX."),
+        (name = "reports", description = "查询与导出：全镇概况、积分变化、积分台账、考勤、窗口登记、逾期介绍信、学员名册与发展党员统计（JSON、CSV、XLSX）。 Read-outs and exports: a town's summary, a case's score over time, the ledger, attendance, desk register, overdue letters, roster and the development pipeline as JSON, CSV or XLSX."),
         (name = "events", description = "供对接系统使用的变更流：按提交顺序、以游标读取的每一次写入。 The change feed for integrating systems: every committed write, in order, by cursor."),
         (name = "calendar", description = "本镇的节假日与调休工作日：哪些日子算工作日。 A town's holidays and worked weekend days (调休): what working days count."),
         (name = "policy", description = "本镇的版本化规则参数：规则留给各镇确定的数字。 A town's versioned policy: the numbers the rules leave open."),
@@ -50,6 +54,8 @@ town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `
         (name = "evaluations", description = "民主评议：评议小组、无记名投票、结束评议。 Democratic evaluations (民主评议): panels, secret ballots, closing."),
         (name = "cohorts", description = "年度培养学员班（10-15 人）、培养安排与名册。 Yearly training cohorts (10-15 trainees), placements and rosters."),
         (name = "mentorships", description = "一对一结对教育：结对、谈话记录、导师负担。 One-on-one mentoring (结对教育): pairings, meeting logs, mentor loads."),
+        (name = "applicants", description = "发展党员：入党申请人、入党积极分子、发展对象、预备党员到正式党员的每一步。 Member development (发展党员): every step from applicant to full member."),
+        (name = "materials", description = "中心保管的党报党刊、书籍与资料，及其借给各支部的记录。 The party reports, books and materials the center keeps, and their loans to branches."),
         (name = "me", description = "党员本人通过 member 令牌查看自己的信息。 A member's own record, through a `member` token."),
         (name = "operations", description = "存活、就绪与监控指标。 Health, readiness and metrics."),
     ),
@@ -183,7 +189,14 @@ pub fn document() -> OpenApiDoc {
             .split_for_parts()
     };
     conventions(&mut api);
-    api
+    let description = api.info.description.take().unwrap_or_default();
+    api.info.description = Some(format!("{description}\n\n{}", glossary::section()));
+    // The glossary walks the document as JSON, which reaches every inline schema alike.
+    let mut json = serde_json::to_value(&api).expect("the document is JSON");
+    glossary::describe_enums(&mut json);
+    glossary::enumerate_codes(&mut json);
+    examples::add_to_requests(&mut json);
+    serde_json::from_value(json).expect("the document reads back")
 }
 
 /// Adds to every operation what the API conventions make true of it.
@@ -236,19 +249,10 @@ fn conventions(api: &mut OpenApiDoc) {
             let etagged = method == HttpMethod::Get
                 && matches!(op.responses.responses.get("200"),
                     Some(RefOr::T(r)) if r.headers.contains_key("ETag"));
+            // If-None-Match is described on the 304 rather than declared as a parameter: a
+            // header of caching, which generated clients and fuzzers should not treat as an
+            // input of the operation.
             if etagged {
-                add_header_param(
-                    op,
-                    "If-None-Match",
-                    Required::False,
-                    "An `ETag` you hold (or several, comma-separated, or `*`): when it is still current the answer is \
-                     304 with no body.",
-                    string_matching(
-                        r#"^(\*|(W/)?"[0-9]{1,18}"(, *(W/)?"[0-9]{1,18}")*)$"#,
-                        1,
-                        400,
-                    ),
-                );
                 op.responses
                     .responses
                     .entry("304".to_owned())
@@ -256,7 +260,9 @@ fn conventions(api: &mut OpenApiDoc) {
                         RefOr::T(
                             ResponseBuilder::new()
                                 .description(
-                                    "Not modified: the `ETag` in `If-None-Match` is still current.",
+                                    "Not modified: the request's `If-None-Match` header named the current `ETag` (or several, \
+                                 comma-separated, one of them current, or `*`). No body; the `ETag` header repeats \
+                                 the version.",
                                 )
                                 .header(
                                     "ETag",
@@ -365,4 +371,153 @@ fn add_header_param(
             .build()
             .into(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::glossary;
+
+    fn doc() -> Value {
+        serde_json::to_value(super::document()).unwrap()
+    }
+
+    /// Every object of `v` with an `enum`, with its JSON pointer.
+    fn enums<'a>(v: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+        match v {
+            Value::Object(map) => {
+                if map.contains_key("enum") {
+                    out.push((at.clone(), v));
+                }
+                for (k, child) in map {
+                    if k != "example" && k != "examples" {
+                        let key = k.replace('~', "~0").replace('/', "~1");
+                        enums(child, format!("{at}/{key}"), out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    enums(child, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_enum_value_of_the_document_has_its_chinese() {
+        let doc = doc();
+        let mut found = Vec::new();
+        enums(&doc, String::new(), &mut found);
+        assert!(found.len() > 30, "the walk finds the enums");
+        let mut missing = Vec::new();
+        for (at, schema) in found {
+            let map = schema.as_object().unwrap();
+            let values = glossary::enum_values(map).unwrap_or_default();
+            let name = at
+                .strip_prefix("/components/schemas/")
+                .filter(|n| !n.contains('/'));
+            if name.is_some_and(|n| glossary::NAMES.iter().any(|(e, _)| *e == n)) {
+                continue;
+            }
+            let Some(entries) = glossary::lookup(name, &values) else {
+                missing.push(format!("{at}: {values:?}"));
+                continue;
+            };
+            // Shown where a reader sees it: a parameter's own description, else the schema's.
+            let shown_at = at.strip_suffix("/schema").unwrap_or(&at);
+            let description = doc
+                .pointer(shown_at)
+                .and_then(|v| v["description"].as_str())
+                .unwrap_or_default();
+            for (value, zh) in entries {
+                let line = format!("`{value}`");
+                if !(description.contains(&line) && description.contains(zh)) {
+                    missing.push(format!("{at}: `{value}` not described"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "enum values without Chinese: {missing:#?}"
+        );
+    }
+
+    #[test]
+    fn the_glossary_names_no_enum_the_document_lacks() {
+        let doc = doc();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let text = doc.to_string();
+        for (name, values) in glossary::ENUMS {
+            let inline = || {
+                values
+                    .iter()
+                    .all(|(v, _)| text.contains(&format!("\"{v}\"")))
+            };
+            assert!(
+                schemas.contains_key(*name) || inline(),
+                "{name} is in the glossary but not in the document"
+            );
+        }
+    }
+
+    /// The verbs an operationId may start with.
+    const VERBS: &[&str] = &[
+        "get", "list", "create", "update", "record", "schedule", "cast", "cancel", "close", "open",
+        "assign", "issue", "return", "review", "revoke", "confirm", "add", "remove", "register",
+        "import", "change", "end", "decide", "lodge", "adjust", "dispose", "check", "set", "clear",
+        "receive", "reject", "export",
+    ];
+
+    #[test]
+    fn operation_ids_are_unique_verb_noun_names() {
+        let doc = doc();
+        let mut seen = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                let words: Vec<&str> = id.split('_').collect();
+                assert!(
+                    words.len() >= 2
+                        && VERBS.contains(&words[0])
+                        && words
+                            .iter()
+                            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase())),
+                    "{method} {path}: operationId `{id}` is not verb_noun (verbs: {VERBS:?})"
+                );
+                assert!(seen.insert(id.to_owned()), "operationId `{id}` twice");
+            }
+        }
+        assert!(seen.len() >= 100, "{} operations", seen.len());
+    }
+
+    #[test]
+    fn error_codes_are_an_enum_and_every_example_uses_one() {
+        let doc = doc();
+        let enum_of = |schema: &str| -> Vec<String> {
+            doc["components"]["schemas"][schema]["properties"]["code"]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{schema}.code is an enum"))
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let problems = enum_of("Problem");
+        let fields = enum_of("FieldProblem");
+        assert_eq!(problems.len(), crate::error::codes::PROBLEM_CODES.len());
+        assert_eq!(fields.len(), crate::error::codes::FIELD_CODES.len());
+        for (status, name, _) in super::PROBLEMS {
+            let example = &doc["components"]["responses"][name]["content"]["application/problem+json"]
+                ["example"];
+            let code = example["code"].as_str().unwrap();
+            assert!(problems.iter().any(|c| c == code), "{status}: {code}");
+            assert_eq!(example["status"].as_u64(), status.parse().ok(), "{name}");
+            for e in example["errors"].as_array().into_iter().flatten() {
+                let code = e["code"].as_str().unwrap();
+                assert!(fields.iter().any(|c| c == code), "{status}: field {code}");
+            }
+        }
+    }
 }

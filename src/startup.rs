@@ -46,6 +46,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::events::configure)
                 .configure(crate::reports::configure)
                 .configure(crate::calendar::configure)
+                .configure(crate::applicants::configure)
+                .configure(crate::materials::configure)
                 .configure(crate::me::configure),
         );
 }

@@ -255,14 +255,34 @@ impl Checks {
         }
     }
 
-    /// An `in_the_future` error when `date` is after `today`, both in the town's calendar.
+    /// A date within the bounds every request date keeps ([`crate::types::FIRST_DATE`]
+    /// to [`crate::types::LAST_DATE`], the `CalendarDate` schema): 422 `out_of_range`.
+    /// Whether it is, so that a field's own rules add no second error to the first.
+    pub fn date(&mut self, field: &str, date: chrono::NaiveDate) -> bool {
+        let admitted = crate::types::admits_date(date);
+        if !admitted {
+            let bounds = crate::types::DATE_BOUNDS;
+            self.push(FieldError::new(
+                field,
+                "out_of_range",
+                msg!(
+                    ("{} 的日期 {} 超出范围（{}）。", field, date, bounds),
+                    ("`{}`: the date {} is outside {}.", field, date, bounds)
+                ),
+            ));
+        }
+        admitted
+    }
+
+    /// An `in_the_future` error when `date` is after `today`, both in the town's calendar;
+    /// and the bounds of [`Checks::date`].
     pub fn not_in_future(
         &mut self,
         field: &str,
         date: chrono::NaiveDate,
         today: chrono::NaiveDate,
     ) {
-        if date > today {
+        if self.date(field, date) && date > today {
             self.push(FieldError::new(
                 field,
                 "in_the_future",
@@ -278,6 +298,30 @@ impl Checks {
 #[cfg(test)]
 mod records_tests {
     use super::*;
+
+    #[test]
+    fn dates_keep_the_bounds_of_every_request_date() {
+        let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let mut c = Checks::new();
+        c.date("a", day("1900-01-01"));
+        c.date("b", day("2099-12-31"));
+        c.date("c", day("1899-12-31"));
+        c.date("d", day("2100-01-01"));
+        c.not_in_future("e", day("0001-01-01"), day("2026-12-07"));
+        let Err(ApiError::Validation(errors)) = c.finish() else {
+            panic!("three dates are out of range")
+        };
+        let got: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            got,
+            [
+                ("c", "out_of_range"),
+                ("d", "out_of_range"),
+                ("e", "out_of_range")
+            ]
+        );
+        assert!(errors[0].message.zh.contains("1900-01-01 … 2099-12-31"));
+    }
 
     #[test]
     fn conditional_fields_are_required_or_refused_by_name() {

@@ -33,13 +33,17 @@ pub struct ActivityQuery {
     pub kind: Option<ActivityKind>,
     /// Only activities starting on or after this day (`YYYY-MM-DD`, the town's time
     /// zone; years 2000 to 2099).
+    #[serde(default)]
+    #[param(value_type = Option<crate::types::CalendarDate>, inline)]
     pub from: Option<NaiveDate>,
     /// Only activities starting on or before this day (`YYYY-MM-DD`, the town's time
     /// zone; years 2000 to 2099).
+    #[serde(default)]
+    #[param(value_type = Option<crate::types::CalendarDate>, inline)]
     pub to: Option<NaiveDate>,
 }
 
-/// Plan an activity and who must attend it.
+/// Plan an activity and who must attend it · 安排一次活动及应参加人员
 ///
 /// Who must attend is fixed now: every member with an open case
 /// (`all_under_transformation`) or those listed in `transformation_member_ids` (each must
@@ -49,7 +53,15 @@ pub struct ActivityQuery {
 /// transformation. Each member is named once (`duplicate`); each must be a member of the
 /// town (`unknown_member`) still in its organization (`member_not_active`). Roles:
 /// `staff`, `committee`.
+///
+/// 应参加人员此时确定：所有在管转化党员（`all_under_transformation`）或 `transformation_member_ids` 所列党员（每人须有在管档案：`no_open_case`），
+/// 加上 `trainee_member_ids` 和 `other_member_ids`。
+/// 有在管档案的党员无论列在哪一项，都以 `transformation`（连同其档案）身份参加，因为转化党员缺勤要扣分。
+/// 每人只能列一次（`duplicate`）；
+/// 每人须是本镇党员（`unknown_member`）且仍在册（`member_not_active`）。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "create_activity",
     tag = "activities",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewActivity,
@@ -77,11 +89,15 @@ pub(super) async fn create_activity(
     .await
 }
 
-/// List a town's activities.
+/// List a town's activities · 列出本镇的活动
 ///
 /// In creation order; filters by kind and by the day they start (in the town's time
 /// zone). Roles: `staff`, `committee`, `county`.
+///
+/// 按创建顺序排列；可按类型和开始日期（本镇时区）筛选。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_activities",
     tag = "activities",
     params(("town" = Uuid, Path, description = "The town's id."), ActivityQuery, PageParams),
     responses((status = 200, description = "A page of activities.", body = Page<Activity>)),
@@ -104,10 +120,13 @@ pub(super) async fn list_activities(
     Ok(web::Json(Page::from_rows(rows, keyset, |a| a.id)))
 }
 
-/// Read an activity, who must attend it, and its roll once recorded.
+/// Read an activity, who must attend it, and its roll once recorded · 查看活动、应参加人员及已记录的点名
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_activity",
     tag = "activities",
     params(("town" = Uuid, Path, description = "The town's id."), ("activity" = Uuid, Path, description = "The activity's id.")),
     responses((status = 200, description = "The activity.", body = ActivityDetail,
@@ -127,7 +146,7 @@ pub(super) async fn get_activity(
     Ok(reply::with_etag(&detail, detail.activity.version))
 }
 
-/// Record an activity's attendance roll, once, as one batch.
+/// Record an activity's attendance roll, once, as one batch · 记录一次活动的考勤点名，一次性整批提交
 ///
 /// The roll is complete: one line for every member who had to attend (each missing one
 /// is listed in `errors` as `missing`, field `items`), each once (`duplicate`), no one
@@ -151,7 +170,28 @@ pub(super) async fn get_activity(
 /// `roll_recorded` (wrong points are corrected by a committee reversal). Needs an
 /// `Idempotency-Key` (without one: 400 `idempotency_key_required`). Roles: `staff`,
 /// `committee`.
+///
+/// 点名须完整：每名应参加人员一行（缺少的每人在 `errors` 中列为 `missing`，
+/// 字段 `items`），每人一次（`duplicate`），
+/// 不得有其他人（`not_required`，指明 `items[i].member_id`）。
+/// 请假须有 `excuse_reason` 和 `approved_by`（`required`），
+/// 其他行不得带这两项（`only_when_excused`）。
+/// 活动须已开始（409 `activity_not_started`）。
+/// 以转化党员身份参加者每缺勤一次，向安排活动时所定的档案写入一条记分：`absence`，
+/// 减一个步长（按工作制度原文为 -0.5 分），来源为该考勤记录；
+/// 计分办法开启 `excused_leave_costs` 时，请假也照此扣分。
+/// 应扣分但无法扣分的行照常记录，不扣分，
+/// 并在 `unscored` 中说明原因：安排活动后档案已结案（该党员已不在转化中），
+/// 或计分办法规定待评议后冻结积分。
+/// 积分降到低分线以下时，在同一事务中为每份档案生成一项镇党委处理事项。
+/// 点名只记录一次，
+/// 重复提交不会改变任何内容：用同一个键返回第一次的应答（`idempotent-replayed: true`），
+/// 用另一个键返回 200 和已记录的点名（逐行相同：状态、理由、批准人）；
+/// 内容不同的点名答 409 `roll_recorded`（扣分有误由镇党委冲销）。
+/// 需带 `Idempotency-Key`（缺少时答 400 `idempotency_key_required`）。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "record_attendance",
     tag = "activities",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -203,11 +243,16 @@ fn roll_answer(recorded: Recorded, location: String) -> Result<Answer, ApiError>
     })
 }
 
-/// The activities you had to attend, with your line of each roll.
+/// The activities you had to attend, with your line of each roll · 本人应参加的活动及每次点名中本人的记录
 ///
 /// In creation order; `status` is `null` until the roll is recorded, `points` what the
 /// line cost you. Roles: `member`.
+///
+/// 按创建顺序排列；
+/// 点名记录之前 `status` 为 `null`，`points` 为该行记录扣减的分值。
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "list_my_activities",
     tag = "me",
     params(PageParams),
     responses((status = 200, description = "A page of your activities.", body = Page<MyActivity>)),

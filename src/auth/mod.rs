@@ -154,13 +154,7 @@ impl Caller {
             Scope::Town(t) | Scope::Member { town: t, .. } => {
                 *t == town && town_exists(db, town).await?
             }
-            Scope::County(county) => sqlx::query_scalar!(
-                "SELECT EXISTS (SELECT 1 FROM towns WHERE id = $1 AND county_code = $2) AS \"e!\"",
-                town,
-                county
-            )
-            .fetch_one(db)
-            .await?,
+            Scope::County(county) => crate::towns::repo::is_in_county(db, town, county).await?,
             Scope::Global => town_exists(db, town).await?,
         };
         if visible {
@@ -180,12 +174,7 @@ async fn town_exists(db: &PgPool, town: Uuid) -> Result<bool, ApiError> {
     if KNOWN.read().is_ok_and(|known| known.contains(&town)) {
         return Ok(true);
     }
-    let exists = sqlx::query_scalar!(
-        "SELECT EXISTS (SELECT 1 FROM towns WHERE id = $1) AS \"e!\"",
-        town
-    )
-    .fetch_one(db)
-    .await?;
+    let exists = crate::towns::repo::exists(db, town).await?;
     if exists && let Ok(mut known) = KNOWN.write() {
         known.insert(town);
     }

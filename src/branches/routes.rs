@@ -23,11 +23,15 @@ pub struct BranchFilter {
     pub kind: Option<BranchKind>,
 }
 
-/// Create a branch.
+/// Create a branch · 新建党支部
 ///
 /// Any kind but `center` (the center branch is made with the town). Roles: `committee`,
 /// `admin`.
+///
+/// 除 `center` 外的任何类型均可（中心支部随镇一同建立）。
+/// 角色：`committee`、`admin`。
 #[utoipa::path(
+    operation_id = "create_branch",
     tag = "branches",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewBranch,
@@ -56,10 +60,13 @@ pub(super) async fn create_branch(
     .await
 }
 
-/// List a town's branches.
+/// List a town's branches · 列出本镇的党支部
 ///
 /// Roles: all, for the towns they cover.
+///
+/// 角色：全部，限其所辖的镇。
 #[utoipa::path(
+    operation_id = "list_branches",
     tag = "branches",
     params(("town" = Uuid, Path, description = "The town's id."), BranchFilter, PageParams),
     responses((status = 200, description = "A page of branches.", body = Page<Branch>)),
@@ -80,10 +87,13 @@ pub(super) async fn list_branches(
     Ok(web::Json(Page::from_rows(rows, keyset, |b| b.id)))
 }
 
-/// Read a branch.
+/// Read a branch · 查看一个党支部
 ///
 /// Roles: all, for the towns they cover.
+///
+/// 角色：全部，限其所辖的镇。
 #[utoipa::path(
+    operation_id = "get_branch",
     tag = "branches",
     params(("town" = Uuid, Path, description = "The town's id."), ("branch" = Uuid, Path, description = "The branch's id.")),
     responses((status = 200, description = "The branch.", body = Branch,
@@ -105,11 +115,15 @@ pub(super) async fn get_branch(
     Ok(reply::with_etag(&branch, branch.version))
 }
 
-/// Rename a branch or change its kind.
+/// Rename a branch or change its kind · 修改支部名称或类型
 ///
 /// Needs `If-Match`. The center branch keeps its kind and no other branch becomes the
 /// center. Roles: `committee`, `admin`.
+///
+/// 须带 `If-Match`。中心支部不能改变类型，其他支部也不能改为中心支部。
+/// 角色：`committee`、`admin`。
 #[utoipa::path(
+    operation_id = "update_branch",
     tag = "branches",
     params(("town" = Uuid, Path, description = "The town's id."), ("branch" = Uuid, Path, description = "The branch's id.")),
     request_body = BranchPatch,

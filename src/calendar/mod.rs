@@ -34,12 +34,16 @@ pub struct YearQuery {
     pub year: Option<i32>,
 }
 
-/// A year of the town's calendar.
+/// A year of the town's calendar · 本镇一年的工作日历
 ///
 /// The holidays (weekdays off) and worked weekend days (调休) of the year, in order: with
 /// Monday to Friday otherwise, the working days that periods such as the objection period
 /// count. Roles: `staff`, `committee`, `county`, `member`.
+///
+/// 该年的节假日（放假的工作日）和调休上班的周末，按日期排列：其余按周一至周五上班，异议期等期限据此计算工作日。
+/// 角色：`staff`、`committee`、`county`、`member`。
 #[utoipa::path(
+    operation_id = "get_calendar",
     tag = "calendar",
     params(("town" = Uuid, Path, description = "The town's id."), YearQuery),
     responses((status = 200, description = "The year's calendar days.", body = CalendarYear)),
@@ -94,14 +98,20 @@ async fn check_ahead(
     })
 }
 
-/// Set a day of the calendar.
+/// Set a day of the calendar · 设置日历中的一天
 ///
 /// A `holiday` is a Monday to Friday off; a `workday` is a Saturday or Sunday worked
 /// instead (调休). Any other combination changes nothing and is a 422 (`not_a_weekday`,
 /// `not_a_weekend_day`). Only days after today (422 `day_passed`): the calendar is set
 /// ahead, and a period counts by the days as they were when they came. Setting a day
 /// again replaces it. Roles: `committee`.
+///
+/// `holiday` 是放假的周一至周五；`workday` 是调休上班的周六或周日。
+/// 其他组合没有意义，答 422（`not_a_weekday`、`not_a_weekend_day`）。
+/// 只能设置今天以后的日子（422 `day_passed`）：日历须提前设定，期限按当时的日历计算。
+/// 再次设置同一天即覆盖原设置。角色：`committee`。
 #[utoipa::path(
+    operation_id = "set_calendar_day",
     tag = "calendar",
     params(("town" = Uuid, Path, description = "The town's id."),
            ("day" = NaiveDate, Path, description = "The day (`YYYY-MM-DD`, years 2000 to 2099).")),
@@ -148,11 +158,16 @@ async fn set_day(
     })
 }
 
-/// Clear a day of the calendar.
+/// Clear a day of the calendar · 清除日历中一天的设置
 ///
 /// The day is an ordinary one again (Monday to Friday working, weekends off). Only a day
 /// after today (422 `day_passed`); 404 when it was not set. Roles: `committee`.
+///
+/// 该日恢复常规（周一至周五上班，周末休息）。
+/// 只能清除今天以后的日子（422 `day_passed`）；该日没有设置时答 404。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "clear_calendar_day",
     tag = "calendar",
     params(("town" = Uuid, Path, description = "The town's id."),
            ("day" = NaiveDate, Path, description = "The day (`YYYY-MM-DD`).")),

@@ -95,6 +95,7 @@ pub struct NewCase {
     pub reason: String,
     /// The date of the committee's decision (not in the future); default today.
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub decided_on: Option<NaiveDate>,
 }
 
@@ -292,6 +293,7 @@ pub enum NewDisposition {
 #[serde(deny_unknown_fields)]
 pub struct DeadlineToCorrect {
     /// By when the member must correct: a date after today (town calendar date).
+    #[schema(value_type = crate::types::CalendarDate)]
     pub deadline: NaiveDate,
     /// The committee's note, 1 to 2000 characters.
     #[schema(min_length = 1, max_length = 2000)]

@@ -30,12 +30,16 @@ pub struct CaseQuery {
     pub member_id: Option<Uuid>,
 }
 
-/// Take a member in for transformation (art. 20).
+/// Take a member in for transformation (art. 20) · 接收党员转入中心进行转化（第20条）
 ///
 /// In one transaction: the member's relation moves into the center branch (an `intake`
 /// transfer), their original branch is remembered, and the case opens at the base score
 /// of the current policy. One open case per member. Roles: `committee`.
+///
+/// 在同一事务中：该党员的组织关系转入服务转化中心支部（一次 `intake` 接转），记下其原支部，档案按现行计分办法的基础分建立。
+/// 每名党员同时只能有一份在管档案。角色：`committee`。
 #[utoipa::path(
+    operation_id = "open_case",
     tag = "cases",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewCase,
@@ -65,10 +69,13 @@ pub(super) async fn open_case(
     .await
 }
 
-/// List a town's cases.
+/// List a town's cases · 列出本镇的转化档案
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_cases",
     tag = "cases",
     params(("town" = Uuid, Path, description = "The town's id."), CaseQuery, PageParams),
     responses((status = 200, description = "A page of cases.", body = Page<Case>)),
@@ -89,10 +96,13 @@ pub(super) async fn list_cases(
     Ok(web::Json(Page::from_rows(rows, keyset, |c| c.id)))
 }
 
-/// Read a case: its score, status and history counts.
+/// Read a case: its score, status and history counts · 查看转化档案：积分、状态和各项记录数
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_case",
     tag = "cases",
     params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id.")),
     responses((status = 200, description = "The case.", body = Case,
@@ -114,11 +124,15 @@ pub(super) async fn get_case(
     Ok(reply::with_etag(&case, case.version))
 }
 
-/// A case's ledger, newest first.
+/// A case's ledger, newest first · 档案的积分台账，最新的在前
 ///
 /// Every change of the score, in points: kind, source, who, when, the policy version, and
 /// the score after it. Roles: `staff`, `committee`, `county`.
+///
+/// 每一次积分变动，以分为单位：类型、来源、记录人、时间、计分办法版本以及变动后的积分。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_ledger",
     tag = "cases",
     params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), PageParams),
     responses((status = 200, description = "A page of entries, newest first.", body = Page<LedgerEntry>)),
@@ -136,12 +150,17 @@ pub(super) async fn get_ledger(
     ledger_of(&db, town, id, &page).await.map(web::Json)
 }
 
-/// Correct a case's score, or reverse one entry.
+/// Correct a case's score, or reverse one entry · 更正档案积分，或冲销一条记分
 ///
 /// A correction adds any amount but zero, with a reason; a reversal undoes one earlier
 /// entry, once, with a reason (a reversal cannot itself be reversed). Crossing a threshold
 /// opens a committee matter or makes an evaluation due, in the same transaction. Needs an
 /// `Idempotency-Key`. Roles: `committee`.
+///
+/// 更正可加减任意非零分值，须写明理由；
+/// 冲销撤销此前的一条记分，每条只能冲销一次，须写明理由（冲销记录本身不能再被冲销）。
+/// 跨过分数线时，在同一事务中生成镇党委处理事项或转为待评议。需带 `Idempotency-Key`。
+/// 角色：`committee`。
 #[utoipa::path(
     operation_id = "adjust_score",
     tag = "cases",
@@ -185,11 +204,15 @@ pub(super) async fn adjust(
     .await
 }
 
-/// A case's committee matters, newest first.
+/// A case's committee matters, newest first · 档案的镇党委处理事项，最新的在前
 ///
 /// A matter opens each time the score goes below the low threshold, and closes with the
 /// committee's disposition. Roles: `staff`, `committee`, `county`.
+///
+/// 积分每次降到低分线以下都会生成一项处理事项，镇党委作出处理决定后办结。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_matters",
     tag = "cases",
     params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), PageParams),
     responses((status = 200, description = "A page of the matters, newest first.", body = Page<Matter>)),
@@ -213,11 +236,15 @@ pub(super) async fn list_matters(
     Ok(web::Json(Page::from_rows(rows, keyset, |m| m.id)))
 }
 
-/// Record the committee's disposition of a matter (art. 23).
+/// Record the committee's disposition of a matter (art. 23) · 记录镇党委对处理事项的决定（第23条）
 ///
 /// A talk, a deadline to correct (with the date), persuasion to leave, removal, or other,
 /// always with a note. Removal ends the case and the membership (status `removed`), in the
 /// same transaction. Needs `If-Match` with the matter's ETag. Roles: `committee`.
+///
+/// 谈话、限期整改（附期限）、劝退、除名或其他，均须附说明。
+/// 除名在同一事务中结束该档案并终止党籍（状态 `removed`）。
+/// 需带 `If-Match`（该事项的 ETag）。角色：`committee`。
 #[utoipa::path(
     operation_id = "dispose_matter",
     tag = "cases",

@@ -154,7 +154,10 @@ pub async fn dispose(
     let today = crate::towns::repo::today(tx, town).await?;
     let mut c = Checks::new();
     let note = c.text("note", new.note(), 1, 2000);
-    if new.deadline().is_some_and(|d| d <= today) {
+    if new
+        .deadline()
+        .is_some_and(|d| c.date("deadline", d) && d <= today)
+    {
         c.push(FieldError::new(
             "deadline",
             "not_in_future",

@@ -205,8 +205,10 @@ pub struct NewCertificate {
     )]
     pub purpose: String,
     /// The issue date in the town's zone: not in the future, not before 1921-07-01.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub issued_on: NaiveDate,
     /// The last valid day: after `issued_on`, at most one year after it.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub valid_until: NaiveDate,
 }
 
@@ -298,6 +300,7 @@ impl NewCertificate {
 pub struct NewReview {
     /// The day of the review in the town's zone: not before the issue date, not in the
     /// future.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub reviewed_on: NaiveDate,
     /// What the review found: 1 to 1000 characters.
     #[schema(example = "按时参加流入地党组织生活，表现良好。")]
@@ -310,6 +313,7 @@ pub struct NewReview {
     /// A new last valid day, to extend the certificate: after its current
     /// `valid_until`, at most one year after `reviewed_on`. Omit to keep it.
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub valid_until: Option<NaiveDate>,
 }
 
@@ -374,6 +378,7 @@ impl NewReview {
 pub struct ReturnCertificate {
     /// The day it was handed back, in the town's zone: not before the issue date, not
     /// in the future.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub returned_on: NaiveDate,
 }
 

@@ -40,13 +40,19 @@ fn created(town: Uuid, detail: &CertificateDetail) -> Result<Answer, ApiError> {
     Answer::created(detail, etag(c.version), location(town, c.id))
 }
 
-/// Issue a certificate.
+/// Issue a certificate · 发放流动党员活动证
 ///
 /// The holder must be an active member of this town without another certificate valid
 /// over the same dates: once the old one has expired, been returned or been revoked, a
 /// new one can be issued. `issued_on` is not in the future (in the town's zone);
 /// `valid_until` is after it and at most one year after it. Roles: `staff`, `committee`.
+///
+/// 持证人须是本镇正常在册的党员，且在同一期间没有另一本有效的活动证：原证过期、交回或收回后，才能发放新证。
+/// `issued_on` 不能晚于今天（本镇时区）；
+/// `valid_until` 须在其后，且最多为其后一年。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "issue_certificate",
     tag = "certificates",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewCertificate,
@@ -74,11 +80,16 @@ pub(super) async fn issue_certificate(
     .await
 }
 
-/// List a town's certificates.
+/// List a town's certificates · 列出本镇的流动党员活动证
 ///
 /// Filters by status as of today in the town's zone (`expired` are valid certificates
 /// whose `valid_until` has passed) and by member. Roles: `staff`, `committee`, `county`.
+///
+/// 可按状态（以本镇时区的今天为准；
+/// `expired` 指 `valid_until` 已过的有效证）和党员筛选。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_certificates",
     tag = "certificates",
     params(("town" = Uuid, Path, description = "The town's id."), CertificateFilter, PageParams),
     responses((status = 200, description = "A page of certificates, without their reviews.", body = Page<Certificate>)),
@@ -108,10 +119,13 @@ pub(super) async fn list_certificates(
     Ok(web::Json(Page::from_rows(rows, keyset, |c| c.id)))
 }
 
-/// Read a certificate, with its reviews.
+/// Read a certificate, with its reviews · 查看活动证及其年度审核记录
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_certificate",
     tag = "certificates",
     params(("town" = Uuid, Path, description = "The town's id."), ("certificate" = Uuid, Path, description = "The certificate's id.")),
     responses((status = 200, description = "The certificate and its reviews.", body = CertificateDetail,
@@ -131,13 +145,19 @@ pub(super) async fn get_certificate(
     Ok(reply::with_etag(&detail, detail.certificate.version))
 }
 
-/// Record a yearly review of a certificate.
+/// Record a yearly review of a certificate · 记录活动证的年度审核
 ///
 /// The review is kept for good (append-only). With `valid_until` it extends the
 /// certificate, to at most one year after `reviewed_on`. Only a certificate in force
 /// (`valid`, not expired) is reviewed. Needs `If-Match` with the certificate's ETag.
 /// Roles: `staff`, `committee`.
+///
+/// 审核记录永久保存（只增不改）。
+/// 带 `valid_until` 时延长活动证，最多延至 `reviewed_on` 之后一年。
+/// 只能审核在有效期内的活动证（`valid`，未过期）。
+/// 需带 `If-Match`（该证的 ETag）。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "review_certificate",
     tag = "certificates",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -174,12 +194,16 @@ pub(super) async fn review_certificate(
     .await
 }
 
-/// Return a certificate.
+/// Return a certificate · 交回活动证
 ///
 /// The holder hands it back on `returned_on`; the certificate is then final. A valid or
 /// an expired certificate can be returned. Needs `If-Match` with the certificate's ETag.
 /// Roles: `staff`, `committee`.
+///
+/// 持证人于 `returned_on` 交回，此后该证即为定论。有效或已过期的活动证均可交回。
+/// 需带 `If-Match`（该证的 ETag）。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "return_certificate",
     tag = "certificates",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -212,12 +236,16 @@ pub(super) async fn return_certificate(
     Ok(reply::with_etag(&detail, detail.certificate.version))
 }
 
-/// Revoke a certificate.
+/// Revoke a certificate · 收回活动证
 ///
 /// The center withdraws it today (in the town's zone), with a reason; the certificate is
 /// then final. A valid or an expired certificate can be revoked. Needs `If-Match` with
 /// the certificate's ETag. Roles: `staff`, `committee`.
+///
+/// 中心于今天（本镇时区）收回，须写明理由；此后该证即为定论。有效或已过期的活动证均可收回。
+/// 需带 `If-Match`（该证的 ETag）。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "revoke_certificate",
     tag = "certificates",
     params(
         ("town" = Uuid, Path, description = "The town's id."),

@@ -210,8 +210,10 @@ pub struct NewPlacement {
     )]
     pub note: Option<String>,
     /// The first day, in the cohort's year.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub starts_on: NaiveDate,
     /// The last day (on or after the first).
+    #[schema(value_type = crate::types::CalendarDate)]
     pub ends_on: NaiveDate,
 }
 
@@ -283,7 +285,7 @@ impl NewPlacement {
                 ),
             ));
         }
-        if self.ends_on < self.starts_on {
+        if c.date("ends_on", self.ends_on) && self.ends_on < self.starts_on {
             c.push(FieldError::new(
                 "ends_on",
                 "before_start",
@@ -378,8 +380,14 @@ pub struct RosterEntry {
     pub attendance_required: i64,
     /// Of those, how many they attended.
     pub attendance_present: i64,
-    /// present / required (0 to 1, four decimals); `null` when nothing was required yet.
+    /// Of those, how many they were excused from (请假).
+    pub attendance_excused: i64,
+    /// present / required (0 to 1, four decimals): excused leave counts as not attended;
+    /// `null` when nothing was required yet.
     pub attendance_rate: Option<f64>,
+    /// present / (required - excused): excused leave left out; `null` when every
+    /// required activity was excused or nothing was required yet.
+    pub attendance_rate_without_excused: Option<f64>,
 }
 
 /// The roster of a cohort: each trainee with placements, mentor and attendance (art. 17).
@@ -505,7 +513,7 @@ pub fn attendance_rate(present: i64, required: i64) -> Option<f64> {
 }
 
 /// The roster's column headings in the CSV export.
-pub const ROSTER_HEADINGS: [&str; 8] = [
+pub const ROSTER_HEADINGS: [&str; 9] = [
     "姓名",
     "党员编号",
     "村（社区）",
@@ -513,7 +521,8 @@ pub const ROSTER_HEADINGS: [&str; 8] = [
     "培养安排",
     "结对导师",
     "出勤次数/应出勤次数",
-    "出勤率",
+    "出勤率（请假计为未出勤）",
+    "出勤率（不含请假）",
 ];
 
 /// The roster as CSV: UTF-8 with a byte order mark (so spreadsheet programs read the
@@ -538,10 +547,10 @@ pub fn roster_rows(roster: &Roster) -> Vec<Vec<String>> {
             })
             .collect::<Vec<_>>()
             .join("；");
-        let rate = t
-            .attendance_rate
-            .map(|r| format!("{:.1}%", r * 100.0))
-            .unwrap_or_default();
+        let percent = |rate: Option<f64>| {
+            rate.map(|r| format!("{:.1}%", r * 100.0))
+                .unwrap_or_default()
+        };
         rows.push(vec![
             t.name.clone(),
             t.member_id.to_string(),
@@ -552,7 +561,8 @@ pub fn roster_rows(roster: &Roster) -> Vec<Vec<String>> {
                 .as_ref()
                 .map_or(String::new(), |m| m.mentor_name.clone()),
             format!("{}/{}", t.attendance_present, t.attendance_required),
-            rate,
+            percent(t.attendance_rate),
+            percent(t.attendance_rate_without_excused),
         ]);
     }
     rows
@@ -752,9 +762,11 @@ mod tests {
                     created_at: now,
                 }],
                 mentor: None,
-                attendance_required: 4,
+                attendance_required: 5,
                 attendance_present: 3,
-                attendance_rate: attendance_rate(3, 4),
+                attendance_excused: 1,
+                attendance_rate: attendance_rate(3, 5),
+                attendance_rate_without_excused: attendance_rate(3, 4),
             }],
         };
         let bytes = roster_csv(&roster).unwrap();
@@ -766,7 +778,8 @@ mod tests {
         assert_eq!(&row[0], "张三");
         assert_eq!(&row[3], "村后备干部");
         assert_eq!(&row[4], "上党课 2026-03-01至2026-03-02");
-        assert_eq!(&row[6], "3/4");
-        assert_eq!(&row[7], "75.0%");
+        assert_eq!(&row[6], "3/5");
+        assert_eq!(&row[7], "60.0%", "excused leave counts as not attended");
+        assert_eq!(&row[8], "75.0%", "excused leave left out");
     }
 }

@@ -52,12 +52,17 @@ pub struct CohortQuery {
     pub year: Option<i32>,
 }
 
-/// Create the year's cohort (art. 16).
+/// Create the year's cohort (art. 16) · 建立本年度培养学员班（第16条）
 ///
 /// One cohort per town and year: this year in the town's time zone (the default) or the
 /// next. Its size bounds are the current policy's (`cohort_min`, `cohort_max`), recorded
 /// on the cohort. Roles: `committee`.
+///
+/// 每个镇每年一个学员班：本镇时区的今年（默认）或明年。
+/// 人数上下限取现行计分办法的 `cohort_min`、`cohort_max`，并记在学员班上。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "create_cohort",
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewCohort,
@@ -107,10 +112,13 @@ async fn create_cohort(
     Ok(res)
 }
 
-/// List a town's cohorts.
+/// List a town's cohorts · 列出本镇的学员班
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_cohorts",
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), CohortQuery, PageParams),
     responses((status = 200, description = "A page of cohorts.", body = Page<Cohort>)),
@@ -140,10 +148,13 @@ async fn list_cohorts(
     Ok(web::Json(Page::from_rows(rows, keyset, |c| c.id)))
 }
 
-/// Read a cohort.
+/// Read a cohort · 查看一个学员班
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_cohort",
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id.")),
     responses((status = 200, description = "The cohort.", body = Cohort,
@@ -165,14 +176,20 @@ async fn get_cohort(
     Ok(reply::with_etag(&cohort, cohort.version))
 }
 
-/// Select a trainee (art. 15, 16).
+/// Select a trainee (art. 15, 16) · 选定一名学员（第15、16条）
 ///
 /// The member must be an outstanding young member or a village reserve cadre of this town
 /// (422 `not_eligible`), active in a branch (409 `member_not_active`), and in no other
 /// cohort this year. The cohort must still be selecting and below its maximum: the
 /// database refuses the one over it even under concurrent requests. The cohort's version
 /// (ETag) moves with every trainee change. Roles: `committee`.
+///
+/// 该党员须是本镇的优秀年轻党员或村后备干部（422 `not_eligible`），
+/// 在支部中正常在册（409 `member_not_active`），且本年度不在其他学员班。
+/// 学员班须仍在遴选中且未满员：即使并发请求，数据库也会拒绝超员的那一名。
+/// 每次学员变动，学员班的版本（ETag）都会前移。角色：`committee`。
 #[utoipa::path(
+    operation_id = "add_trainee",
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id.")),
     request_body = NewTrainee,
@@ -247,10 +264,13 @@ fn unknown_member() -> ApiError {
     )])
 }
 
-/// List a cohort's trainees.
+/// List a cohort's trainees · 列出学员班的学员
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_trainees",
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id."), PageParams),
     responses((status = 200, description = "A page of trainees, in member id order.", body = Page<Trainee>)),
@@ -274,12 +294,17 @@ async fn list_trainees(
     Ok(web::Json(Page::from_rows(rows, keyset, |t| t.member_id)))
 }
 
-/// Remove a trainee before confirmation.
+/// Remove a trainee before confirmation · 在确认名单前移除一名学员
 ///
 /// Only while the cohort is selecting (409 `cohort_confirmed` after); a trainee with
 /// placements stays (409 `trainee_has_placements`). Their open mentorship as a trainee of
 /// this cohort ends with them. Roles: `committee`.
+///
+/// 只能在学员班遴选期间移除（确认后答 409 `cohort_confirmed`）；
+/// 已有培养安排的学员不能移除（409 `trainee_has_placements`）。
+/// 其作为本班学员的在结对关系随之结束。角色：`committee`。
 #[utoipa::path(
+    operation_id = "remove_trainee",
     tag = "cohorts",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -334,11 +359,15 @@ async fn remove_trainee(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Confirm a cohort's trainees.
+/// Confirm a cohort's trainees · 确认学员班名单
 ///
 /// Needs at least the cohort's minimum of trainees (409 `cohort_too_small`); after it the
 /// list is fixed. Needs `If-Match` with the cohort's ETag. Roles: `committee`.
+///
+/// 学员人数须不少于该班的下限（409 `cohort_too_small`）；确认后名单固定。
+/// 需带 `If-Match`（该学员班的 ETag）。角色：`committee`。
 #[utoipa::path(
+    operation_id = "confirm_cohort",
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id.")),
     responses(
@@ -382,11 +411,15 @@ async fn confirm_cohort(
     Ok(reply::with_etag(&cohort, cohort.version))
 }
 
-/// Close a cohort: the year's training is over.
+/// Close a cohort: the year's training is over · 结束学员班：本年度培养结束
 ///
 /// Its trainees' open mentorships end, with the reason given. Needs `If-Match` with the
 /// cohort's ETag. Roles: `committee`.
+///
+/// 其学员的在结对关系随之结束，结束原因为所填理由。需带 `If-Match`（该学员班的 ETag）。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "close_cohort",
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id.")),
     request_body = CloseCohort,
@@ -439,13 +472,18 @@ fn check_version(cohort: &Cohort, if_match: IfMatch) -> Result<(), ApiError> {
     if_match.check(cohort.version)
 }
 
-/// Record a placement of a trainee (art. 15).
+/// Record a placement of a trainee (art. 15) · 记录学员的一项培养安排（第15条）
 ///
 /// A party lecture, a temporary post (with its post and unit) or the town's central work,
 /// from a start to an end date (both included), starting in the cohort's year. A
 /// trainee's placements never overlap (409 `placement_overlap`, held by the database). Not
 /// once the cohort is closed. Roles: `staff`, `committee`.
+///
+/// 上党课、挂职锻炼（附岗位和单位）或参与全镇中心工作，自开始日期至结束日期（均含当日），开始日期在学员班所属年度内。
+/// 同一学员的培养安排不得重叠（409 `placement_overlap`，由数据库保证）。
+/// 学员班结束后不能再记录。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "add_placement",
     tag = "cohorts",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -525,17 +563,22 @@ async fn add_placement(
     Ok(res)
 }
 
-/// List a trainee's placements, by start date.
+/// List a trainee's placements, by start date · 列出学员的培养安排，按开始日期排列
 ///
-/// Roles: `staff`, `committee`, `county`.
+/// All of them on one page (`next_cursor` is always `null`: a trainee has a handful in
+/// the cohort's year), in the shape of every list. Roles: `staff`, `committee`, `county`.
+///
+/// 全部在一页中返回（`next_cursor` 始终为 `null`：一名学员在该年度只有几项安排），形式与其他列表相同。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_placements",
     tag = "cohorts",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
         ("cohort" = Uuid, Path, description = "The cohort's id."),
         ("member" = Uuid, Path, description = "The trainee's member id."),
     ),
-    responses((status = 200, description = "The trainee's placements.", body = Vec<Placement>)),
+    responses((status = 200, description = "The trainee's placements, all on one page.", body = Page<Placement>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
 #[get("/towns/{town}/cohorts/{cohort}/trainees/{member}/placements")]
@@ -543,26 +586,32 @@ async fn list_placements(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
     path: web::Path<(Uuid, Uuid, Uuid)>,
-) -> Result<web::Json<Vec<Placement>>, ApiError> {
+) -> Result<web::Json<Page<Placement>>, ApiError> {
     let (town, cohort, member) = path.into_inner();
     let town = auth.town(&db, town).await?;
     let mut conn = db.acquire().await?;
     repo::trainee(&mut conn, town, cohort, member)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(web::Json(
-        repo::placements(&mut conn, town, cohort, Some(member)).await?,
-    ))
+    let placements = repo::placements(&mut conn, town, cohort, Some(member)).await?;
+    Ok(web::Json(Page::whole(placements)))
 }
 
-/// The cohort's roster.
+/// The cohort's roster · 学员班花名册
 ///
 /// Each trainee with their placements, their mentor (the open mentorship, if any) and
 /// their attendance at the center's activities of the cohort's year whose roll has been
 /// recorded (art. 17: present / required). `?format=csv` gives a CSV (UTF-8 with a byte
 /// order mark) with Chinese column headings: 姓名, 党员编号, 村（社区）, 入选条件, 培养安排,
-/// 结对导师, 出勤次数/应出勤次数, 出勤率. Roles: `staff`, `committee`, `county`.
+/// 结对导师, 出勤次数/应出勤次数, 出勤率（请假计为未出勤）, 出勤率（不含请假）: the two rates
+/// differ in how excused leave (请假) counts. Roles: `staff`, `committee`, `county`.
+///
+/// 每名学员及其培养安排、结对导师（在结对的，如有）和该年度中心已点名活动的出勤（第17条：出勤/应出勤）。
+/// `?format=csv` 返回 CSV（UTF-8，带 BOM），
+/// 列标题为中文：姓名、党员编号、村（社区）、入选条件、培养安排、结对导师、出勤次数/应出勤次数、出勤率（请假计为未出勤）、出勤率（不含请假）：两种出勤率的区别在于请假如何计算。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_cohort_roster",
     tag = "cohorts",
     params(("town" = Uuid, Path, description = "The town's id."), ("cohort" = Uuid, Path, description = "The cohort's id."), FormatQuery),
     responses((status = 200, description = "The roster.",
@@ -607,11 +656,15 @@ pub async fn roster_answer(
     }
 }
 
-/// Your training: your cohorts, placements and mentor.
+/// Your training: your cohorts, placements and mentor · 本人的培养情况：所在学员班、培养安排与结对导师
 ///
 /// For the member the token names: the cohorts they are (or were) a trainee of with their
 /// placements, and their open mentorship's mentor. Roles: `member`.
+///
+/// 令牌所指党员现在（或曾经）作为学员所在的学员班及其培养安排，以及在结对关系中的导师。
+/// 角色：`member`。
 #[utoipa::path(
+    operation_id = "get_my_training",
     tag = "me",
     responses(
         (status = 200, description = "Your training.", body = MyTraining),

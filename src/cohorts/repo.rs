@@ -354,15 +354,16 @@ pub async fn open_mentors(
 }
 
 /// Attendance of `members` at the center's activities of `year` (in the town's zone)
-/// whose roll has been recorded: (required, present) per member (art. 17).
+/// whose roll has been recorded: (required, present, excused) per member (art. 17).
 pub async fn attendance(
     conn: &mut PgConnection,
     town: Uuid,
     year: i32,
     members: &[Uuid],
-) -> Result<HashMap<Uuid, (i64, i64)>, ApiError> {
+) -> Result<HashMap<Uuid, (i64, i64, i64)>, ApiError> {
     let rows = sqlx::query!(
-        r#"SELECT aa.member_id, count(*) AS "required!", count(*) FILTER (WHERE r.status = 'present') AS "present!"
+        r#"SELECT aa.member_id, count(*) AS "required!", count(*) FILTER (WHERE r.status = 'present') AS "present!",
+                  count(*) FILTER (WHERE r.status = 'excused') AS "excused!"
            FROM activity_attendees aa
            JOIN activities a ON a.town_id = aa.town_id AND a.id = aa.activity_id
            JOIN towns t ON t.id = aa.town_id
@@ -379,7 +380,7 @@ pub async fn attendance(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.member_id, (r.required, r.present)))
+        .map(|r| (r.member_id, (r.required, r.present, r.excused)))
         .collect())
 }
 
@@ -411,13 +412,16 @@ pub async fn roster(
     Ok(trainees
         .into_iter()
         .map(|t| {
-            let (required, present) = attendance.get(&t.member_id).copied().unwrap_or((0, 0));
+            let (required, present, excused) =
+                attendance.get(&t.member_id).copied().unwrap_or((0, 0, 0));
             RosterEntry {
                 placements: placements_by.remove(&t.member_id).unwrap_or_default(),
                 mentor: mentors.remove(&t.member_id),
                 attendance_required: required,
                 attendance_present: present,
+                attendance_excused: excused,
                 attendance_rate: attendance_rate(present, required),
+                attendance_rate_without_excused: attendance_rate(present, required - excused),
                 member_id: t.member_id,
                 name: t.name,
                 village: t.village,
@@ -469,6 +473,21 @@ pub async fn current_cohort_of(
         town,
         member,
         year,
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The id of the town's cohort of `year`, if there is one.
+pub async fn of_year(
+    conn: &mut PgConnection,
+    town: Uuid,
+    year: i32,
+) -> Result<Option<Uuid>, ApiError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM cohorts WHERE town_id = $1 AND year = $2",
+        town,
+        year
     )
     .fetch_optional(conn)
     .await?)

@@ -1,7 +1,7 @@
 //! The service desk register: pure types and rules. Who may see what, what a registration
 //! must hold, and the state machine an entry's handling follows.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -181,7 +181,9 @@ pub struct NewDeskEntry {
         pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
     )]
     pub request: String,
-    /// When they came, if not now: never in the future (422 `in_the_future`).
+    /// When they came, if not now: never in the future (422 `in_the_future`), and not
+    /// before the year 2000 (422 `out_of_range`: a register kept on paper before then is
+    /// not entered here).
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
 }
@@ -221,6 +223,16 @@ impl NewDeskEntry {
         let request = c.long_text("request", &self.request, 1, 2000);
         if self.received_at.is_some_and(|t| t > now) {
             c.push(received_in_the_future());
+        }
+        if self.received_at.is_some_and(|t| t.year() < 2000) {
+            c.push(FieldError::new(
+                "received_at",
+                "out_of_range",
+                msg!(
+                    "来访时间不能早于 2000 年。",
+                    "`received_at` must not be before the year 2000."
+                ),
+            ));
         }
         c.finish()?;
         Ok(ValidDeskEntry {
@@ -707,6 +719,14 @@ mod tests {
             ..entry()
         };
         assert!(past.validate(now).is_ok());
+        let ancient = NewDeskEntry {
+            received_at: "1999-12-31T15:59:59Z".parse().ok(),
+            ..entry()
+        };
+        assert_eq!(
+            fields(ancient.validate(now).unwrap_err()),
+            vec![("received_at".into(), "out_of_range")]
+        );
     }
 
     #[test]

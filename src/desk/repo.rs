@@ -197,3 +197,40 @@ pub async fn change_status(
     .fetch_one(conn)
     .await?)
 }
+
+/// The desk register of the days `from` to `to` (the town's calendar, both included),
+/// as `viewer` may see it: a counselling entry only for its author and the committee,
+/// and what each entry shows masked by [`Viewer::present`].
+pub fn register(
+    conn: &mut PgConnection,
+    town: Uuid,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    viewer: Viewer,
+) -> futures_util::stream::BoxStream<'_, Result<DeskEntry, sqlx::Error>> {
+    use futures_util::StreamExt;
+    let all = viewer.sees_all_confidential();
+    let author = viewer.confidential_author().map(str::to_owned);
+    sqlx::query_as!(
+        DeskEntry,
+        r#"SELECT d.id, d.town_id, visitor_name, member_id, visitor_phone, jurisdiction,
+               category AS "category: DeskCategory", request, received_by, received_at,
+               confidential AS "confidential!", status AS "status: DeskStatus", outcome, referred_to,
+               referral_reason, follow_up, status_changed_by, status_changed_at, d.created_at, d.updated_at, d.version
+           FROM desk_entries d
+           JOIN towns t ON t.id = d.town_id
+           WHERE d.town_id = $1
+             AND received_at >= ($2::date::timestamp AT TIME ZONE t.time_zone)
+             AND received_at < (($3::date + 1)::timestamp AT TIME ZONE t.time_zone)
+             AND (NOT confidential OR $4 OR received_by = $5)
+           ORDER BY received_at, d.id"#,
+        town,
+        from,
+        to,
+        all,
+        author,
+    )
+    .fetch(conn)
+    .map(move |row| row.map(|entry| viewer.present(entry)))
+    .boxed()
+}

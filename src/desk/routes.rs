@@ -62,13 +62,19 @@ impl DeskFilter {
     }
 }
 
-/// Register a visit.
+/// Register a visit · 登记一次来访
 ///
 /// Anyone who comes is registered, member of this town or not, whatever their
 /// jurisdiction. The caller is recorded as the receiver; `received_at` is now unless an
 /// earlier time is given. The entry starts `registered`, its history with it. Roles:
 /// `staff`, `committee`.
+///
+/// 来者皆登记，无论是否本镇党员、无论管辖地域。调用者记为接待人；
+/// `received_at` 默认为当前时间，也可填更早的时间。
+/// 登记从 `registered` 开始，连同其办理记录。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "register_visit",
     tag = "desk",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewDeskEntry,
@@ -96,12 +102,17 @@ pub(super) async fn register_visit(
     .await
 }
 
-/// List the register.
+/// List the register · 列出窗口登记簿
 ///
 /// In registration order. Confidential (counselling) entries appear only to their author
 /// and the committee; for everyone else they are left out without a trace. `county` sees
 /// the visitor's phone masked. Roles: `staff`, `committee`, `county`.
+///
+/// 按登记顺序排列。保密的（心理疏导）登记只对其登记人和镇党委可见；对其他人不列出，也不留痕迹。
+/// `county` 看到的来访人电话为脱敏显示。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_desk_entries",
     tag = "desk",
     params(("town" = Uuid, Path, description = "The town's id."), DeskFilter, PageParams),
     responses((status = 200, description = "A page of entries.", body = Page<DeskEntry>)),
@@ -127,12 +138,17 @@ pub(super) async fn list_entries(
     })))
 }
 
-/// Read an entry with its history.
+/// Read an entry with its history · 查看一条登记及其办理记录
 ///
 /// Every status it took, with who and when, oldest first. A confidential (counselling)
 /// entry answers 404 to anyone but its author and the committee. `county` sees the
 /// visitor's phone masked. Roles: `staff`, `committee`, `county`.
+///
+/// 历次状态及其办理人和时间，最早的在前。保密的（心理疏导）登记对登记人和镇党委以外的人答 404。
+/// `county` 看到的来访人电话为脱敏显示。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_desk_entry",
     tag = "desk",
     params(("town" = Uuid, Path, description = "The town's id."), ("entry" = Uuid, Path, description = "The entry's id.")),
     responses((status = 200, description = "The entry and its history.", body = DeskEntryDetail,
@@ -152,7 +168,7 @@ pub(super) async fn get_entry(
     Ok(reply::with_etag(&detail, detail.entry.version))
 }
 
-/// Change an entry's status.
+/// Change an entry's status · 变更登记的办理状态
 ///
 /// Needs `If-Match` with the entry's ETag (`*` for any version). The register's state
 /// machine: `registered` -> `in_progress`; `in_progress` -> `resolved` (with `outcome`)
@@ -162,7 +178,17 @@ pub(super) async fn get_entry(
 /// needs and lacks, or takes not, is a 422 naming it. Nothing registered is ever edited:
 /// only the handling moves, and every change is kept in the history with who and when.
 /// Roles: `staff`, `committee`.
+///
+/// 需带 `If-Match`（该登记的 ETag；`*` 表示任何版本）。
+/// 登记簿的状态流转：`registered` -> `in_progress`；
+/// `in_progress` -> `resolved`（附 `outcome`）或 `referred`（附 `referred_to` 和 `reason`）；
+/// 转办的登记带回后续情况（`note`），转为 `in_progress` 或直接 `resolved`（附 `outcome`）。
+/// 其他变更答 409 `invalid_status_change`，不作任何改动；
+/// 缺少该变更所需的字段或带了不应带的字段，答 422 并指明字段。
+/// 已登记的内容从不修改：只推进办理状态，每次变更连同办理人和时间记入办理记录。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "change_desk_entry_status",
     tag = "desk",
     params(
         ("town" = Uuid, Path, description = "The town's id."),

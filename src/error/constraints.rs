@@ -443,6 +443,13 @@ pub const MENTORSHIP_ENDED: Known = Known::conflict(
 );
 
 /// Every constraint the migrations create, in the order they create them.
+/// 409 `application_open`.
+pub const APPLICATION_OPEN: Known = Known::conflict(
+    "application_open",
+    "此人在本镇已有一份正在办理的入党申请。",
+    "This person has an application on its way in the town already.",
+);
+
 pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     // migrations/*_foundation.sql
     ("towns_pkey", Meaning::Guarded),
@@ -832,6 +839,55 @@ pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     ("calendar_days_name_length", Meaning::Guarded),
     // migrations/*_ledger_check_in_constant_time.sql
     ("ledger_entries_follow_previous", Meaning::Guarded),
+    // migrations/*_member_development.sql: the service checks the branch, the sponsors,
+    // the stage and the dates before it writes.
+    ("policies_development_sane", Meaning::Guarded),
+    ("members_standing_valid", Meaning::Guarded),
+    ("members_full_since_when_full", Meaning::Guarded),
+    ("applicants_town_id_fkey", Meaning::Guarded),
+    ("applicants_pkey", Meaning::Guarded),
+    ("applicants_id_key", Meaning::Guarded),
+    ("applicants_branch_fk", Meaning::Guarded),
+    ("applicants_member_fk", Meaning::Guarded),
+    ("applicants_stage_valid", Meaning::Guarded),
+    ("applicants_name_length", Meaning::Guarded),
+    ("applicants_national_id_format", Meaning::Guarded),
+    ("applicants_member_when_approved", Meaning::Guarded),
+    ("applicants_ended_shape", Meaning::Guarded),
+    ("applicants_dates_in_order", Meaning::Guarded),
+    (
+        "applicants_one_open_per_person",
+        Meaning::Client(APPLICATION_OPEN),
+    ),
+    ("applicant_steps_town_id_fkey", Meaning::Guarded),
+    ("applicant_steps_pkey", Meaning::Guarded),
+    ("applicant_steps_id_key", Meaning::Guarded),
+    ("applicant_steps_applicant_fk", Meaning::Guarded),
+    ("applicant_steps_policy_fk", Meaning::Guarded),
+    ("applicant_steps_kind_valid", Meaning::Guarded),
+    ("applicant_steps_decided_by_length", Meaning::Guarded),
+    ("applicant_sponsors_town_id_fkey", Meaning::Guarded),
+    ("applicant_sponsors_pkey", Meaning::Guarded),
+    ("applicant_sponsors_applicant_fk", Meaning::Guarded),
+    ("applicant_sponsors_member_fk", Meaning::Guarded),
+    ("applicant_sponsors_step_fk", Meaning::Guarded),
+    ("applicant_sponsors_role_valid", Meaning::Guarded),
+    // migrations/*_materials.sql: the service checks the branch and the copies first.
+    ("materials_town_id_fkey", Meaning::Guarded),
+    ("materials_pkey", Meaning::Guarded),
+    ("materials_id_key", Meaning::Guarded),
+    ("materials_kind_valid", Meaning::Guarded),
+    ("materials_title_length", Meaning::Guarded),
+    ("materials_copies_range", Meaning::Guarded),
+    ("material_loans_town_id_fkey", Meaning::Guarded),
+    ("material_loans_pkey", Meaning::Guarded),
+    ("material_loans_id_key", Meaning::Guarded),
+    ("material_loans_material_fk", Meaning::Guarded),
+    ("material_loans_branch_fk", Meaning::Guarded),
+    ("material_loans_copies_positive", Meaning::Guarded),
+    ("material_loans_borrower_length", Meaning::Guarded),
+    ("material_loans_dates", Meaning::Guarded),
+    ("material_loans_returned_shape", Meaning::Guarded),
     // migrations/*_party_groups_officers.sql
     ("party_groups_town_id_fkey", Meaning::Guarded),
     ("party_groups_pkey", Meaning::Guarded),

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 pub use self::constraints::{Known, KnownField, Meaning};
 
+pub mod codes;
 pub mod constraints;
 
 /// The media type of every error body.
@@ -137,7 +138,7 @@ pub struct FieldProblem {
     /// The field's path in the request (`name`, `items[2].date`); `""` for the whole body.
     #[schema(example = "name")]
     pub field: String,
-    /// A stable machine code for what is wrong.
+    /// A stable machine code for what is wrong, one of [`codes::FIELD_CODES`].
     #[schema(example = "too_long")]
     pub code: String,
     /// What is wrong, in the answer's language.
@@ -158,7 +159,7 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, in the answer's language.
     pub detail: String,
-    /// A stable machine-readable code; see the README's list of codes.
+    /// A stable machine-readable code, one of [`codes::PROBLEM_CODES`] (the document's enum).
     #[schema(example = "not_found")]
     pub code: String,
     /// For validation problems: every invalid field.
@@ -215,6 +216,15 @@ pub enum ApiError {
     /// 404: no such resource (or one of another town, whose existence is not revealed).
     #[error("not found")]
     NotFound,
+    /// 404 with its own code: the URL is right, and what it names does not exist for
+    /// this caller yet (a member who has no case: `no_case`).
+    #[error("missing: {code}")]
+    Missing {
+        /// Stable code naming what is missing.
+        code: &'static str,
+        /// What is missing, and what would make it exist.
+        detail: Msg,
+    },
     /// 405: the route exists but not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -293,6 +303,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Refused { code, .. }
             | ApiError::Unprocessable { code, .. }
+            | ApiError::Missing { code, .. }
             | ApiError::TooManyRequests { code, .. } => code,
             ApiError::Unauthorized(AuthFailure::Missing) => "missing_token",
             ApiError::Unauthorized(AuthFailure::Malformed) => "malformed_authorization",
@@ -339,6 +350,7 @@ impl ApiError {
             | ApiError::Conflict { detail, .. }
             | ApiError::Refused { detail, .. }
             | ApiError::Unprocessable { detail, .. }
+            | ApiError::Missing { detail, .. }
             | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::Unauthorized(AuthFailure::Missing) => msg!(
                 "缺少 Authorization 请求头，请以 Bearer 方式提供令牌。",
@@ -461,7 +473,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden | ApiError::RoleNotAllowed { .. } | ApiError::Refused { .. } => {
                 StatusCode::FORBIDDEN
             }
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::Missing { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,

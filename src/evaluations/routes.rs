@@ -18,7 +18,7 @@ use crate::http::idempotency::{Answer, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 
-/// Schedule a democratic evaluation (art. 23-24).
+/// Schedule a democratic evaluation (art. 23-24) · 安排民主评议（第23-24条）
 ///
 /// For a case whose score reached the evaluation threshold (status `evaluation_due`),
 /// which becomes `under_evaluation`. The panel is fixed here: evaluators by kind, each
@@ -29,7 +29,17 @@ use crate::http::reply;
 /// nor an inactive one (`member_not_active`); the panel must be at least the quorum
 /// (`below_quorum`). The evaluation records the current policy version, whose quorum,
 /// majority and failed-evaluation rule decide it. Roles: `committee`.
+///
+/// 适用于积分达到评议分数线的档案（状态 `evaluation_due`），安排后转为 `under_evaluation`。
+/// 评议小组在此确定：按类别列出评议人，每人附其投票所用令牌的 `subject`，是本镇党员的附其党员档案。
+/// 被评议的党员不能担任评议人（422 `member_under_evaluation`），
+/// 评议当日持有有效流动党员活动证的党员也不能（422 `evaluator_floating`：流动党员没有表决权），
+/// 不在册（状态不是 `active`）的党员同样不能（`member_not_active`）；
+/// 评议小组人数不得少于法定人数（`below_quorum`）。
+/// 评议记下现行计分办法的版本，由该版本的法定人数、通过比例和未通过后的规则决定结果。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "schedule_evaluation",
     tag = "evaluations",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewEvaluation,
@@ -70,11 +80,15 @@ pub struct EvaluationQuery {
     pub status: Option<EvaluationStatus>,
 }
 
-/// List a town's evaluations, in the order they were scheduled.
+/// List a town's evaluations, in the order they were scheduled · 列出本镇的民主评议，按安排先后排列
 ///
 /// Without their panels; the tally only for closed ones. Roles: `staff`, `committee`,
 /// `county`.
+///
+/// 不含评议小组；只有已结束的评议附计票结果。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_evaluations",
     tag = "evaluations",
     params(("town" = Uuid, Path, description = "The town's id."), EvaluationQuery, PageParams),
     responses((status = 200, description = "A page of evaluations.", body = Page<EvaluationSummary>)),
@@ -99,11 +113,15 @@ pub(super) async fn list_evaluations(
     Ok(web::Json(Page::from_rows(rows, keyset, |e| e.id)))
 }
 
-/// Read an evaluation.
+/// Read an evaluation · 查看一次民主评议
 ///
 /// Its panel shows who has voted, never how; the tally appears once it is closed.
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 评议小组只显示谁已投票，从不显示如何投票；评议结束后才显示计票结果。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_evaluation",
     tag = "evaluations",
     params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
     responses((status = 200, description = "The evaluation.", body = Evaluation,
@@ -123,17 +141,30 @@ pub(super) async fn get_evaluation(
     Ok(reply::with_etag(&evaluation, evaluation.version))
 }
 
-/// Vote in an evaluation, as an evaluator.
+/// Vote in an evaluation, as an evaluator · 以评议人身份在民主评议中投票
 ///
 /// The evaluator votes with their own token: a `staff` or `committee` token of the town
 /// whose `sub` is their `subject` on the panel; anyone else gets 403 `not_on_panel`. One
 /// vote each (409 `already_voted`, also when two arrive at once); none once the
-/// evaluation is closed (409 `evaluation_closed`). The ballot is secret: who voted is
+/// evaluation is closed (409 `evaluation_closed`), and none before the meeting's
+/// scheduled `held_at` (409 `evaluation_not_started`: the panel votes at the meeting,
+/// art. 24, so a ballot cast before it would be a vote without the meeting). The ballot is secret: who voted is
 /// recorded apart from the verdict, which nothing ever shows on its own. For the same
 /// reason this request takes no `Idempotency-Key` (a stored fingerprint of the request
 /// would tie the verdict to the voter): a retry of a vote that was recorded answers 409
 /// `already_voted`, which confirms it counted. Roles: `staff`, `committee` (panel members).
+///
+/// 评议人用本人的令牌投票：须是本镇的 `staff` 或 `committee` 令牌，其 `sub` 即评议小组中该人的 `subject`；
+/// 其他人答 403 `not_on_panel`。
+/// 每人一票（409 `already_voted`，两票同时到达时也是如此）；
+/// 评议结束后不能再投（409 `evaluation_closed`），评议会议预定的 `held_at` 之前也不能投（409 `evaluation_not_started`：评议小组在会上投票（第24条），会前投出的票就成了没有开会的表决）。
+/// 投票无记名：谁投了票与投票意见分开记录，任何地方都不会单独显示某人的意见。
+/// 同样的原因，
+/// 本请求不接受 `Idempotency-Key`（保存请求指纹会把意见与投票人联系起来）：已记录的投票重试时答 409 `already_voted`，
+/// 即表示该票已计入。
+/// 角色：`staff`、`committee`（评议小组成员）。
 #[utoipa::path(
+    operation_id = "cast_vote",
     tag = "evaluations",
     params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
     request_body = NewVote,
@@ -141,7 +172,7 @@ pub(super) async fn get_evaluation(
         (status = 200, description = "The vote counted: a receipt, without the verdict.", body = VoteReceipt),
         (status = 403, description = "`not_on_panel`: the token's subject is not on the panel (or `forbidden`: another role).",
          body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_voted` or `evaluation_closed`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_voted`, `evaluation_closed`, or `evaluation_not_started` (before `held_at`).", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
@@ -160,7 +191,7 @@ pub(super) async fn vote(
     Ok(HttpResponse::Ok().json(receipt))
 }
 
-/// Close an evaluation and act on its verdict.
+/// Close an evaluation and act on its verdict · 结束民主评议并执行评议结果
 ///
 /// Needs `If-Match` with the evaluation's ETag (each vote moves it on, so the committee
 /// closes what it last read). Fewer votes than the quorum recorded at scheduling: 409
@@ -172,7 +203,18 @@ pub(super) async fn vote(
 /// policy version of the evaluation restarts the score after a failed evaluation, written
 /// as a correction entry). The tally is shown from now on; the evaluation is final
 /// (409 `evaluation_closed`). Roles: `committee`.
+///
+/// 需带 `If-Match`（该评议的 ETag；
+/// 每投一票版本都会前移，镇党委结束的是其最后看到的状态）。
+/// 票数少于安排时记下的法定人数：409 `quorum_not_met`，不作任何改动。
+/// 否则计票：`qualified` 票超过记下的通过比例即为通过，
+/// 在同一事务中将该党员的组织关系转回档案记下的原支部（一次 `return` 接转）并结案（`returned`）；
+/// 否则为未通过，档案继续在管（重新为 `evaluation_due`；
+/// 若该评议所用计分办法规定未通过后积分重新计算，则回到基础分并转为 `active`，以一条更正记分写入）。
+/// 此后显示计票结果；评议即为定论（409 `evaluation_closed`）。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "close_evaluation",
     tag = "evaluations",
     params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
     responses(
@@ -199,7 +241,7 @@ pub(super) async fn close(
     Ok(reply::with_etag(&closed, closed.version))
 }
 
-/// Call an evaluation off.
+/// Call an evaluation off · 取消民主评议
 ///
 /// For an open evaluation that cannot be held or closed (the panel cannot meet, the
 /// quorum will not be reached): with a `reason`, it becomes `cancelled`, final; the
@@ -208,7 +250,15 @@ pub(super) async fn close(
 /// schedule another with a new panel. Only before the quorum is reached: with it, the
 /// evaluation must be closed (409 `quorum_met`). Needs `If-Match` with the evaluation's
 /// ETag. A closed or cancelled evaluation: 409 `evaluation_closed`. Roles: `committee`.
+///
+/// 适用于无法举行或无法结束的进行中评议（评议小组无法到会、达不到法定人数）：写明 `reason` 后转为 `cancelled`，即为定论；
+/// 已投的选票不计票即销毁（永远没有计票结果；谁投过票仍有记录）；
+/// 其档案重新为待评议（`evaluation_due`），镇党委可另组评议小组再次安排。
+/// 只能在达到法定人数之前取消：已达到的须结束评议（409 `quorum_met`）。
+/// 需带 `If-Match`（该评议的 ETag）。
+/// 已结束或已取消的评议：409 `evaluation_closed`。角色：`committee`。
 #[utoipa::path(
+    operation_id = "cancel_evaluation",
     tag = "evaluations",
     params(("town" = Uuid, Path, description = "The town's id."), ("evaluation" = Uuid, Path, description = "The evaluation's id.")),
     request_body = Cancellation,

@@ -31,6 +31,23 @@ fn evaluation_closed() -> ApiError {
     crate::error::constraints::EVALUATION_CLOSED.into()
 }
 
+/// 409 `evaluation_not_started`: a ballot before the meeting's scheduled time. The
+/// evaluation is a meeting of the panel (art. 24): a vote cast before it would be a vote
+/// without the meeting, so ballots open at `held_at`.
+fn not_started(held_at: chrono::DateTime<Utc>) -> ApiError {
+    let at = held_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    ApiError::conflict(
+        "evaluation_not_started",
+        msg!(
+            ("民主评议会议定于 {} 开始，开始前不能投票。", at),
+            (
+                "The evaluation meeting is scheduled for {}; ballots open then.",
+                at
+            )
+        ),
+    )
+}
+
 fn quorum_not_met(q: QuorumNotMet) -> ApiError {
     ApiError::conflict(
         "quorum_not_met",
@@ -136,7 +153,7 @@ pub async fn schedule(
 }
 
 /// Records the caller's secret vote: only an evaluator on the panel, once, while the
-/// evaluation is open. Who voted is the audit record's actor; how is recorded nowhere
+/// evaluation is open and from its scheduled time on. Who voted is the audit record's actor; how is recorded nowhere
 /// beside the ballot.
 pub async fn vote(
     tx: &mut PgConnection,
@@ -159,6 +176,9 @@ pub async fn vote(
     }
     if evaluation.status != EvaluationStatus::Open {
         return Err(evaluation_closed());
+    }
+    if Utc::now() < evaluation.held_at {
+        return Err(not_started(evaluation.held_at));
     }
     if repo::has_voted(tx, town, id, &by.sub).await? {
         return Err(already_voted());

@@ -104,7 +104,7 @@ impl Default for EventBus {
 /// One committed change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Event {
-    /// The event's position; pass as `after` to read what follows it.
+    /// The event's position; pass as `cursor` to read what follows it.
     pub cursor: String,
     /// What happened, such as `case.opened`, `ledger.entry_added`, `case.threshold_low`,
     /// `transfer.completed`, `member.created`.
@@ -128,9 +128,9 @@ pub struct Event {
 /// A page of the feed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPage {
-    /// The events after `after`, oldest first.
+    /// The events after the cursor given, oldest first.
     pub items: Vec<Event>,
-    /// Where to resume: the last event's cursor, or `after` again when there was none.
+    /// Where to resume: the last event's cursor, or the cursor given again when there was none.
     pub next_cursor: String,
 }
 
@@ -138,7 +138,13 @@ pub struct EventPage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
-    /// The `next_cursor` (or an event's `cursor`) already read; omit to start at the beginning.
+    /// The `next_cursor` (or an event's `cursor`) already read; omit to start at the
+    /// beginning. The same as `after`, by the name every other list pages with; give
+    /// one of the two (400 `invalid_query` for both).
+    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 100)]
+    pub cursor: Option<String>,
+    /// The `next_cursor` (or an event's `cursor`) already read: the feed's first name for
+    /// `cursor`, kept for clients written against it.
     #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 100)]
     pub after: Option<String>,
     /// How many events at most: 1 to 500, default 100.
@@ -206,13 +212,18 @@ async fn read(
     .await?)
 }
 
-/// Read the change feed.
+/// Read the change feed · 读取变更流
 ///
 /// Every committed write of the town, oldest first, from a cursor: resume with the
 /// `next_cursor` you were given and you will see every event exactly once, in the same
 /// order, however writers interleave. With `wait`, an empty answer is held back until an
 /// event arrives or the wait ends. Roles: `staff`, `committee`, `county`.
+///
+/// 本镇每一次已提交的写入，按先后排列，从游标处读起：用返回的 `next_cursor` 继续读取，每个事件恰好出现一次，顺序不变，无论写入如何交错。
+/// 带 `wait` 时，没有新事件的请求会等待，直到有事件到达或等待时间结束。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_events",
     tag = "events",
     params(("town" = Uuid, Path, description = "The town's id."), EventQuery),
     responses((status = 200, description = "A page of events.", body = EventPage)),
@@ -230,7 +241,17 @@ async fn list_events(
     let bad = |code, zh: &'static str, en: &'static str| {
         ApiError::bad_request(code, crate::error::Msg::new(zh, en))
     };
-    let after = match query.after.as_deref() {
+    let from = match (query.cursor.as_deref(), query.after.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "invalid_query",
+                "cursor 与 after 含义相同，只能给出其一。",
+                "`cursor` and `after` mean the same: give one of them.",
+            ));
+        }
+        (cursor, after) => cursor.or(after),
+    };
+    let after = match from {
         None => (0, 0),
         Some(c) => decode(c).ok_or_else(|| {
             bad(

@@ -99,11 +99,22 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => {
                 ApiError::Validation(vec![shape_error(path, &inner.to_string())])
             }
+            // serde_json reports a number or a list where an enum's string belongs as a
+            // syntax error ("expected value"); a body that is one good JSON document has
+            // a value of the wrong type, not broken JSON.
+            serde_json::error::Category::Syntax if is_one_document(body) => {
+                ApiError::Validation(vec![shape_error(path, "invalid type")])
+            }
             _ => malformed(&inner),
         }
     })?;
     de.end().map_err(|e| malformed(&e))?;
     Ok(value)
+}
+
+/// Whether `body` is one well-formed JSON document.
+fn is_one_document(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// The 400 `malformed_json` for a body that is not one JSON document, with where it
@@ -160,11 +171,106 @@ fn shape_error(path: String, serde_msg: &str) -> FieldError {
         );
     }
     let field = if path == "." { String::new() } else { path };
+    let en = format!(
+        "`{}`: {}.",
+        if field.is_empty() { "body" } else { &field },
+        text
+    );
     FieldError::new(
-        field,
+        &field,
         "invalid_type",
-        Msg::new(format!("字段类型或取值无效：{text}"), text.clone()),
+        Msg::new(zh_shape(&field, &text), en),
     )
+}
+
+/// How a field is named in a Chinese message: its path, or 请求体 for the whole body.
+fn zh_name(field: &str) -> String {
+    if field.is_empty() {
+        "请求体".to_owned()
+    } else {
+        field.to_owned()
+    }
+}
+
+/// A Chinese message for serde's (English) description of a value of the wrong type or
+/// form: the same facts (the field, the value, what was expected), none of serde's prose.
+fn zh_shape(field: &str, text: &str) -> String {
+    let name = zh_name(field);
+    // `unknown variant `x`, expected one of `a`, `b`` (or `expected `a` or `b``).
+    if let Some(rest) = text.strip_prefix("unknown variant `") {
+        let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        return if allowed.is_empty() {
+            format!("{name} 的取值 `{value}` 无效。")
+        } else {
+            format!(
+                "{name} 的取值 `{value}` 无效，可选值：{}。",
+                allowed.join("、")
+            )
+        };
+    }
+    if let Some(rest) = text
+        .strip_prefix("invalid type: ")
+        .or_else(|| text.strip_prefix("invalid value: "))
+        .or_else(|| text.strip_prefix("invalid length "))
+    {
+        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return match (zh_kind(expected), zh_kind(got)) {
+            (Some(want), Some(got)) => format!("{name} 的类型不对：应为{want}，实际为{got}。"),
+            (Some(want), None) => format!("{name} 的取值不对：应为{want}。"),
+            _ => format!("{name} 的类型或取值无效。"),
+        };
+    }
+    // The parsers of dates and times (chrono), ids (uuid), points and our own types.
+    let lower = text.to_ascii_lowercase();
+    let want = if lower.starts_with("input ")
+        || lower.contains("premature end")
+        || lower.contains("trailing input")
+        || lower.contains("date and time")
+    {
+        Some("日期（YYYY-MM-DD）或时间（RFC 3339，如 2026-12-07T09:00:00+08:00）")
+    } else if lower.contains("uuid")
+        || lower.contains("invalid character")
+        || lower.contains("invalid group")
+    {
+        Some("UUID")
+    } else if lower.contains("points") || lower.contains("must not be 0") {
+        Some("以 0.5 为单位的分值（如 5、0.5、-1.5），且不为 0")
+    } else if lower.contains("time zone") {
+        Some("IANA 时区名（如 Asia/Shanghai）")
+    } else {
+        None
+    };
+    match want {
+        Some(want) => format!("{name} 的格式不对：应为{want}。"),
+        None => format!("{name} 的类型或取值无效。"),
+    }
+}
+
+/// The Chinese for serde's name of a JSON kind (`a string`, `u32`, `a sequence`, ...).
+fn zh_kind(serde: &str) -> Option<&'static str> {
+    let s = serde.to_ascii_lowercase();
+    let kinds: [(&[&str], &str); 10] = [
+        (&["uuid"], "UUID"),
+        (&["variant"], "字符串（可选值见接口文档）"),
+        (&["date", "time"], "日期或时间"),
+        (&["bool"], "布尔值（true 或 false）"),
+        (&["string", "char"], "字符串"),
+        (
+            &[
+                "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "integer",
+            ],
+            "整数",
+        ),
+        (&["f32", "f64", "float", "number"], "数字"),
+        (&["sequence", "array", "tuple", "vec"], "数组"),
+        (&["map", "struct", "object"], "对象"),
+        (&["null", "unit", "option"], "null"),
+    ];
+    kinds
+        .iter()
+        .find(|(words, _)| words.iter().any(|w| s.contains(w)))
+        .map(|(_, zh)| *zh)
 }
 
 /// The `If-Match` header of a change: one strong ETag (a version number), or `*`.
@@ -335,10 +441,12 @@ pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error 
         QueryPayloadError::Deserialize(e) => e.to_string(),
         _ => err.to_string(),
     };
+    // The query check in front of every handler names the parameter and what it must
+    // be; what reaches here is rarer, and serde's English stays out of the Chinese.
     ApiError::bad_request(
         "invalid_query",
         Msg::new(
-            format!("查询参数无效：{detail}"),
+            "查询参数无效，请对照接口文档检查参数的类型和取值。",
             format!("Invalid query parameter: {detail}"),
         ),
     )
@@ -398,6 +506,91 @@ mod tests {
             field_errors(r#"{"name":"a","count":1,"extra":true}"#),
             vec![("extra".into(), "unknown_field")]
         );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Typed {
+        kind: crate::cases::domain::AdjustmentKind,
+        id: Option<uuid::Uuid>,
+        #[serde(default)]
+        on: Option<chrono::NaiveDate>,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        flag: Option<bool>,
+        points: Option<crate::scores::points::HalfPoints>,
+        zone: Option<crate::types::TimeZoneName>,
+        list: Option<Vec<u32>>,
+    }
+
+    /// Every shape error of a body, in Chinese: no word of serde's English in it.
+    #[test]
+    fn shape_errors_speak_the_language_wholly() {
+        for (body, field, code, zh_part) in [
+            (
+                r#"{"kind":"bonus"}"#,
+                "kind",
+                "invalid_type",
+                "可选值：correction、reversal",
+            ),
+            (
+                r#"{"kind":"correction","id":"x"}"#,
+                "id",
+                "invalid_type",
+                "UUID",
+            ),
+            (
+                r#"{"kind":"correction","on":"2026-13-01"}"#,
+                "on",
+                "invalid_type",
+                "日期",
+            ),
+            (
+                r#"{"kind":"correction","at":"noon"}"#,
+                "at",
+                "invalid_type",
+                "RFC 3339",
+            ),
+            (
+                r#"{"kind":"correction","flag":"yes"}"#,
+                "flag",
+                "invalid_type",
+                "布尔值",
+            ),
+            (
+                r#"{"kind":"correction","points":0.3}"#,
+                "points",
+                "invalid_type",
+                "0.5",
+            ),
+            (
+                r#"{"kind":"correction","zone":"Mars/Base"}"#,
+                "zone",
+                "invalid_type",
+                "时区",
+            ),
+            (
+                r#"{"kind":"correction","list":{"a":1}}"#,
+                "list",
+                "invalid_type",
+                "数组",
+            ),
+            (r#"{"kind":7}"#, "kind", "invalid_type", "无效"),
+        ] {
+            let got = parse_json::<Typed>(body.as_bytes());
+            let Err(ApiError::Validation(errors)) = got else {
+                panic!("{body}: expected a validation error, got {got:?}")
+            };
+            let e = &errors[0];
+            assert_eq!((e.field.as_str(), e.code), (field, code), "{body}");
+            let zh = &e.message.zh;
+            assert!(zh.contains(zh_part), "{body}: {zh}");
+            for word in [
+                "expected", "invalid", "unknown", "input", "variant", "parsing", "found",
+            ] {
+                assert!(!zh.contains(word), "{body}: English `{word}` in {zh}");
+            }
+            assert!(e.message.en.contains(field), "{body}: {}", e.message.en);
+        }
     }
 
     #[test]

@@ -48,7 +48,11 @@ fn health(code: actix_web::http::StatusCode, status: &str) -> HttpResponse {
         })
 }
 
-/// Liveness: the process answers. It does not touch the database.
+/// Liveness: the process answers · 存活检查
+///
+/// It does not touch the database.
+///
+/// 进程能应答即可，不访问数据库。
 #[utoipa::path(
     operation_id = "check_liveness",
     tag = "operations",
@@ -59,8 +63,12 @@ pub async fn healthz() -> HttpResponse {
     health(actix_web::http::StatusCode::OK, "ok")
 }
 
-/// Readiness: the database answers within 2 s and every migration is applied; 503 while
-/// stopping, so a load balancer takes the instance out first.
+/// Readiness: whether this instance takes traffic · 就绪检查
+///
+/// The database answers within 2 s and every migration is applied; 503 while stopping, so
+/// a load balancer takes the instance out first.
+///
+/// 数据库在 2 秒内应答且所有迁移均已执行；停机过程中答 503，使负载均衡先将本实例摘除。
 #[utoipa::path(
     operation_id = "check_readiness",
     tag = "operations",
@@ -81,9 +89,14 @@ pub async fn readyz(db: web::Data<PgPool>, lifecycle: web::Data<Lifecycle>) -> H
     health(StatusCode::OK, "ok")
 }
 
-/// Prometheus metrics: requests by route and status, a latency histogram, pool gauges,
-/// the process's CPU, memory and file descriptors, and the build.
+/// Prometheus metrics · Prometheus 监控指标
+///
+/// Requests by route and status, a latency histogram, pool gauges, the process's CPU,
+/// memory and file descriptors, and the build.
+///
+/// 按路由和状态统计的请求数、延迟直方图、连接池指标、进程的 CPU、内存和文件描述符，以及构建信息。
 #[utoipa::path(
+    operation_id = "get_metrics",
     tag = "operations",
     responses((status = 200, description = "Metrics in the Prometheus text format, each family with HELP and TYPE. With `PARTY_CENTER_METRICS_BIND` set, served only on that address.", body = String, content_type = "text/plain; version=0.0.4")),
 )]

@@ -144,6 +144,14 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A list short by nature (a trainee's placements), whole on one page.
+    pub fn whole(items: Vec<T>) -> Page<T> {
+        Page {
+            items,
+            next_cursor: None,
+        }
+    }
+
     /// Cuts the extra row fetched by [`Keyset::fetch`] and makes the next cursor from the
     /// last item's key.
     pub fn from_rows<K: CursorKey>(

@@ -183,8 +183,11 @@ impl Rule {
             Rule::Bool => matches!(value, "true" | "false"),
             Rule::Int => value.parse::<i64>().is_ok(),
             Rule::Uuid => Uuid::parse_str(value).is_ok(),
-            Rule::Date => NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok(),
-            Rule::DateTime => DateTime::parse_from_rfc3339(value).is_ok(),
+            Rule::Date => {
+                NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok_and(crate::types::admits_date)
+            }
+            Rule::DateTime => DateTime::parse_from_rfc3339(value)
+                .is_ok_and(|t| crate::types::admits_date(t.date_naive())),
             Rule::OneOf(values) => values.iter().any(|v| v == value),
             Rule::Text { min, max } => (*min..=*max).contains(&value.chars().count()),
         }
@@ -206,17 +209,27 @@ impl Rule {
                 ("Query parameter `{}` must be a UUID.", name)
             ),
             Rule::Date => msg!(
-                ("查询参数 {} 须为日期，格式 YYYY-MM-DD。", name),
-                ("Query parameter `{}` must be a date, YYYY-MM-DD.", name)
+                (
+                    "查询参数 {} 须为日期，格式 YYYY-MM-DD，范围 {}。",
+                    name,
+                    crate::types::DATE_BOUNDS
+                ),
+                (
+                    "Query parameter `{}` must be a date, YYYY-MM-DD, within {}.",
+                    name,
+                    crate::types::DATE_BOUNDS
+                )
             ),
             Rule::DateTime => msg!(
                 (
-                    "查询参数 {} 须为带时区的时间（RFC 3339，如 2026-12-07T08:00:00+08:00）。",
-                    name
+                    "查询参数 {} 须为带时区的时间（RFC 3339，如 2026-12-07T08:00:00+08:00），日期在 {} 之内。",
+                    name,
+                    crate::types::DATE_BOUNDS
                 ),
                 (
-                    "Query parameter `{}` must be a time with its offset (RFC 3339, such as 2026-12-07T08:00:00+08:00).",
-                    name
+                    "Query parameter `{}` must be a time with its offset (RFC 3339, such as 2026-12-07T08:00:00+08:00), on a day within {}.",
+                    name,
+                    crate::types::DATE_BOUNDS
                 )
             ),
             Rule::OneOf(values) => msg!(

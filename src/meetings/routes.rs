@@ -48,6 +48,7 @@ async fn branch_exists(db: &PgPool, town: Uuid, branch: Uuid) -> Result<(), ApiE
 /// 小组名称在支部内唯一。可用角色：`staff`、`committee`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "create_group",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("branch" = Uuid, Path, description = "The branch's id. 支部编号。")),
     request_body = NewGroup,
     responses(
@@ -83,6 +84,7 @@ pub(super) async fn create_group(
 /// 按建立顺序列出支部的党小组及其成员。可用角色：所有角色（限其可见的镇）。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "list_groups",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("branch" = Uuid, Path, description = "The branch's id. 支部编号。"), PageParams),
     responses((status = 200, description = "A page of groups. 一页党小组。", body = Page<PartyGroup>)),
     security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
@@ -110,6 +112,7 @@ pub(super) async fn list_groups(
 /// 查看党小组及其成员。可用角色：所有角色（限其可见的镇）。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "get_group",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("branch" = Uuid, Path, description = "The branch's id. 支部编号。"),
            ("group" = Uuid, Path, description = "The group's id. 党小组编号。")),
     responses((status = 200, description = "The group. 党小组。", body = PartyGroup,
@@ -139,6 +142,7 @@ pub(super) async fn get_group(
 /// 须带 `If-Match`。可用角色：`staff`、`committee`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "update_group",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("branch" = Uuid, Path, description = "The branch's id. 支部编号。"),
            ("group" = Uuid, Path, description = "The group's id. 党小组编号。")),
     request_body = GroupPatch,
@@ -179,6 +183,7 @@ pub(super) async fn update_group(
 /// 同一时间只有一名书记。任期记录不可修改。可用角色：`staff`、`committee`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "record_officer",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("branch" = Uuid, Path, description = "The branch's id. 支部编号。")),
     request_body = NewOfficer,
     responses(
@@ -223,6 +228,7 @@ pub struct OfficerQuery {
 /// 按登记顺序列出支部委员及其任期；带 `on` 时只列出当天在任者。可用角色：所有角色（限其可见的镇）。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "list_officers",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("branch" = Uuid, Path, description = "The branch's id. 支部编号。"), OfficerQuery, PageParams),
     responses((status = 200, description = "A page of terms. 一页任期记录。", body = Page<Officer>)),
     security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
@@ -269,6 +275,7 @@ fn meeting_url(town: Uuid, meeting: Uuid) -> String {
 /// 列入（第二十二条）。可用角色：`staff`、`committee`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "create_meeting",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。")),
     request_body = NewMeeting,
     responses(
@@ -320,6 +327,7 @@ pub struct MeetingQuery {
 /// 按登记顺序列出本镇各支部的会议，可按支部、类型与开始日期筛选。可用角色：`staff`、`committee`、`county`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "list_meetings",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), MeetingQuery, PageParams),
     responses((status = 200, description = "A page of meetings. 一页会议。", body = Page<Meeting>)),
     security(("bearer" = ["staff", "committee", "county"])),
@@ -350,6 +358,7 @@ pub(super) async fn list_meetings(
 /// 查看会议、应到名单及已记录的考勤。可用角色：`staff`、`committee`、`county`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "get_meeting",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("meeting" = Uuid, Path, description = "The meeting's id. 会议编号。")),
     responses((status = 200, description = "The meeting. 会议。", body = MeetingDetail,
                headers(("ETag" = String, description = "The meeting's version")))),
@@ -388,6 +397,7 @@ pub(super) async fn get_meeting(
 /// 可用角色：`staff`、`committee`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "record_meeting_roll",
     params(
         ("town" = Uuid, Path, description = "The town's id. 镇编号。"),
         ("meeting" = Uuid, Path, description = "The meeting's id. 会议编号。"),
@@ -445,6 +455,7 @@ pub(super) async fn record_roll(
 /// 可用角色：`staff`、`committee`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "record_minutes",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("meeting" = Uuid, Path, description = "The meeting's id. 会议编号。")),
     request_body = NewMinutes,
     responses(
@@ -480,6 +491,7 @@ pub(super) async fn record_minutes(
 /// 会议记录的全部版本，最新在前；第一项即现行文本。可用角色：`staff`、`committee`、`county`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "list_minutes",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("meeting" = Uuid, Path, description = "The meeting's id. 会议编号。"), PageParams),
     responses((status = 200, description = "A page of versions. 一页版本。", body = Page<Minutes>)),
     security(("bearer" = ["staff", "committee", "county"])),
@@ -515,6 +527,7 @@ pub(super) async fn list_minutes(
 /// 可用角色：`staff`、`committee`、`county`。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "list_member_meetings",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("member" = Uuid, Path, description = "The member's id. 党员编号。"), PageParams),
     responses((status = 200, description = "A page of the member's meetings. 一页会议记录。", body = Page<MemberMeeting>)),
     security(("bearer" = ["staff", "committee", "county"])),
@@ -545,6 +558,7 @@ pub(super) async fn member_meetings(
 /// 本人应参加的各次支部会议（本支部或其他支部）及本人的考勤与扣分，按登记顺序。可用角色：`member`。
 #[utoipa::path(
     tag = "me",
+    operation_id = "list_my_meetings",
     params(PageParams),
     responses((status = 200, description = "A page of your meetings. 一页会议记录。", body = Page<MemberMeeting>)),
     security(("bearer" = ["member"])),
@@ -614,6 +628,7 @@ pub struct BehindQuery {
 /// 会议不作评判。可用角色：`staff`、`committee`、`county`（本县各镇）。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "get_branch_compliance",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), ("branch" = Uuid, Path, description = "The branch's id. 支部编号。"), PeriodQuery),
     responses((status = 200, description = "The branch's compliance. 落实情况。", body = BranchCompliance)),
     security(("bearer" = ["staff", "committee", "county"])),
@@ -643,6 +658,7 @@ pub(super) async fn branch_compliance(
 /// 可用角色：`staff`、`committee`、`county`（本县各镇）。
 #[utoipa::path(
     tag = "meetings",
+    operation_id = "get_town_compliance",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), PeriodQuery, BehindQuery),
     responses((status = 200, description = "The town's compliance. 落实情况。", body = TownCompliance)),
     security(("bearer" = ["staff", "committee", "county"])),
@@ -676,6 +692,7 @@ pub(super) async fn town_compliance(
 /// 可用角色：`staff`、`committee`、`county`（本县各镇）。
 #[utoipa::path(
     tag = "reports",
+    operation_id = "export_meeting_compliance",
     params(("town" = Uuid, Path, description = "The town's id. 镇编号。"), PeriodQuery, BehindQuery, FormatQuery),
     responses((status = 200, description = "The report. 报表。",
                content((TownCompliance = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),

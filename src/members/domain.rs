@@ -181,6 +181,18 @@ crate::text_enum! {
 }
 
 crate::text_enum! {
+    /// A member's standing in the party: probationary (预备党员) from the committee's
+    /// approval of their admission, full (正式党员) from their conversion. Apart from
+    /// `status`: a probationary member is in a branch like any other, but has no vote.
+    pub enum Standing {
+        /// A probationary member: no vote, not a contact person or introducer.
+        Probationary = "probationary",
+        /// A full member.
+        Full = "full",
+    }
+}
+
+crate::text_enum! {
     /// Sex, as the national ID number's 17th digit records it.
     pub enum Sex {
         /// Odd 17th digit.
@@ -231,6 +243,10 @@ pub struct MemberRow {
     pub status: MemberStatus,
     /// Date joined the party.
     pub joined_party_on: Option<NaiveDate>,
+    /// Probationary or full.
+    pub standing: Standing,
+    /// The day party standing counts from (the end of the probation), when known.
+    pub full_member_since: Option<NaiveDate>,
     /// Village reserve cadre (后备干部).
     pub reserve_cadre: bool,
     /// Outstanding young member.
@@ -276,6 +292,11 @@ pub struct Member {
     pub status: MemberStatus,
     /// The day they joined the party.
     pub joined_party_on: Option<NaiveDate>,
+    /// `probationary` (预备党员: no vote) or `full` (正式党员).
+    pub standing: Standing,
+    /// The day party standing (党龄) counts from: the end of the probation, for members
+    /// who became full through the development pipeline; unknown for others.
+    pub full_member_since: Option<NaiveDate>,
     /// Whether they are a village reserve cadre (村级后备干部).
     pub reserve_cadre: bool,
     /// Whether they are an outstanding young member (优秀年轻党员).
@@ -321,6 +342,8 @@ impl MemberRow {
             branch_id: self.branch_id,
             status: self.status,
             joined_party_on: self.joined_party_on,
+            standing: self.standing,
+            full_member_since: self.full_member_since,
             reserve_cadre: self.reserve_cadre,
             outstanding_young: self.outstanding_young,
             floating: self.floating,
@@ -362,6 +385,7 @@ pub struct NewMember {
     pub branch_id: Uuid,
     /// When they joined the party (not in the future).
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub joined_party_on: Option<NaiveDate>,
     /// Whether they are a village reserve cadre (村级后备干部); default no.
     #[serde(default)]
@@ -447,9 +471,9 @@ pub fn check_phone(c: &mut Checks, field: &str, input: &str) -> Option<Phone> {
     phone
 }
 
-/// Checks a date that must not be after `today`.
+/// Checks a date that must not be after `today` (nor outside [`Checks::date`]'s bounds).
 pub fn check_past_date(c: &mut Checks, field: &str, date: NaiveDate, today: NaiveDate) {
-    if date > today {
+    if c.date(field, date) && date > today {
         c.push(FieldError::new(
             field,
             "date_in_future",
@@ -512,6 +536,7 @@ pub struct MemberPatch {
     pub village: Option<String>,
     /// The day they joined the party; not in the future.
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub joined_party_on: Option<NaiveDate>,
     /// Whether they are a village reserve cadre (村级后备干部).
     #[serde(default)]

@@ -251,6 +251,7 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
     ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d"]
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+        .filter(|d| crate::types::admits_date(*d))
 }
 
 /// Checks every row against the rules and the town: a member per row, or every problem,
@@ -397,6 +398,9 @@ pub struct ImportReport {
     pub rows: usize,
     /// Members created (0 on a dry run).
     pub imported: usize,
+    /// The ids of the members created, in the order of the file's rows (one member per
+    /// row; empty on a dry run).
+    pub member_ids: Vec<Uuid>,
     /// Whether this was only a check.
     pub dry_run: bool,
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::domain::{MemberRow, MemberStatus, NameSearch, ValidMember, ValidPatch};
+use super::domain::{MemberRow, MemberStatus, NameSearch, Standing, ValidMember, ValidPatch};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::paging::Keyset;
@@ -28,6 +28,8 @@ pub struct Filter {
     pub floating: Option<bool>,
     /// Members with an open transformation case only (or none).
     pub under_transformation: Option<bool>,
+    /// Only probationary or only full members.
+    pub standing: Option<Standing>,
 }
 
 /// Inserts a member in their first branch. The caller records the registration transfer
@@ -44,7 +46,8 @@ pub async fn insert(
                                 reserve_cadre, outstanding_young)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            RETURNING id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
-                     joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
+                     joined_party_on, standing AS "standing: Standing", full_member_since,
+                     reserve_cadre, outstanding_young, created_at, updated_at, version,
                      false AS "floating!", false AS "under_transformation!""#,
         town,
         id,
@@ -72,7 +75,8 @@ pub async fn get(
     Ok(sqlx::query_as!(
         MemberRow,
         r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
-                  joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
+                  joined_party_on, standing AS "standing: Standing", full_member_since,
+                     reserve_cadre, outstanding_young, created_at, updated_at, version,
                   EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
                           AND c.status = 'valid' AND c.valid_until >= $3) AS "floating!",
                   EXISTS (SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
@@ -102,7 +106,8 @@ pub async fn list(
     Ok(sqlx::query_as!(
         MemberRow,
         r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
-                  joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
+                  joined_party_on, standing AS "standing: Standing", full_member_since,
+                     reserve_cadre, outstanding_young, created_at, updated_at, version,
                   EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
                           AND c.status = 'valid' AND c.valid_until >= $11) AS "floating!",
                   EXISTS (SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
@@ -122,6 +127,7 @@ pub async fn list(
              AND ($13::bool IS NULL OR $13 = EXISTS (
                      SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
                        AND k.status <> 'concluded'))
+             AND ($14::text IS NULL OR standing = $14)
            ORDER BY id LIMIT $10"#,
         town,
         page.after_or_nil(),
@@ -136,6 +142,7 @@ pub async fn list(
         today,
         filter.floating,
         filter.under_transformation,
+        filter.standing.map(Standing::as_str),
     )
     .fetch_all(conn)
     .await?)
@@ -163,7 +170,8 @@ pub async fn update(
                updated_at = now()
            WHERE town_id = $1 AND id = $2 AND ($3::bigint IS NULL OR version = $3)
            RETURNING id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
-                     joined_party_on, reserve_cadre, outstanding_young, created_at, updated_at, version,
+                     joined_party_on, standing AS "standing: Standing", full_member_since,
+                     reserve_cadre, outstanding_young, created_at, updated_at, version,
                      EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
                           AND c.status = 'valid' AND c.valid_until >= $10) AS "floating!",
                      EXISTS (SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
@@ -213,14 +221,15 @@ pub async fn roster_facts(
 }
 
 /// Writes every member, their registration transfers and their audit records with three
-/// set-based statements, whatever the number of rows.
+/// set-based statements, whatever the number of rows; the new ids, in the order of
+/// `members`.
 pub async fn insert_imported(
     conn: &mut PgConnection,
     caller: &Caller,
     town: Uuid,
     today: NaiveDate,
     members: &[ValidMember],
-) -> Result<(), ApiError> {
+) -> Result<Vec<Uuid>, ApiError> {
     let ids: Vec<Uuid> = members.iter().map(|_| Uuid::now_v7()).collect();
     let transfer_ids: Vec<Uuid> = members.iter().map(|_| Uuid::now_v7()).collect();
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
@@ -281,5 +290,5 @@ pub async fn insert_imported(
     )
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(ids)
 }

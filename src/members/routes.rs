@@ -9,7 +9,9 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::domain::{Disclosure, Member, MemberPatch, MemberStatus, NameSearch, NewMember};
+use super::domain::{
+    Disclosure, Member, MemberPatch, MemberStatus, NameSearch, NewMember, Standing,
+};
 use super::import::{self, ImportReport, RawRow};
 use super::repo;
 use super::workflow::{self, ImportMode};
@@ -44,6 +46,9 @@ pub struct MemberQuery {
     pub floating: Option<bool>,
     /// Only members under transformation, with an open case (`true`), or only others.
     pub under_transformation: Option<bool>,
+    /// 只列预备党员或正式党员。 Only probationary or only full members.
+    #[param(inline)]
+    pub standing: Option<Standing>,
 }
 
 impl MemberQuery {
@@ -61,6 +66,7 @@ impl MemberQuery {
             name: self.q.as_deref().and_then(NameSearch::new),
             floating: self.floating,
             under_transformation: self.under_transformation,
+            standing: self.standing,
         })
     }
 }
@@ -74,12 +80,16 @@ pub struct RevealQuery {
     pub reveal: Option<bool>,
 }
 
-/// Register a member.
+/// Register a member · 登记党员
 ///
 /// The member enters the given branch by a `registration` transfer, the first entry of
 /// their transfer history; their branch changes only by transfers after that. The national
 /// ID number and the phone are unique in the town. Roles: `staff`, `committee`.
+///
+/// 党员以一次 `registration` 接转进入所填支部，这是其接转记录的第一条；
+/// 此后只能通过接转变更支部。身份证号和电话在本镇内唯一。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "create_member",
     tag = "members",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewMember,
@@ -108,12 +118,16 @@ pub(super) async fn create_member(
     .await
 }
 
-/// List and search a town's members.
+/// List and search a town's members · 列出和检索本镇党员
 ///
 /// Filters combine; `q` finds members whose name contains the text, through an index of
 /// the names' characters and character pairs. Numbers are always masked here. Roles:
 /// `staff`, `committee`, `county`.
+///
+/// 筛选条件可组合；`q` 按姓名中包含的文字查找（借助姓名的单字和双字索引）。此处号码一律脱敏显示。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_members",
     tag = "members",
     params(("town" = Uuid, Path, description = "The town's id."), MemberQuery, PageParams),
     responses((status = 200, description = "A page of members.", body = Page<Member>)),
@@ -143,11 +157,15 @@ pub(super) async fn list_members(
     }))
 }
 
-/// Read a member.
+/// Read a member · 查看一名党员
 ///
 /// Numbers are masked; the committee may ask for them in full with `reveal=true`, and each
 /// such reveal is recorded in the audit trail. Roles: `staff`, `committee`, `county`.
+///
+/// 号码脱敏显示；镇党委可用 `reveal=true` 查看完整号码，每次查看都记入审计记录。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_member",
     tag = "members",
     params(("town" = Uuid, Path, description = "The town's id."), ("member" = Uuid, Path, description = "The member's id."), RevealQuery),
     responses((status = 200, description = "The member.", body = Member,
@@ -177,11 +195,15 @@ pub(super) async fn get_member(
     Ok(reply::with_etag(&member, member.version))
 }
 
-/// Change a member's details.
+/// Change a member's details · 修改党员信息
 ///
 /// Needs `If-Match`. The national ID number is fixed at registration, and the branch
 /// changes only by transfers. Roles: `staff`, `committee`.
+///
+/// 需带 `If-Match`。身份证号在登记时确定，不可修改；支部只能通过接转变更。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "update_member",
     tag = "members",
     params(("town" = Uuid, Path, description = "The town's id."), ("member" = Uuid, Path, description = "The member's id.")),
     request_body = MemberPatch,
@@ -285,7 +307,7 @@ async fn read_roster(
     Ok((rows, fingerprint))
 }
 
-/// Import a roster of members.
+/// Import a roster of members · 批量导入党员名册
 ///
 /// The body is a CSV (`text/csv`, UTF-8, a BOM allowed) or XLSX file (the first sheet)
 /// whose first row holds the headings, in Chinese or English: 姓名/name, 身份证号/national_id,
@@ -296,7 +318,16 @@ async fn read_roster(
 /// `rows[<row>].<column>`. Otherwise every member is registered in one transaction, each
 /// with the registration transfer into their branch. At most 100,000 rows and 10 MiB.
 /// Roles: `committee`.
+///
+/// 请求体为 CSV（`text/csv`，UTF-8，
+/// 可带 BOM）或 XLSX 文件（读取第一个工作表），首行为列标题，
+/// 中英文均可：姓名/name、身份证号/national_id、所在支部/branch（本镇的支部名称）为必填；
+/// 联系电话/phone、村（社区）/village、入党日期/joined_party_on、后备干部/reserve_cadre 和优秀年轻党员/outstanding_young（是/否）为选填。
+/// 先检查整个文件：任何一行有误则一条也不导入，422 以 `rows[<行>].<列>` 列出每个问题。
+/// 否则在同一事务中登记每名党员，每人以一次登记接转进入其支部。最多 100,000 行、10 MiB。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "import_members",
     tag = "members",
     params(("town" = Uuid, Path, description = "The town's id."), ImportQuery),
     request_body(content((RosterFile = "text/csv"), (RosterFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),

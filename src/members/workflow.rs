@@ -108,12 +108,15 @@ pub async fn import_roster(
     }
     let members = check_rows(rows, today, &known).map_err(ApiError::Validation)?;
     let dry_run = mode == ImportMode::DryRun;
-    if !dry_run {
-        repo::insert_imported(tx, by, town, today, &members).await?;
-    }
+    let member_ids = if dry_run {
+        Vec::new()
+    } else {
+        repo::insert_imported(tx, by, town, today, &members).await?
+    };
     Ok(ImportReport {
         rows: rows.len(),
-        imported: if dry_run { 0 } else { members.len() },
+        imported: member_ids.len(),
+        member_ids,
         dry_run,
     })
 }

@@ -89,6 +89,7 @@ pub struct NewMentorship {
     pub mentee_id: Uuid,
     /// The first day (default today; not in the future).
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub started_on: Option<NaiveDate>,
 }
 
@@ -106,6 +107,7 @@ pub struct EndMentorship {
     pub reason: String,
     /// The last day (default today; not in the future, not before the start).
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub ended_on: Option<NaiveDate>,
 }
 
@@ -114,6 +116,7 @@ pub struct EndMentorship {
 #[serde(deny_unknown_fields)]
 pub struct NewLog {
     /// When they met: not in the future, not before the mentorship began.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub met_on: NaiveDate,
     /// The topic (1-200 characters).
     #[schema(

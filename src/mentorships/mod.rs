@@ -46,7 +46,7 @@ pub struct MentorshipQuery {
     pub open: Option<bool>,
 }
 
-/// Pair a mentor with a mentee (art. 18).
+/// Pair a mentor with a mentee (art. 18) · 为导师和结对对象建立结对（第18条）
 ///
 /// The mentor is an active member of the town's center branch who is not under
 /// transformation (422 `mentor_not_in_center`), identified by `mentor_id`, with the
@@ -55,7 +55,16 @@ pub struct MentorshipQuery {
 /// no open mentorship (409 `mentee_has_mentor`). A mentor has at most the policy's
 /// `mentor_limit` open mentorships (409 `mentor_full`); the database holds both rules
 /// under concurrent requests. Roles: `committee`.
+///
+/// 导师是本镇中心支部正常在册、且不在转化中的党员（422 `mentor_not_in_center`），
+/// 以 `mentor_id` 指明，并附其 staff 令牌的 `sub`，
+/// 只有该令牌可以填写谈话记录。
+/// 结对对象是本年度学员班的学员或有在管档案的党员（422 `not_a_mentee`），
+/// 且没有在结对关系（409 `mentee_has_mentor`）。
+/// 每名导师同时最多带计分办法规定的 `mentor_limit` 人（409 `mentor_full`）；
+/// 即使并发请求，数据库也保证这两条规则。角色：`committee`。
 #[utoipa::path(
+    operation_id = "create_mentorship",
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewMentorship,
@@ -125,10 +134,13 @@ async fn create_mentorship(
     Ok(res)
 }
 
-/// List a town's mentorships.
+/// List a town's mentorships · 列出本镇的结对关系
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_mentorships",
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id."), MentorshipQuery, PageParams),
     responses((status = 200, description = "A page of mentorships.", body = Page<Mentorship>)),
@@ -154,10 +166,13 @@ async fn list_mentorships(
     Ok(web::Json(Page::from_rows(rows, keyset, |m| m.id)))
 }
 
-/// Read a mentorship.
+/// Read a mentorship · 查看一个结对关系
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_mentorship",
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id."), ("mentorship" = Uuid, Path, description = "The mentorship's id.")),
     responses((status = 200, description = "The mentorship.", body = Mentorship,
@@ -179,11 +194,15 @@ async fn get_mentorship(
     Ok(reply::with_etag(&m, m.version))
 }
 
-/// End a mentorship.
+/// End a mentorship · 结束结对关系
 ///
 /// With a reason, on a day not in the future and not before it began (default today).
 /// Needs `If-Match` with the mentorship's ETag. Roles: `committee`.
+///
+/// 须写明理由，结束日期不能晚于今天，也不能早于结对开始（默认今天）。
+/// 需带 `If-Match`（该结对的 ETag）。角色：`committee`。
 #[utoipa::path(
+    operation_id = "end_mentorship",
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id."), ("mentorship" = Uuid, Path, description = "The mentorship's id.")),
     request_body = EndMentorship,
@@ -231,13 +250,19 @@ async fn end_mentorship(
     Ok(reply::with_etag(&m, m.version))
 }
 
-/// Log a meeting (art. 18).
+/// Log a meeting (art. 18) · 记录一次谈话（第18条）
 ///
 /// Only the mentor writes their mentorship's log: a `staff` token whose `sub` is the
 /// mentorship's `mentor_subject` (anyone else: 403). The date is not in the future and
 /// not before the mentorship began; an ended mentorship takes no more entries (409
 /// `mentorship_ended`). Roles: `staff` (the mentor).
+///
+/// 只有导师本人填写其结对的谈话记录：`sub` 为该结对 `mentor_subject` 的 `staff` 令牌（其他人答 403）。
+/// 日期不能晚于今天，也不能早于结对开始；
+/// 已结束的结对不能再记录（409 `mentorship_ended`）。
+/// 角色：`staff`（导师本人）。
 #[utoipa::path(
+    operation_id = "add_mentorship_log",
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id."), ("mentorship" = Uuid, Path, description = "The mentorship's id.")),
     request_body = NewLog,
@@ -301,10 +326,13 @@ async fn add_log(
     Ok(res)
 }
 
-/// Read a mentorship's log, in the order written.
+/// Read a mentorship's log, in the order written · 查看结对的谈话记录，按填写先后排列
 ///
 /// Roles: `staff`, `committee`.
+///
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "list_mentorship_logs",
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id."), ("mentorship" = Uuid, Path, description = "The mentorship's id."), PageParams),
     responses((status = 200, description = "A page of log entries.", body = Page<MentorshipLog>)),
@@ -328,14 +356,19 @@ async fn list_logs(
     Ok(web::Json(Page::from_rows(rows, keyset, |l| l.id)))
 }
 
-/// Mentor loads.
+/// Mentor loads · 导师带人情况
 ///
 /// Every member who can mentor (active in the center branch, not under transformation)
 /// and anyone with open mentorships, with their open count, the policy's limit and their
 /// mentees. `?format=csv` gives a CSV (UTF-8 with a byte order mark) with Chinese column
 /// headings: 导师姓名, 导师编号, 在带人数, 人数上限, 结对对象. Roles: `staff`, `committee`,
 /// `county`.
+///
+/// 每名可担任导师的党员（中心支部正常在册、不在转化中）以及所有有在结对关系的人：在带人数、计分办法规定的上限及其结对对象。
+/// `?format=csv` 返回 CSV（UTF-8，带 BOM），列标题为中文：导师姓名、导师编号、在带人数、人数上限、结对对象。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_mentor_loads",
     tag = "mentorships",
     params(("town" = Uuid, Path, description = "The town's id."), FormatQuery),
     responses((status = 200, description = "The mentors' loads.",

@@ -63,6 +63,32 @@ pub struct Policy {
     pub letter_validity_default_days: i32,
     /// The longest validity of an introduction letter (days, at most about 3 months).
     pub letter_validity_max_days: i32,
+    /// 入党申请人最低年龄。 An applicant is at least this old on the day of the application (发展党员工作细则 art. 9: 18).
+    pub applicant_min_age: i32,
+    /// 谈话期限（月）。 The branch talks with an applicant within this many months of the application (art. 10: 1).
+    pub talk_within_months: i32,
+    /// 培养联系人最少人数。 The fewest contact persons (full members) an activist has (art. 13: 1).
+    pub contacts_min: i32,
+    /// 培养联系人最多人数。 The most contact persons an activist has (art. 13: 2).
+    pub contacts_max: i32,
+    /// 积极分子考察间隔（月）。 An activist is reviewed at least every this many months (art. 14: 6).
+    pub activist_review_months: i32,
+    /// 积极分子最短培养期（月）。 The fewest months as an activist before becoming a candidate (art. 15: 12).
+    pub activist_min_months: i32,
+    /// 入党介绍人人数。 How many introducers (full members) a candidate has (art. 18: 2).
+    pub introducers: i32,
+    /// 集中培训最少天数。 The fewest days of a candidate's short training (art. 17: 3).
+    pub training_min_days: i32,
+    /// 接收与转正的赞成比例（%）。 An admission or conversion needs more than this percentage of the full members with a vote in favour (art. 21: 50).
+    pub development_majority_percent: i32,
+    /// 审批期限（月）。 The committee approves an admission within this many months of the vote (art. 24: 3).
+    pub approval_within_months: i32,
+    /// 预备期（月）。 The probation's length in months from the approval (art. 28: 12).
+    pub probation_months: i32,
+    /// 延长预备期最短（月）。 The shortest extension of a probation, in months (art. 30: 6).
+    pub extension_min_months: i32,
+    /// 延长预备期最长（月）。 The longest extension of a probation, in months (art. 30: 12).
+    pub extension_max_months: i32,
     /// At least this many branch general meetings (支部党员大会) a quarter, in each branch (0: not required).
     pub general_meetings_per_quarter: i32,
     /// At least this many branch committee meetings (支部委员会) a month, in each branch (0: not required).
@@ -153,6 +179,58 @@ pub struct PolicyChange {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 92)]
     pub letter_validity_max_days: Option<i32>,
+    /// 入党申请人最低年龄：新值（14 至 30）。 New value of `applicant_min_age` (14 to 30).
+    #[serde(default)]
+    #[schema(minimum = 14, maximum = 30)]
+    pub applicant_min_age: Option<i32>,
+    /// 谈话期限（月）：新值（1 至 12）。 New value of `talk_within_months` (1 to 12).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 12)]
+    pub talk_within_months: Option<i32>,
+    /// 培养联系人最少人数：新值（1 至 5）。 New value of `contacts_min` (1 to 5).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 5)]
+    pub contacts_min: Option<i32>,
+    /// 培养联系人最多人数：新值（1 至 5）。 New value of `contacts_max` (1 to 5).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 5)]
+    pub contacts_max: Option<i32>,
+    /// 积极分子考察间隔（月）：新值（1 至 24）。 New value of `activist_review_months` (1 to 24).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 24)]
+    pub activist_review_months: Option<i32>,
+    /// 积极分子最短培养期（月）：新值（0 至 60）。 New value of `activist_min_months` (0 to 60).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 60)]
+    pub activist_min_months: Option<i32>,
+    /// 入党介绍人人数：新值（1 至 5）。 New value of `introducers` (1 to 5).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 5)]
+    pub introducers: Option<i32>,
+    /// 集中培训最少天数：新值（1 至 60）。 New value of `training_min_days` (1 to 60).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 60)]
+    pub training_min_days: Option<i32>,
+    /// 接收与转正的赞成比例（%）：新值（50 至 99）。 New value of `development_majority_percent` (50 to 99).
+    #[serde(default)]
+    #[schema(minimum = 50, maximum = 99)]
+    pub development_majority_percent: Option<i32>,
+    /// 审批期限（月）：新值（1 至 12）。 New value of `approval_within_months` (1 to 12).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 12)]
+    pub approval_within_months: Option<i32>,
+    /// 预备期（月）：新值（1 至 36）。 New value of `probation_months` (1 to 36).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 36)]
+    pub probation_months: Option<i32>,
+    /// 延长预备期最短（月）：新值（1 至 36）。 New value of `extension_min_months` (1 to 36).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 36)]
+    pub extension_min_months: Option<i32>,
+    /// 延长预备期最长（月）：新值（1 至 36）。 New value of `extension_max_months` (1 to 36).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 36)]
+    pub extension_max_months: Option<i32>,
     /// New number of branch general meetings (支部党员大会) a quarter (0 to 12).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 12)]
@@ -227,6 +305,33 @@ impl PolicyChange {
             letter_validity_max_days: self
                 .letter_validity_max_days
                 .unwrap_or(current.letter_validity_max_days),
+            applicant_min_age: self.applicant_min_age.unwrap_or(current.applicant_min_age),
+            talk_within_months: self
+                .talk_within_months
+                .unwrap_or(current.talk_within_months),
+            contacts_min: self.contacts_min.unwrap_or(current.contacts_min),
+            contacts_max: self.contacts_max.unwrap_or(current.contacts_max),
+            activist_review_months: self
+                .activist_review_months
+                .unwrap_or(current.activist_review_months),
+            activist_min_months: self
+                .activist_min_months
+                .unwrap_or(current.activist_min_months),
+            introducers: self.introducers.unwrap_or(current.introducers),
+            training_min_days: self.training_min_days.unwrap_or(current.training_min_days),
+            development_majority_percent: self
+                .development_majority_percent
+                .unwrap_or(current.development_majority_percent),
+            approval_within_months: self
+                .approval_within_months
+                .unwrap_or(current.approval_within_months),
+            probation_months: self.probation_months.unwrap_or(current.probation_months),
+            extension_min_months: self
+                .extension_min_months
+                .unwrap_or(current.extension_min_months),
+            extension_max_months: self
+                .extension_max_months
+                .unwrap_or(current.extension_max_months),
             general_meetings_per_quarter: self
                 .general_meetings_per_quarter
                 .unwrap_or(current.general_meetings_per_quarter),
@@ -252,7 +357,7 @@ impl PolicyChange {
             created_by: current.created_by.clone(),
         };
         let mut errors = Vec::new();
-        let ranges: [(&str, i32, i32, i32); 14] = [
+        let ranges: [(&str, i32, i32, i32); 27] = [
             ("evaluation_quorum", p.evaluation_quorum, 1, 200),
             (
                 "evaluation_majority_percent",
@@ -275,6 +380,24 @@ impl PolicyChange {
                 1,
                 92,
             ),
+            ("applicant_min_age", p.applicant_min_age, 14, 30),
+            ("talk_within_months", p.talk_within_months, 1, 12),
+            ("contacts_min", p.contacts_min, 1, 5),
+            ("contacts_max", p.contacts_max, 1, 5),
+            ("activist_review_months", p.activist_review_months, 1, 24),
+            ("activist_min_months", p.activist_min_months, 0, 60),
+            ("introducers", p.introducers, 1, 5),
+            ("training_min_days", p.training_min_days, 1, 60),
+            (
+                "development_majority_percent",
+                p.development_majority_percent,
+                50,
+                99,
+            ),
+            ("approval_within_months", p.approval_within_months, 1, 12),
+            ("probation_months", p.probation_months, 1, 36),
+            ("extension_min_months", p.extension_min_months, 1, 36),
+            ("extension_max_months", p.extension_max_months, 1, 36),
             (
                 "general_meetings_per_quarter",
                 p.general_meetings_per_quarter,
@@ -357,6 +480,20 @@ impl PolicyChange {
                 "The default letter validity must be between 1 day and the longest validity.",
             ));
         }
+        if p.contacts_max < p.contacts_min {
+            errors.push(field_error(
+                "contacts_max",
+                "培养联系人人数上限不能小于下限。",
+                "contacts_max cannot be below contacts_min.",
+            ));
+        }
+        if p.extension_max_months < p.extension_min_months {
+            errors.push(field_error(
+                "extension_max_months",
+                "延长预备期的上限不能小于下限。",
+                "extension_max_months cannot be below extension_min_months.",
+            ));
+        }
         if errors.is_empty() {
             Ok(p)
         } else {
@@ -382,6 +519,19 @@ struct Row {
     mentor_limit: i32,
     letter_validity_default_days: i32,
     letter_validity_max_days: i32,
+    applicant_min_age: i32,
+    talk_within_months: i32,
+    contacts_min: i32,
+    contacts_max: i32,
+    activist_review_months: i32,
+    activist_min_months: i32,
+    introducers: i32,
+    training_min_days: i32,
+    development_majority_percent: i32,
+    approval_within_months: i32,
+    probation_months: i32,
+    extension_min_months: i32,
+    extension_max_months: i32,
     general_meetings_per_quarter: i32,
     branch_committees_per_month: i32,
     party_groups_per_month: i32,
@@ -412,6 +562,19 @@ impl From<Row> for Policy {
             mentor_limit: r.mentor_limit,
             letter_validity_default_days: r.letter_validity_default_days,
             letter_validity_max_days: r.letter_validity_max_days,
+            applicant_min_age: r.applicant_min_age,
+            talk_within_months: r.talk_within_months,
+            contacts_min: r.contacts_min,
+            contacts_max: r.contacts_max,
+            activist_review_months: r.activist_review_months,
+            activist_min_months: r.activist_min_months,
+            introducers: r.introducers,
+            training_min_days: r.training_min_days,
+            development_majority_percent: r.development_majority_percent,
+            approval_within_months: r.approval_within_months,
+            probation_months: r.probation_months,
+            extension_min_months: r.extension_min_months,
+            extension_max_months: r.extension_max_months,
             general_meetings_per_quarter: r.general_meetings_per_quarter,
             branch_committees_per_month: r.branch_committees_per_month,
             party_groups_per_month: r.party_groups_per_month,
@@ -434,6 +597,10 @@ pub async fn current(conn: &mut PgConnection, town: Uuid) -> Result<Policy, ApiE
                 failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                 objection_period_working_days, cohort_min, cohort_max, mentor_limit,
                 letter_validity_default_days, letter_validity_max_days,
+                applicant_min_age, talk_within_months, contacts_min, contacts_max,
+                activist_review_months, activist_min_months, introducers, training_min_days,
+                development_majority_percent, approval_within_months, probation_months,
+                extension_min_months, extension_max_months,
                 general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1",
         town
@@ -457,6 +624,10 @@ pub async fn version(
                 failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                 objection_period_working_days, cohort_min, cohort_max, mentor_limit,
                 letter_validity_default_days, letter_validity_max_days,
+                applicant_min_age, talk_within_months, contacts_min, contacts_max,
+                activist_review_months, activist_min_months, introducers, training_min_days,
+                development_majority_percent, approval_within_months, probation_months,
+                extension_min_months, extension_max_months,
                 general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 AND version = $2",
         town,
@@ -493,14 +664,23 @@ async fn insert(
                                failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                                objection_period_working_days, cohort_min, cohort_max, mentor_limit,
                                letter_validity_default_days, letter_validity_max_days,
+                               applicant_min_age, talk_within_months, contacts_min, contacts_max,
+                               activist_review_months, activist_min_months, introducers, training_min_days,
+                               development_majority_percent, approval_within_months, probation_months,
+                               extension_min_months, extension_max_months,
                                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21, $22, $23, $24, $25)
+                 $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
+                 $32, $33, $34, $35, $36, $37, $38)
          RETURNING version, base_half_points, step_half_points, low_threshold_half_points,
                    evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
                    failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                    objection_period_working_days, cohort_min, cohort_max, mentor_limit,
                    letter_validity_default_days, letter_validity_max_days,
+                applicant_min_age, talk_within_months, contacts_min, contacts_max,
+                activist_review_months, activist_min_months, introducers, training_min_days,
+                development_majority_percent, approval_within_months, probation_months,
+                extension_min_months, extension_max_months,
                 general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by",
         town,
         p.version,
@@ -519,6 +699,19 @@ async fn insert(
         p.mentor_limit,
         p.letter_validity_default_days,
         p.letter_validity_max_days,
+        p.applicant_min_age,
+        p.talk_within_months,
+        p.contacts_min,
+        p.contacts_max,
+        p.activist_review_months,
+        p.activist_min_months,
+        p.introducers,
+        p.training_min_days,
+        p.development_majority_percent,
+        p.approval_within_months,
+        p.probation_months,
+        p.extension_min_months,
+        p.extension_max_months,
         p.general_meetings_per_quarter,
         p.branch_committees_per_month,
         p.party_groups_per_month,
@@ -533,11 +726,14 @@ async fn insert(
     Ok(row.into())
 }
 
-/// The town's current policy.
+/// The town's current policy · 本镇现行的计分办法
 ///
 /// Scores are in points (steps of 0.5). The `ETag` is the version. Roles: all, for the
 /// towns they cover.
+///
+/// 分值以分为单位（步长 0.5 分）。`ETag` 即版本号。角色：全部，限其所辖的镇。
 #[utoipa::path(
+    operation_id = "get_policy",
     tag = "policy",
     params(("town" = Uuid, Path, description = "The town's id.")),
     responses((status = 200, description = "The current policy.", body = Policy,
@@ -556,10 +752,13 @@ async fn get_policy(
     Ok(reply::with_etag(&p, i64::from(p.version)))
 }
 
-/// Every version of the town's policy, newest first.
+/// Every version of the town's policy, newest first · 本镇计分办法的所有版本，最新的在前
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_policy_versions",
     tag = "policy",
     params(("town" = Uuid, Path, description = "The town's id."), PageParams),
     responses((status = 200, description = "A page of versions, newest first.", body = Page<Policy>)),
@@ -582,6 +781,10 @@ async fn list_versions(
                 failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
                 objection_period_working_days, cohort_min, cohort_max, mentor_limit,
                 letter_validity_default_days, letter_validity_max_days,
+                applicant_min_age, talk_within_months, contacts_min, contacts_max,
+                activist_review_months, activist_min_months, introducers, training_min_days,
+                development_majority_percent, approval_within_months, probation_months,
+                extension_min_months, extension_max_months,
                 general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
         town,
@@ -596,12 +799,16 @@ async fn list_versions(
     })))
 }
 
-/// Change the policy: a new version.
+/// Change the policy: a new version · 修改计分办法：形成新版本
 ///
 /// Needs `If-Match` with the current version's ETag. The new version applies to what is
 /// written from now on; entries and evaluations already written keep the version they used.
 /// Roles: `committee`.
+///
+/// 须带 `If-Match`（当前版本的 ETag）。新版本只适用于此后写入的记录；
+/// 已写入的记分和民主评议保留其所用的版本。角色：`committee`。
 #[utoipa::path(
+    operation_id = "change_policy",
     tag = "policy",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = PolicyChange,
@@ -665,6 +872,19 @@ mod tests {
             mentor_limit: 2,
             letter_validity_default_days: 30,
             letter_validity_max_days: 90,
+            applicant_min_age: 18,
+            talk_within_months: 1,
+            contacts_min: 1,
+            contacts_max: 2,
+            activist_review_months: 6,
+            activist_min_months: 12,
+            introducers: 2,
+            training_min_days: 3,
+            development_majority_percent: 50,
+            approval_within_months: 3,
+            probation_months: 12,
+            extension_min_months: 6,
+            extension_max_months: 12,
             general_meetings_per_quarter: 1,
             branch_committees_per_month: 1,
             party_groups_per_month: 1,

@@ -6,13 +6,13 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::repo;
 use crate::activities::domain::check_day_filter;
 use crate::auth::{Auth, Caller, roles};
 use crate::desk::domain::{DeskCategory, DeskEntry, DeskStatus, Viewer};
@@ -41,8 +41,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct DateRange {
     /// The first day (`YYYY-MM-DD`, the town's calendar, years 2000 to 2099).
+    #[param(value_type = crate::types::CalendarDate, inline)]
     pub from: NaiveDate,
     /// The last day, included; not before `from` (400 `invalid_query` otherwise).
+    #[param(value_type = crate::types::CalendarDate, inline)]
     pub to: NaiveDate,
 }
 
@@ -176,7 +178,7 @@ impl Start {
     }
 }
 
-/// A case's ledger.
+/// A case's ledger · 档案的积分台账（导出）
 ///
 /// Every entry of the case, oldest first: its position, when, what for, the points and the
 /// score after it, the reason, the source, who recorded it and under which policy version.
@@ -185,7 +187,14 @@ impl Start {
 /// 记分编号 (times in the town's zone). Streamed, whatever its length (an XLSX sheet holds
 /// at most 1,048,575 rows: beyond that, 422 `too_many_rows`; ask for CSV). Roles: `staff`,
 /// `committee`, `county`.
+///
+/// 该档案的每条记分，最早的在前：序号、时间、事由类型、分值及记分后得分、理由、来源、记录人及所用计分办法版本。
+/// JSON（`Report`，行为 `LedgerEntry`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：序号、记录时间、类型、分值、记分后得分、事由、来源、记录人、计分办法版本、记分编号（时间为本镇时区）。
+/// 无论多长都以流式输出（一个 XLSX 工作表最多 1,048,575 行：超过时答 422 `too_many_rows`，请改用 CSV）。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_ledger",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), ("case" = Uuid, Path, description = "The case's id."), FormatQuery),
     responses(
@@ -215,18 +224,7 @@ async fn ledger(
             .ok_or(ApiError::NotFound)?;
     }
     let rows = start.feed(&db, move |conn| {
-        sqlx::query_as!(
-            LedgerEntry,
-            r#"SELECT id, case_id, seq, half_points AS "points: HalfPoints", kind AS "kind: EntryKind",
-                      source_type AS "source_type: SourceType", source_id, reverses_entry_id, reason,
-                      recorded_by, recorded_role, recorded_at, policy_version, score_after AS "score_after: HalfPoints"
-               FROM ledger_entries
-               WHERE town_id = $1 AND case_id = $2
-               ORDER BY seq"#,
-            town,
-            case,
-        )
-        .fetch(conn)
+        crate::scores::repo::whole_ledger(conn, town, case)
     });
     let mut head = Report::head("ledger", town);
     head.case_id = Some(case);
@@ -252,8 +250,12 @@ pub struct AttendanceLine {
     pub excused: i64,
     /// Required at an activity whose roll is not recorded yet.
     pub not_recorded: i64,
-    /// `present / (present + absent + excused)`, to 4 decimals; `null` with no roll recorded.
+    /// `present / (present + absent + excused)`, to 4 decimals: excused leave counts as
+    /// not attended; `null` with no roll recorded.
     pub rate: Option<f64>,
+    /// `present / (present + absent)`, to 4 decimals: excused leave left out; `null` when
+    /// every recorded roll was excused or none is recorded.
+    pub rate_without_excused: Option<f64>,
 }
 
 impl Table for AttendanceLine {
@@ -266,7 +268,8 @@ impl Table for AttendanceLine {
         "缺勤",
         "请假",
         "未点名",
-        "出勤率",
+        "出勤率（请假计为未出勤）",
+        "出勤率（不含请假）",
         "党员编号",
     ];
 
@@ -280,20 +283,29 @@ impl Table for AttendanceLine {
             self.excused.into(),
             self.not_recorded.into(),
             self.rate.into(),
+            self.rate_without_excused.into(),
             self.member_id.into(),
         ]
     }
 }
 
-/// Attendance over a range of days.
+/// Attendance over a range of days · 一段日期内的考勤统计
 ///
 /// Per member required at any activity starting in the range (the town's calendar, both
 /// ends included): how many they were required at, present, absent, excused, not yet
-/// recorded, and the rate over the recorded ones; by branch and name. JSON (`Report` with
-/// `AttendanceLine` rows), CSV or XLSX by `?format=` or `Accept`; the files' headings:
-/// 姓名, 所在支部, 应出勤次数, 出勤, 缺勤, 请假, 未点名, 出勤率, 党员编号. Roles: `staff`,
-/// `committee`, `county`.
+/// recorded, and the rate over the recorded ones, twice: with excused leave (请假) counted
+/// as not attended (`rate`) and with it left out (`rate_without_excused`); by branch and
+/// name. JSON (`Report` with `AttendanceLine` rows), CSV or XLSX by `?format=` or
+/// `Accept`; the files' headings: 姓名, 所在支部, 应出勤次数, 出勤, 缺勤, 请假, 未点名,
+/// 出勤率（请假计为未出勤）, 出勤率（不含请假）, 党员编号. Roles: `staff`, `committee`, `county`.
+///
+/// 日期范围内（本镇日历，含首尾两日）开始的任何活动中应出勤的每名党员：应出勤次数、出勤、缺勤、请假、尚未点名的次数，以及已点名次数中的出勤率，分两种：请假计为未出勤（`rate`）和不含请假（`rate_without_excused`）；
+/// 按支部和姓名排列。
+/// JSON（`Report`，行为 `AttendanceLine`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：姓名、所在支部、应出勤次数、出勤、缺勤、请假、未点名、出勤率（请假计为未出勤）、出勤率（不含请假）、党员编号。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_attendance",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), DateRange, FormatQuery),
     responses(
@@ -318,33 +330,7 @@ async fn attendance(
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let rows = start.feed(&db, move |conn| {
-        sqlx::query_as!(
-            AttendanceLine,
-            r#"SELECT m.id AS member_id, m.name, b.name AS "branch_name?",
-                      count(*) AS "required!",
-                      count(*) FILTER (WHERE r.status = 'present') AS "present!",
-                      count(*) FILTER (WHERE r.status = 'absent') AS "absent!",
-                      count(*) FILTER (WHERE r.status = 'excused') AS "excused!",
-                      count(*) FILTER (WHERE r.id IS NULL) AS "not_recorded!",
-                      round(count(*) FILTER (WHERE r.status = 'present')::numeric
-                            / nullif(count(r.id), 0), 4)::float8 AS rate
-               FROM activities a
-               JOIN towns t ON t.id = a.town_id
-               JOIN activity_attendees aa ON aa.town_id = a.town_id AND aa.activity_id = a.id
-               JOIN members m ON m.town_id = aa.town_id AND m.id = aa.member_id
-               LEFT JOIN branches b ON b.town_id = m.town_id AND b.id = m.branch_id
-               LEFT JOIN attendance_records r
-                      ON r.town_id = aa.town_id AND r.activity_id = aa.activity_id AND r.member_id = aa.member_id
-               WHERE a.town_id = $1
-                 AND a.starts_at >= ($2::date::timestamp AT TIME ZONE t.time_zone)
-                 AND a.starts_at < (($3::date + 1)::timestamp AT TIME ZONE t.time_zone)
-               GROUP BY m.id, m.name, b.name
-               ORDER BY b.name NULLS LAST, m.name, m.id"#,
-            town,
-            range.from,
-            range.to,
-        )
-        .fetch(conn)
+        repo::attendance(conn, town, range.from, range.to)
     });
     let mut head = Report::head("attendance", town);
     head.from = Some(range.from);
@@ -409,7 +395,7 @@ impl Table for DeskEntry {
     }
 }
 
-/// The desk register over a range of days.
+/// The desk register over a range of days · 一段日期内的窗口登记簿
 ///
 /// Every visit received in the range (the town's calendar, both ends included), in the
 /// order received, as the caller may see it: confidential (counselling) entries only for
@@ -417,7 +403,15 @@ impl Table for DeskEntry {
 /// with `DeskEntry` rows), CSV or XLSX by `?format=` or `Accept`; the files' headings:
 /// 登记时间, 来访人, 联系电话, 来自, 事项类别, 诉求, 接待人, 办理状态, 办理结果, 转办单位,
 /// 登记编号. Roles: `staff`, `committee`, `county`.
+///
+/// 日期范围内（本镇日历，含首尾两日）接待的每次来访，按接待顺序排列，
+/// 按调用者可见的范围：保密的（心理疏导）登记只对其登记人和镇党委列出，
+/// `county` 看到的来访人电话为脱敏显示。
+/// JSON（`Report`，行为 `DeskEntry`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：登记时间、来访人、联系电话、来自、事项类别、诉求、接待人、办理状态、办理结果、转办单位、登记编号。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_desk_register",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), DateRange, FormatQuery),
     responses(
@@ -443,30 +437,7 @@ async fn desk_register(
     let town = start.town;
     let viewer = Viewer::new(auth.role, &auth.sub);
     let rows = start.feed(&db, move |conn| {
-        let all = viewer.sees_all_confidential();
-        let author = viewer.confidential_author().map(str::to_owned);
-        sqlx::query_as!(
-            DeskEntry,
-            r#"SELECT d.id, d.town_id, visitor_name, member_id, visitor_phone, jurisdiction,
-                   category AS "category: DeskCategory", request, received_by, received_at,
-                   confidential AS "confidential!", status AS "status: DeskStatus", outcome, referred_to,
-                   referral_reason, follow_up, status_changed_by, status_changed_at, d.created_at, d.updated_at, d.version
-               FROM desk_entries d
-               JOIN towns t ON t.id = d.town_id
-               WHERE d.town_id = $1
-                 AND received_at >= ($2::date::timestamp AT TIME ZONE t.time_zone)
-                 AND received_at < (($3::date + 1)::timestamp AT TIME ZONE t.time_zone)
-                 AND (NOT confidential OR $4 OR received_by = $5)
-               ORDER BY received_at, d.id"#,
-            town,
-            range.from,
-            range.to,
-            all,
-            author,
-        )
-        .fetch(conn)
-        .map(move |row| row.map(|entry| viewer.present(entry)))
-        .boxed()
+        crate::desk::repo::register(conn, town, range.from, range.to, viewer)
     });
     let mut head = Report::head("desk_register", town);
     head.from = Some(range.from);
@@ -537,14 +508,20 @@ impl Table for OverdueLetter {
     }
 }
 
-/// The overdue transfer letters.
+/// The overdue transfer letters · 逾期未回执的介绍信
 ///
 /// Every introduction letter still `issued` whose `valid_until` has passed in the town's
 /// today, longest overdue first: the letter, the member, the other side, the days overdue.
 /// JSON (`Report` with `OverdueLetter` rows), CSV or XLSX by `?format=` or `Accept`; the
 /// files' headings: 介绍信编号, 党员姓名, 转接方向, 对方党组织, 本镇支部, 决定日期, 有效期至,
 /// 逾期天数, 党费交至, 党员编号. Roles: `staff`, `committee`, `county`.
+///
+/// 以本镇今天为准已过 `valid_until` 仍为 `issued` 的每封介绍信，逾期最久的在前：介绍信、党员、对方党组织、逾期天数。
+/// JSON（`Report`，行为 `OverdueLetter`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：介绍信编号、党员姓名、转接方向、对方党组织、本镇支部、决定日期、有效期至、逾期天数、党费交至、党员编号。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_overdue_letters",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), FormatQuery),
     responses(
@@ -567,24 +544,7 @@ async fn overdue_letters(
     let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let today = chrono::Utc::now().with_timezone(&start.tz).date_naive();
-    let rows = start.feed(&db, move |conn| {
-        sqlx::query_as!(
-            OverdueLetter,
-            r#"SELECT t.id AS transfer_id, t.member_id, m.name AS member_name,
-                      t.kind AS "kind: TransferKind", t.letter_serial AS "letter_serial!",
-                      t.external_org AS "external_org!", b.name AS "branch_name?", t.decided_on,
-                      t.valid_until AS "valid_until!", ($2::date - t.valid_until) AS "days_overdue!",
-                      t.dues_paid_until
-               FROM transfers t
-               JOIN members m ON m.town_id = t.town_id AND m.id = t.member_id
-               LEFT JOIN branches b ON b.town_id = t.town_id AND b.id = coalesce(t.from_branch_id, t.to_branch_id)
-               WHERE t.town_id = $1 AND t.status = 'issued' AND t.valid_until < $2
-               ORDER BY t.valid_until, t.id"#,
-            town,
-            today,
-        )
-        .fetch(conn)
-    });
+    let rows = start.feed(&db, move |conn| repo::overdue_letters(conn, town, today));
     let head = Report::head("overdue_letters", town);
     start
         .respond(format!("overdue-letters-{today}"), head, rows)
@@ -600,14 +560,21 @@ pub struct YearQuery {
     pub year: Option<i32>,
 }
 
-/// A year's cohort roster.
+/// A year's cohort roster · 某年度学员班花名册
 ///
 /// The same roster as `/towns/{town}/cohorts/{cohort}/roster`, found by the year (this
 /// year by default): each trainee with placements, mentor and attendance. JSON (`Roster`),
 /// CSV or XLSX by `?format=` or `Accept`; the files' headings: 姓名, 党员编号, 村（社区）,
 /// 入选条件, 培养安排, 结对导师, 出勤次数/应出勤次数, 出勤率. 404 when the town has no
 /// cohort that year. Roles: `staff`, `committee`, `county`.
+///
+/// 与 `/towns/{town}/cohorts/{cohort}/roster` 相同的花名册，
+/// 按年度查找（默认今年）：每名学员及其培养安排、结对导师和出勤。
+/// JSON（`Roster`）、CSV 或 XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：姓名、党员编号、村（社区）、入选条件、培养安排、结对导师、出勤次数/应出勤次数、出勤率。
+/// 本镇该年度没有学员班时答 404。角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_cohort_roster",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), YearQuery, FormatQuery),
     responses((status = 200, description = "The roster.",
@@ -641,13 +608,8 @@ async fn cohort_roster(
         Some(year) => year,
         None => crate::towns::repo::today(&mut conn, town).await?.year(),
     };
-    let cohort = sqlx::query_scalar!(
-        "SELECT id FROM cohorts WHERE town_id = $1 AND year = $2",
-        town,
-        year
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(ApiError::NotFound)?;
+    let cohort = crate::cohorts::repo::of_year(&mut conn, town, year)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     crate::cohorts::roster_answer(&mut conn, town, cohort, format).await
 }

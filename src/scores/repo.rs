@@ -236,3 +236,23 @@ pub async fn entry(
     .fetch_optional(conn)
     .await?)
 }
+
+/// Every entry of a case's ledger, oldest first, as a stream (exports of any length).
+pub fn whole_ledger(
+    conn: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+) -> futures_util::stream::BoxStream<'_, Result<LedgerEntry, sqlx::Error>> {
+    sqlx::query_as!(
+        LedgerEntry,
+        r#"SELECT id, case_id, seq, half_points AS "points: HalfPoints", kind AS "kind: EntryKind",
+                  source_type AS "source_type: SourceType", source_id, reverses_entry_id, reason,
+                  recorded_by, recorded_role, recorded_at, policy_version, score_after AS "score_after: HalfPoints"
+           FROM ledger_entries
+           WHERE town_id = $1 AND case_id = $2
+           ORDER BY seq"#,
+        town,
+        case,
+    )
+    .fetch(conn)
+}

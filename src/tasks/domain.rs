@@ -123,6 +123,7 @@ pub struct NewTask {
     )]
     pub description: Option<String>,
     /// By when: today or later (town calendar date).
+    #[schema(value_type = crate::types::CalendarDate)]
     pub due_on: NaiveDate,
 }
 
@@ -146,7 +147,7 @@ impl NewTask {
             .description
             .as_deref()
             .map(|d| c.long_text("description", d, 1, 2000));
-        if self.due_on < today {
+        if c.date("due_on", self.due_on) && self.due_on < today {
             c.push(FieldError::new(
                 "due_on",
                 "in_past",

@@ -22,12 +22,17 @@ fn location(town: Uuid, task: Uuid) -> String {
     format!("/api/v1/towns/{town}/tasks/{task}")
 }
 
-/// Assign a task to a case (art. 21).
+/// Assign a task to a case (art. 21) · 给转化档案布置任务（第21条）
 ///
 /// Title 1 to 200 characters, an optional description, and a due date that is today or
 /// later in the town's calendar. A concluded case takes no more tasks (409
 /// `case_concluded`). Roles: `staff`, `committee`.
+///
+/// 标题 1 至 200 字，可附说明，完成期限为本镇日历的今天或以后。
+/// 已结案的档案不能再布置任务（409 `case_concluded`）。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "assign_task",
     tag = "tasks",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -59,10 +64,13 @@ pub(super) async fn assign_task(
     .await
 }
 
-/// A case's tasks, in the order they were assigned.
+/// A case's tasks, in the order they were assigned · 档案的任务，按布置先后排列
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_case_tasks",
     tag = "tasks",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -86,10 +94,13 @@ pub(super) async fn list_case_tasks(
     Ok(web::Json(tasks))
 }
 
-/// Read a task.
+/// Read a task · 查看一项任务
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_task",
     tag = "tasks",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -114,7 +125,7 @@ pub(super) async fn get_task(
     Ok(reply::with_etag(&task, task.version))
 }
 
-/// Record a task's outcome, once (art. 21).
+/// Record a task's outcome, once (art. 21) · 记录任务完成情况，只记一次（第21条）
 ///
 /// `completed` adds one step (0.5) to the case's score, `not_completed` takes one away: the
 /// ledger entry (source: this task), the threshold events it sets off (a committee matter
@@ -122,7 +133,16 @@ pub(super) async fn get_task(
 /// outcome is final: a second one is a 409 `outcome_recorded` and changes nothing; a wrong
 /// one is undone by a committee reversal (`/cases/{case}/adjustments`). Needs an
 /// `Idempotency-Key` (400 `idempotency_key_required`). Roles: `staff`, `committee`.
+///
+/// `completed` 为档案加一个步长（0.5 分），
+/// `not_completed` 减一个步长：记分（来源为该任务）、由此触发的事项（低于 3 分生成镇党委处理事项，
+/// 达到 15 分转为待评议）和完成情况在同一事务中写入。
+/// 完成情况一经记录即为定论：再次记录答 409 `outcome_recorded`，不作任何改动；
+/// 记错的由镇党委冲销（`/cases/{case}/adjustments`）。
+/// 需带 `Idempotency-Key`（缺少时答 400 `idempotency_key_required`）。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "record_task_outcome",
     tag = "tasks",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -169,10 +189,13 @@ pub struct ObjectionQuery {
     pub case_id: Option<Uuid>,
 }
 
-/// A town's objections to ledger entries, in the order they were lodged.
+/// A town's objections to ledger entries, in the order they were lodged · 本镇党员对记分提出的异议，按提出先后排列
 ///
 /// Roles: `committee`, `staff`.
+///
+/// 角色：`committee`、`staff`。
 #[utoipa::path(
+    operation_id = "list_objections",
     tag = "tasks",
     params(("town" = Uuid, Path, description = "The town's id."), ObjectionQuery, PageParams),
     responses((status = 200, description = "A page of objections.", body = Page<Objection>)),
@@ -194,10 +217,14 @@ pub(super) async fn list_objections(
     Ok(web::Json(Page::from_rows(rows, keyset, |o| o.id)))
 }
 
-/// Read an objection.
+/// Read an objection · 查看一条异议
 ///
 /// The `ETag` is what deciding it needs in `If-Match`. Roles: `committee`, `staff`.
+///
+/// 作出决定时 `If-Match` 须带此处返回的 `ETag`。
+/// 角色：`committee`、`staff`。
 #[utoipa::path(
+    operation_id = "get_objection",
     tag = "tasks",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -222,7 +249,7 @@ pub(super) async fn get_objection(
     Ok(reply::with_etag(&objection, objection.version))
 }
 
-/// Decide an objection: uphold or reject it, with a reason.
+/// Decide an objection: uphold or reject it, with a reason · 对异议作出决定：支持或不予支持，并写明理由
 ///
 /// Upheld: the entry is reversed (a `reversal` entry of the opposite amount, its source this
 /// objection) in the same transaction, with the threshold events that sets off. Rejected:
@@ -230,7 +257,15 @@ pub(super) async fn get_objection(
 /// answers the ledger's 409 `already_reversed` and the objection stays open; a concluded
 /// case answers 409 `case_concluded`. Needs `If-Match` with the objection's ETag and an
 /// `Idempotency-Key` (400 `idempotency_key_required`). Roles: `committee`.
+///
+/// 支持：在同一事务中冲销该条记分（一条分值相反、来源为该异议的 `reversal` 记分），并触发由此引起的分数线事项。
+/// 不予支持：其他不变。每条异议只决定一次（409 `objection_decided`）；
+/// 该记分已被冲销时答台账的 409 `already_reversed`，异议仍待决定；
+/// 档案已结案答 409 `case_concluded`。
+/// 需带 `If-Match`（该异议的 ETag）和 `Idempotency-Key`（缺少时答 400 `idempotency_key_required`）。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "decide_objection",
     tag = "tasks",
     params(
         ("town" = Uuid, Path, description = "The town's id."),

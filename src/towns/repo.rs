@@ -120,3 +120,24 @@ pub async fn zone(conn: &mut PgConnection, id: Uuid) -> Result<chrono_tz::Tz, Ap
         .ok_or(ApiError::NotFound)?;
     Ok(zone.parse().unwrap_or(chrono_tz::Asia::Shanghai))
 }
+
+/// Whether the town exists.
+pub async fn exists(db: &sqlx::PgPool, town: Uuid) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT EXISTS (SELECT 1 FROM towns WHERE id = $1) AS \"e!\"",
+        town
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// Whether the town exists and belongs to the county `county`.
+pub async fn is_in_county(db: &sqlx::PgPool, town: Uuid, county: &str) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT EXISTS (SELECT 1 FROM towns WHERE id = $1 AND county_code = $2) AS \"e!\"",
+        town,
+        county
+    )
+    .fetch_one(db)
+    .await?)
+}

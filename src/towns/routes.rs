@@ -14,11 +14,15 @@ use crate::http::idempotency::{Answer, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 
-/// Create a town, with its center branch and its policy.
+/// Create a town, with its center branch and its policy · 新建一个镇，连同其服务转化中心支部和计分办法
 ///
 /// The town, its center branch and version 1 of its policy (the rules as written) are
 /// written in one transaction; the database refuses a town without either. Roles: `admin`.
+///
+/// 镇、中心支部和第 1 版计分办法（按工作制度原文）在同一事务中写入；缺少任何一项，数据库都会拒绝。
+/// 角色：`admin`。
 #[utoipa::path(
+    operation_id = "create_town",
     tag = "towns",
     request_body = NewTown,
     responses(
@@ -44,11 +48,14 @@ pub(super) async fn create_town(
     .await
 }
 
-/// List the towns you can see.
+/// List the towns you can see · 列出可查看的镇
 ///
 /// An admin sees every town, a county system the towns of its county, everyone else
 /// their own town. Roles: all.
+///
+/// `admin` 可见所有镇，县级系统可见本县各镇，其他角色只见本镇。角色：全部。
 #[utoipa::path(
+    operation_id = "list_towns",
     tag = "towns",
     params(PageParams),
     responses((status = 200, description = "A page of towns.", body = Page<Town>)),
@@ -71,10 +78,13 @@ pub(super) async fn list_towns(
     Ok(web::Json(Page::from_rows(rows, keyset, |t| t.id)))
 }
 
-/// Read a town.
+/// Read a town · 查看一个镇
 ///
 /// Roles: all, for the towns they cover; another town answers 404.
+///
+/// 角色：全部，限其所辖的镇；其他镇答 404。
 #[utoipa::path(
+    operation_id = "get_town",
     tag = "towns",
     params(("town" = Uuid, Path, description = "The town's id.")),
     responses((status = 200, description = "The town.", body = Town,
@@ -95,10 +105,13 @@ pub(super) async fn get_town(
     Ok(reply::with_etag(&town, town.version))
 }
 
-/// Change a town's name, county or time zone.
+/// Change a town's name, county or time zone · 修改镇的名称、所属县或时区
 ///
 /// Needs `If-Match` with the town's current ETag. Roles: `admin`.
+///
+/// 须带 `If-Match`（该镇当前的 ETag）。角色：`admin`。
 #[utoipa::path(
+    operation_id = "update_town",
     tag = "towns",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = TownPatch,

@@ -237,6 +237,7 @@ pub struct NewTransfer {
     pub letter_serial: Option<String>,
     /// outflow: party dues paid up to; at the latest the end of the town's current month.
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub dues_paid_until: Option<NaiveDate>,
     /// outflow: how many days the letter is valid from `decided_on`: 1 to the policy's
     /// `letter_validity_max_days` (90 unless changed; never over 92), default the policy's
@@ -253,6 +254,7 @@ pub struct NewTransfer {
     )]
     pub reason: String,
     /// When it was decided; not in the future.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub decided_on: NaiveDate,
 }
 
@@ -396,8 +398,10 @@ pub struct NewInflow {
     pub letter_serial: String,
     /// The letter is valid until (from the letter): not before `decided_on`, and at most the
     /// policy's `letter_validity_max_days` (90 unless changed) after it.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub valid_until: NaiveDate,
     /// Party dues paid up to, from the letter; at the latest the end of the current month.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub dues_paid_until: NaiveDate,
     /// The branch of this town they will join when the receipt is sent.
     pub to_branch_id: Uuid,
@@ -411,6 +415,7 @@ pub struct NewInflow {
     pub reason: String,
     /// When the committee accepted the letter; not in the future. Default: today.
     #[serde(default)]
+    #[schema(value_type = Option<crate::types::CalendarDate>)]
     pub decided_on: Option<NaiveDate>,
 }
 
@@ -540,6 +545,7 @@ fn national_id_error(e: NationalIdError) -> FieldError {
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// When the receipt came back: not in the future, not before the decision.
+    #[schema(value_type = crate::types::CalendarDate)]
     pub receipt_on: NaiveDate,
 }
 
@@ -653,7 +659,7 @@ pub fn end_of_month(date: NaiveDate) -> NaiveDate {
 
 /// Dues are paid by the month: "paid up to" may be the end of the current month, not later.
 fn dues_not_ahead(c: &mut Checks, dues: NaiveDate, today: NaiveDate) {
-    if dues > end_of_month(today) {
+    if c.date("dues_paid_until", dues) && dues > end_of_month(today) {
         c.push(FieldError::new(
             "dues_paid_until",
             "in_the_future",

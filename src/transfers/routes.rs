@@ -41,12 +41,17 @@ pub struct TransferFilter {
     pub overdue: Option<bool>,
 }
 
-/// List a town's transfers.
+/// List a town's transfers · 列出本镇的组织关系接转
 ///
 /// Filters by kind, status, member, branch; `overdue=true` lists the letters still
 /// `issued` past their `valid_until` in the town's today. Roles: `staff`, `committee`,
 /// `county`.
+///
+/// 可按类型、状态、党员、支部筛选；
+/// `overdue=true` 列出以本镇今天为准已过 `valid_until` 仍为 `issued` 的介绍信。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_transfers",
     tag = "transfers",
     params(("town" = Uuid, Path, description = "The town's id."), TransferFilter, PageParams),
     responses((status = 200, description = "A page of transfers, oldest first.", body = Page<Transfer>)),
@@ -75,11 +80,15 @@ pub(super) async fn list_transfers(
     Ok(web::Json(Page::from_rows(rows, keyset, |t| t.id)))
 }
 
-/// A member's transfer history.
+/// A member's transfer history · 党员的组织关系接转记录
 ///
 /// Every move of the member's relation, oldest first: their registration, moves between
 /// branches, letters out of or into the town. Roles: `staff`, `committee`, `county`.
+///
+/// 该党员组织关系的每一次变动，最早的在前：登记、支部间转接、转出或转入本镇的介绍信。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_member_transfers",
     tag = "transfers",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -112,10 +121,13 @@ pub(super) async fn list_member_transfers(
     Ok(web::Json(Page::from_rows(rows, keyset, |t| t.id)))
 }
 
-/// Read a transfer.
+/// Read a transfer · 查看一次组织关系接转
 ///
 /// Roles: `staff`, `committee`, `county`.
+///
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_transfer",
     tag = "transfers",
     params(("town" = Uuid, Path, description = "The town's id."), ("transfer" = Uuid, Path, description = "The transfer's id.")),
     responses((status = 200, description = "The transfer.", body = Transfer,
@@ -135,7 +147,7 @@ pub(super) async fn get_transfer(
     Ok(reply::with_etag(&t, t.version))
 }
 
-/// Transfer a member: between branches, or out of the town.
+/// Transfer a member: between branches, or out of the town · 转接党员组织关系：支部之间，或转出本镇
 ///
 /// `internal` (roles `staff`, `committee`): to `to_branch_id`, a branch of this town; it
 /// completes at once and the member is in the new branch. `outflow` (role `committee`
@@ -143,7 +155,15 @@ pub(super) async fn get_transfer(
 /// (default 30, at most 90) from `decided_on`; the member stays in their branch until
 /// the receipt. Only an active member with no open letter transfers.
 /// Roles: `staff`, `committee`.
+///
+/// `internal`（角色 `staff`、`committee`）：转到本镇的 `to_branch_id` 支部，立即完成，党员即在新支部。
+/// `outflow`（仅限角色 `committee`；
+/// `staff` 答 403）：开具介绍信转往 `external_org`，
+/// 自 `decided_on` 起有效 `valid_days` 天（默认 30，最多 90）；
+/// 回执回来之前党员仍留在原支部。只有正常在册、没有未办结介绍信的党员才能转接。
+/// 角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "create_transfer",
     tag = "transfers",
     params(("town" = Uuid, Path, description = "The town's id."), ("member" = Uuid, Path, description = "The member's id.")),
     request_body = NewTransfer,
@@ -179,7 +199,7 @@ pub(super) async fn create_transfer(
     .await
 }
 
-/// Take in a member arriving from outside the town with a letter.
+/// Take in a member arriving from outside the town with a letter · 接收持介绍信从镇外转入的党员
 ///
 /// Creates the newcomer's member record (`incoming`, no branch yet) and the inflow
 /// transfer (`issued`), in one transaction; the receipt then puts them in `to_branch_id`
@@ -187,7 +207,13 @@ pub(super) async fn create_transfer(
 /// newcomer whose earlier inflow was rejected or revoked) is found by national ID and
 /// their record reused as it is; any other member with that number is a 409.
 /// Roles: `committee`.
+///
+/// 在同一事务中建立新来党员的档案（`incoming`，尚无支部）和转入接转（`issued`）；
+/// 回执后其以正常在册党员身份进入 `to_branch_id`。
+/// 曾从本镇转出的党员（或此前转入被退回、撤回的新来党员）按身份证号找到，原档案照原样沿用；
+/// 其他持该号码的党员答 409。角色：`committee`。
 #[utoipa::path(
+    operation_id = "create_inflow",
     tag = "transfers",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewInflow,
@@ -218,13 +244,19 @@ pub(super) async fn create_inflow(
     .await
 }
 
-/// Record a letter's receipt (回执).
+/// Record a letter's receipt (回执) · 登记介绍信回执
 ///
 /// The move is done: for an outflow the member becomes `transferred_out` (keeping their
 /// last branch as history); for an inflow the member joins `to_branch_id` and becomes
 /// `active`. `receipt_on` is not in the future nor before `decided_on`. Needs `If-Match`.
 /// Roles: `committee`.
+///
+/// 转接完成：转出的党员变为 `transferred_out`（保留其最后所在支部作为记录）；
+/// 转入的党员进入 `to_branch_id`，变为 `active`。
+/// `receipt_on` 不能晚于今天，也不能早于 `decided_on`。
+/// 需带 `If-Match`。角色：`committee`。
 #[utoipa::path(
+    operation_id = "receive_letter",
     tag = "transfers",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -252,13 +284,18 @@ pub(super) async fn receive_letter(
     end_letter(&auth, &db, town, id, if_match, LetterEnd::Receive(&body)).await
 }
 
-/// Record that the other side refused a letter.
+/// Record that the other side refused a letter · 登记对方退回介绍信
 ///
 /// The letter is `rejected`, with the reason; nothing moves. For an outflow the member
 /// stays where they are; for an inflow the newcomer's record stays `incoming` (a later
 /// inflow reuses it), and a returning former member's goes back to `transferred_out`.
 /// Needs `If-Match`. Roles: `committee`.
+///
+/// 介绍信变为 `rejected`，附退回理由；组织关系不变。转出的党员仍留在原处；
+/// 转入的新来党员档案仍为 `incoming`（以后再转入时沿用），回本镇的原党员则恢复为 `transferred_out`。
+/// 需带 `If-Match`。角色：`committee`。
 #[utoipa::path(
+    operation_id = "reject_letter",
     tag = "transfers",
     params(
         ("town" = Uuid, Path, description = "The town's id."),
@@ -285,11 +322,15 @@ pub(super) async fn reject_letter(
     end_letter(&auth, &db, town, id, if_match, LetterEnd::Reject(&body)).await
 }
 
-/// Withdraw a letter.
+/// Withdraw a letter · 撤回介绍信
 ///
 /// The letter is `revoked`, with the reason; nothing moves (as for a rejection). Needs
 /// `If-Match`. Roles: `committee`.
+///
+/// 介绍信变为 `revoked`，附撤回理由；组织关系不变（与退回相同）。需带 `If-Match`。
+/// 角色：`committee`。
 #[utoipa::path(
+    operation_id = "revoke_letter",
     tag = "transfers",
     params(
         ("town" = Uuid, Path, description = "The town's id."),

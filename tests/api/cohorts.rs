@@ -405,7 +405,7 @@ async fn a_trainees_placements_never_overlap() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
 
     // A trainee with placements stays in the cohort.
     let res = app
@@ -514,6 +514,8 @@ async fn the_roster_shows_placements_mentor_and_attendance_and_exports_csv() {
     assert_eq!(first["attendance_required"], 2);
     assert_eq!(first["attendance_present"], 1);
     assert_eq!(first["attendance_rate"], 0.5);
+    assert_eq!(first["attendance_excused"], 0);
+    assert_eq!(first["attendance_rate_without_excused"], 0.5);
     let second = entries.iter().find(|e| uuid(&e["member_id"]) != m).unwrap();
     assert!(second["mentor"].is_null());
     assert!(second["attendance_rate"].is_null());
@@ -545,7 +547,8 @@ async fn the_roster_shows_placements_mentor_and_attendance_and_exports_csv() {
             "培养安排",
             "结对导师",
             "出勤次数/应出勤次数",
-            "出勤率"
+            "出勤率（请假计为未出勤）",
+            "出勤率（不含请假）"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -556,6 +559,10 @@ async fn the_roster_shows_placements_mentor_and_attendance_and_exports_csv() {
     assert_eq!(&row[5], "王导师");
     assert_eq!(&row[6], "1/2");
     assert_eq!(&row[7], "50.0%");
+    assert_eq!(
+        &row[8], "50.0%",
+        "absent, not excused: the same without excused leave"
+    );
 
     let res = app
         .authed(Method::GET, &format!("{url}?format=pdf"), &t.committee)
@@ -595,6 +602,12 @@ async fn the_role_matrix_and_other_towns() {
         for url in &reads {
             let res = app.authed(Method::GET, url, &token).send().await.unwrap();
             assert_eq!(res.status().as_u16(), status, "{role:?} GET {url}");
+            if status == 200 && url.ends_with("/placements") {
+                // A list like every other: {items, next_cursor}.
+                let page: serde_json::Value = res.json().await.unwrap();
+                assert!(page["items"].is_array(), "{page}");
+                assert!(page["next_cursor"].is_null(), "{page}");
+            }
         }
         if role != Role::Committee {
             let res = app

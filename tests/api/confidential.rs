@@ -102,6 +102,15 @@ async fn the_feed_shows_a_counselling_visit_only_to_who_may_see_it() {
             .filter(|e| e["resource_id"] == json!(t.entry))
             .count()
     };
+    // The feed shows a commit once no older transaction of the cluster is still open
+    // (so that it never skips one); other tests share the cluster, so wait until the
+    // committee, who sees everything, sees the entry.
+    for _ in 0..50 {
+        if mentions(&get(&app, &path, &t.committee).await) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     for (token, seen) in [
         (&t.author, 1),
         (&t.committee, 1),

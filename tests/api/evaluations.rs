@@ -106,8 +106,9 @@ fn panel(n: usize) -> Vec<Value> {
         .collect()
 }
 
+/// Now: ballots open at the scheduled time, so the tests that vote meet now.
 fn held_at() -> String {
-    (Utc::now() + chrono::Duration::days(1)).to_rfc3339()
+    Utc::now().to_rfc3339()
 }
 
 fn base(town: Uuid) -> String {
@@ -413,6 +414,51 @@ async fn the_member_under_evaluation_and_floating_members_cannot_sit_on_the_pane
     let mut good = panel(5);
     good[1]["member_id"] = json!(f.members[1]);
     scheduled(&app, &f, good).await;
+}
+
+#[tokio::test]
+async fn ballots_open_at_the_meetings_scheduled_time() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app, "E9").await;
+    make_due(&app, &f).await;
+    let mut body = schedule_body(f.case, panel(5));
+    body["held_at"] = json!((Utc::now() + chrono::Duration::hours(2)).to_rfc3339());
+    let res = schedule_as(
+        &app,
+        f.town,
+        &app.token(Role::Committee, Some(f.town)),
+        &body,
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let ev: Value = res.json().await.unwrap();
+    let id = &ev["id"];
+
+    let t = token_of(&app, Role::Staff, f.town, "ev-1");
+    let res = vote_as(&app, f.town, id, &t, "qualified").await;
+    let problem = problem(res, 409).await;
+    assert_eq!(problem["code"], "evaluation_not_started");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("开始"),
+        "{problem}"
+    );
+    // Nothing counted: the evaluation has no votes, and the same evaluator is refused
+    // again for the same reason, not as one who already voted.
+    assert_eq!(read(&app, f.town, id).await["votes_cast"], 0);
+    let res = vote_as(&app, f.town, id, &t, "qualified").await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "evaluation_not_started"
+    );
+
+    // At the scheduled time the ballots open.
+    sqlx::query("UPDATE evaluations SET held_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    vote(&app, f.town, id, 1, "qualified").await;
+    assert_eq!(read(&app, f.town, id).await["votes_cast"], 1);
 }
 
 #[tokio::test]

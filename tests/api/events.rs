@@ -165,3 +165,54 @@ async fn the_feed_is_for_the_towns_a_caller_covers() {
         .unwrap();
     assert_eq!(problem(long, 400).await["code"], "invalid_wait");
 }
+
+/// The feed pages with `cursor=` like every other list; `after=` is the same cursor by
+/// its first name, and the two together are refused.
+#[tokio::test]
+async fn the_feed_pages_with_cursor_and_keeps_after_as_its_alias() {
+    let app = TestApp::spawn().await;
+    let town = uuid(&app.create_town("E7").await["id"]);
+    let committee = app.token(Role::Committee, Some(town));
+    for i in 0..3 {
+        let res = app
+            .authed(
+                Method::POST,
+                &format!("/api/v1/towns/{town}/branches"),
+                &committee,
+            )
+            .json(&json!({ "name": format!("第{i}支部"), "kind": "village" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let url = format!("/api/v1/towns/{town}/events");
+    let get = |query: String| {
+        let app = &app;
+        let committee = committee.clone();
+        let url = url.clone();
+        async move {
+            app.authed(Method::GET, &format!("{url}?{query}"), &committee)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first: Value = get("limit=2".into()).await.json().await.unwrap();
+    let next = first["next_cursor"].as_str().unwrap().to_owned();
+    let by_cursor: Value = get(format!("cursor={next}")).await.json().await.unwrap();
+    let by_after: Value = get(format!("after={next}")).await.json().await.unwrap();
+    assert_eq!(by_cursor["items"], by_after["items"]);
+    // 1 town.created + 3 branch.created: two read, two follow the cursor.
+    assert_eq!(
+        by_cursor["items"].as_array().unwrap().len(),
+        2,
+        "{by_cursor}"
+    );
+    assert_ne!(
+        by_cursor["items"][0], first["items"][0],
+        "the cursor is not ignored"
+    );
+    let both = get(format!("cursor={next}&after={next}")).await;
+    assert_eq!(problem(both, 400).await["code"], "invalid_query");
+}

@@ -291,16 +291,17 @@ async fn attendance_over_a_range_counts_each_members_roll() {
                     &r["not_recorded"],
                 ]
                 .map(|v| v.as_i64().unwrap()),
-                r["rate"].clone(),
+                [r["rate"].clone(), r["rate_without_excused"].clone()],
             )
         })
         .collect();
+    // c was excused once: against them in `rate`, left out of `rate_without_excused`.
     assert_eq!(
         lines,
         [
-            (a, [3, 2, 0, 0, 1], json!(1.0)),
-            (b, [3, 1, 1, 0, 1], json!(0.5)),
-            (c, [3, 1, 0, 1, 1], json!(0.5)),
+            (a, [3, 2, 0, 0, 1], [json!(1.0), json!(1.0)]),
+            (b, [3, 1, 1, 0, 1], [json!(0.5), json!(0.5)]),
+            (c, [3, 1, 0, 1, 1], [json!(0.5), json!(1.0)]),
         ]
     );
 
@@ -316,7 +317,8 @@ async fn attendance_over_a_range_counts_each_members_roll() {
             "缺勤",
             "请假",
             "未点名",
-            "出勤率",
+            "出勤率（请假计为未出勤）",
+            "出勤率（不含请假）",
             "党员编号"
         ]
     );
@@ -331,6 +333,7 @@ async fn attendance_over_a_range_counts_each_members_roll() {
             "1",
             "0",
             "1",
+            "0.5",
             "0.5",
             &b.to_string()
         ]
@@ -368,7 +371,7 @@ async fn attendance_over_a_range_counts_each_members_roll() {
     assert_eq!(report["rows"], json!([]));
     let (headings, rows) =
         csv_of(get(&app, &format!("{empty}&format=csv"), &s.staff, None).await).await;
-    assert_eq!((headings.len(), rows.len()), (9, 0));
+    assert_eq!((headings.len(), rows.len()), (10, 0));
     assert_eq!(
         xlsx_of(get(&app, &format!("{empty}&format=xlsx"), &s.staff, None).await)
             .await
@@ -563,7 +566,8 @@ async fn the_cohort_roster_by_year() {
             "培养安排",
             "结对导师",
             "出勤次数/应出勤次数",
-            "出勤率"
+            "出勤率（请假计为未出勤）",
+            "出勤率（不含请假）"
         ]
     );
     let mut ids: Vec<_> = rows.iter().map(|r| r[1].parse::<Uuid>().unwrap()).collect();

@@ -235,3 +235,85 @@ async fn a_read_with_a_current_etag_is_304_and_a_stale_one_200() {
         "a 304 never says more than the 200 would"
     );
 }
+
+/// Every date of a request lies between 1900-01-01 and 2099-12-31, in bodies and in
+/// queries, and the document says so in one `CalendarDate` schema.
+#[tokio::test]
+async fn dates_outside_the_documented_bounds_are_refused_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    let town = app.create_town("T1").await;
+    let town: uuid::Uuid = town["id"].as_str().unwrap().parse().unwrap();
+    let branch = center_branch(&app, town).await;
+    let staff = app.token(Role::Staff, Some(town));
+    for (day, lang, expect) in [
+        ("0000-01-01", "zh", "超出范围"),
+        ("1899-12-31", "en", "outside 1900-01-01 … 2099-12-31"),
+        ("2100-01-01", "zh", "1900-01-01 … 2099-12-31"),
+    ] {
+        let res = app
+            .authed(
+                Method::POST,
+                &format!("/api/v1/towns/{town}/members"),
+                &staff,
+            )
+            .header("accept-language", lang)
+            .json(&json!({
+                "name": "张三",
+                "national_id": national_id(1),
+                "branch_id": branch,
+                "joined_party_on": day,
+            }))
+            .send()
+            .await
+            .unwrap();
+        let body = problem(res, 422).await;
+        assert_eq!(body["errors"][0]["field"], "joined_party_on", "{body}");
+        assert_eq!(body["errors"][0]["code"], "out_of_range", "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(expect), "{message}");
+    }
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM members")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(members, 0);
+
+    let res = app
+        .authed(
+            Method::GET,
+            &format!("/api/v1/towns/{town}/activities?from=1899-12-31"),
+            &staff,
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 400).await;
+    assert_eq!(body["code"], "invalid_query");
+    assert!(body["detail"].as_str().unwrap().contains("from"), "{body}");
+    let res = app
+        .authed(
+            Method::GET,
+            &format!("/api/v1/towns/{town}/activities?from=2000-01-01&to=2099-12-31"),
+            &staff,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "the widest range this list takes (years 2000 to 2099) passes"
+    );
+
+    let doc = serde_json::to_value(party_center::openapi::document()).unwrap();
+    let date = &doc["components"]["schemas"]["CalendarDate"];
+    assert_eq!(date["format"], "date");
+    assert!(date["description"].as_str().unwrap().contains("2099-12-31"));
+    let field = &doc["components"]["schemas"]["NewMember"]["properties"]["joined_party_on"];
+    assert!(
+        field
+            .to_string()
+            .contains("#/components/schemas/CalendarDate"),
+        "{field}"
+    );
+}

@@ -136,6 +136,11 @@ pub fn key_store() -> KeyStore {
 }
 
 /// A running server on its own fresh database.
+/// The socket folder of the suite's PostgreSQL, for tests that run the binary against it.
+pub fn cluster_socket_dir() -> &'static Path {
+    &shared().socket_dir
+}
+
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,

@@ -2,6 +2,7 @@
 //! fresh database per test).
 
 mod activities;
+mod applicants;
 mod auth;
 mod branches;
 mod calendar;
@@ -19,6 +20,7 @@ mod hardening;
 mod helpers;
 mod ledger_check;
 mod ledger_model;
+mod materials;
 mod meetings;
 mod members;
 mod mentorships;

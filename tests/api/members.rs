@@ -354,7 +354,9 @@ async fn a_roster_is_imported_whole_or_not_at_all() {
         .collect();
     let res = import(&app, &t, "text/csv", roster(&good), "?dry_run=true").await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap()["dry_run"], true);
+    let dry: Value = res.json().await.unwrap();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["member_ids"], serde_json::json!([]));
     assert_eq!(member_count(&app).await, 0, "a dry run writes nothing");
 
     let mut bad = good.clone();
@@ -375,8 +377,20 @@ async fn a_roster_is_imported_whole_or_not_at_all() {
 
     let res = import(&app, &t, "text/csv", roster(&good), "").await;
     assert_eq!(res.status(), 201);
-    assert_eq!(res.json::<Value>().await.unwrap()["imported"], 50);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["imported"], 50);
     assert_eq!(member_count(&app).await, 50);
+    // The ids of what was created, in the file's order: row i is member_ids[i].
+    let ids = report["member_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 50);
+    for (i, row) in [0usize, 17, 49].into_iter().map(|i| (i, &good[i])) {
+        let name: String = sqlx::query_scalar("SELECT name FROM members WHERE id = $1")
+            .bind(crate::helpers::uuid(&ids[i]))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(name, row.0, "row {i}");
+    }
     let transfers: i64 =
         sqlx::query_scalar("SELECT count(*) FROM transfers WHERE kind = 'registration'")
             .fetch_one(&app.pool)

@@ -128,3 +128,43 @@ async fn every_operation_declares_its_roles_and_problem_responses() {
         }
     }
 }
+
+/// `party-center migrate` with `DATABASE_URL` as given: its exit status and what it printed.
+fn migrate_with(url: &str) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_party-center"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", url)
+        .env("PARTY_CENTER_DB_ACQUIRE_TIMEOUT", "3s")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A wrong `DATABASE_URL` is named for what it is, once, without its password.
+#[tokio::test]
+async fn a_wrong_database_url_says_what_is_wrong_once() {
+    let (ok, text) = migrate_with("postgres://pc:s3cret-pw@127.0.0.1:1/pc");
+    assert!(!ok);
+    assert_eq!(text.matches("connection refused").count(), 1, "{text}");
+    assert!(text.contains("pc@127.0.0.1:1/pc"), "{text}");
+    assert!(
+        !text.contains("s3cret-pw"),
+        "the password is never shown: {text}"
+    );
+    assert!(!text.contains("timed out"), "{text}");
+
+    // The suite's own server, with a database that is not there.
+    let socket = crate::helpers::cluster_socket_dir().display().to_string();
+    let (ok, text) = migrate_with(&format!(
+        "postgres://postgres@localhost/no_such_db?host={socket}"
+    ));
+    assert!(!ok);
+    assert_eq!(text.matches("no such database").count(), 1, "{text}");
+}

@@ -69,8 +69,16 @@ async fn the_score_history_follows_the_ledger_as_data_and_as_a_chart() {
         .collect();
     assert_eq!(scores, [json!(5), json!(6.5), json!(2.5)]);
     assert_eq!(h["low_threshold"], json!(3));
+    // One `as_of` for every chart below: the last step holds until then, so the same
+    // time gives the same picture.
+    let as_of = (chrono::Utc::now() + chrono::Duration::minutes(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let res = app
-        .authed(Method::GET, &format!("{url}?format=svg"), &s.staff)
+        .authed(
+            Method::GET,
+            &format!("{url}?format=svg&as_of={as_of}"),
+            &s.staff,
+        )
         .send()
         .await
         .unwrap();
@@ -82,7 +90,7 @@ async fn the_score_history_follows_the_ledger_as_data_and_as_a_chart() {
     // An image viewer asking by Accept gets the same chart; a browser's usual Accept too.
     for accept in ["image/svg+xml", "image/svg+xml,image/*;q=0.8,*/*;q=0.5"] {
         let res = app
-            .authed(Method::GET, &url, &s.staff)
+            .authed(Method::GET, &format!("{url}?as_of={as_of}"), &s.staff)
             .header("accept", accept)
             .send()
             .await

@@ -858,8 +858,10 @@ async fn a_member_sees_their_own_case_ledger_and_tasks() {
         app.member_token(f.town, plain),
         app.token(Role::Member, Some(f.town)),
     ] {
+        // Told apart from a wrong URL: `no_case`, not `not_found`.
         for path in ["/api/v1/me/case", "/api/v1/me/ledger", "/api/v1/me/tasks"] {
-            problem(get(&app, path, &token).await, 404).await;
+            let body = problem(get(&app, path, &token).await, 404).await;
+            assert_eq!(body["code"], "no_case", "{path}: {body}");
         }
         let mine = get_json(&app, "/api/v1/me/objections", &token).await;
         assert_eq!(mine["items"], json!([]));

@@ -253,8 +253,10 @@ pub struct NewOfficer {
     /// The office. 职务。
     pub office: Office,
     /// The first day of the term (years 2000 to 2099). 任期起始日。
+    #[schema(value_type = crate::types::CalendarDate)]
     pub term_from: NaiveDate,
     /// The last day of the term, included; not before `term_from`, at most 5 years later. 任期截止日（含），不早于起始日，最长五年。
+    #[schema(value_type = crate::types::CalendarDate)]
     pub term_to: NaiveDate,
 }
 

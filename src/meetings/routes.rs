@@ -217,6 +217,7 @@ pub(super) async fn record_officer(
 #[into_params(parameter_in = Query)]
 pub struct OfficerQuery {
     /// Only the terms that include this day (`YYYY-MM-DD`): the officers on that day. 只列出这一天在任的委员。
+    #[param(value_type = Option<crate::types::CalendarDate>, inline)]
     pub on: Option<NaiveDate>,
 }
 
@@ -313,9 +314,11 @@ pub struct MeetingQuery {
     pub kind: Option<MeetingKind>,
     /// Only meetings starting on or after this day (`YYYY-MM-DD`, the town's time zone;
     /// years 2000 to 2099). 起始日期（含）。
+    #[param(value_type = Option<crate::types::CalendarDate>, inline)]
     pub from: Option<NaiveDate>,
     /// Only meetings starting on or before this day (`YYYY-MM-DD`, the town's time zone;
     /// years 2000 to 2099). 截止日期（含）。
+    #[param(value_type = Option<crate::types::CalendarDate>, inline)]
     pub to: Option<NaiveDate>,
 }
 

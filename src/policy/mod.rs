@@ -89,19 +89,19 @@ pub struct Policy {
     pub extension_min_months: i32,
     /// 延长预备期最长（月）。 The longest extension of a probation, in months (art. 30: 12).
     pub extension_max_months: i32,
-    /// At least this many branch general meetings (支部党员大会) a quarter, in each branch (0: not required).
+    /// 每季度支部党员大会最少次数（0 为不作要求）。 At least this many branch general meetings (支部党员大会) a quarter, in each branch (0: not required).
     pub general_meetings_per_quarter: i32,
-    /// At least this many branch committee meetings (支部委员会) a month, in each branch (0: not required).
+    /// 每月支部委员会最少次数（0 为不作要求）。 At least this many branch committee meetings (支部委员会) a month, in each branch (0: not required).
     pub branch_committees_per_month: i32,
-    /// At least this many meetings of each party group (党小组会) a month, in each branch (0: not required).
+    /// 每个党小组每月党小组会最少次数（0 为不作要求）。 At least this many meetings of each party group (党小组会) a month, in each branch (0: not required).
     pub party_groups_per_month: i32,
-    /// At least this many party lectures (党课) a quarter, in each branch (0: not required).
+    /// 每季度党课最少次数（0 为不作要求）。 At least this many party lectures (党课) a quarter, in each branch (0: not required).
     pub party_lectures_per_quarter: i32,
-    /// At least this many theme party days (主题党日) a month, in each branch (0: not required).
+    /// 每月主题党日最少次数（0 为不作要求）。 At least this many theme party days (主题党日) a month, in each branch (0: not required).
     pub theme_days_per_month: i32,
-    /// At least this many organizational life meetings (组织生活会) a year, in each branch (0: not required).
+    /// 每年组织生活会最少次数（0 为不作要求）。 At least this many organizational life meetings (组织生活会) a year, in each branch (0: not required).
     pub life_meetings_per_year: i32,
-    /// At least this many appraisals of members (民主评议党员) a year, in each branch (0: not required).
+    /// 每年民主评议党员最少次数（0 为不作要求）。 At least this many appraisals of members (民主评议党员) a year, in each branch (0: not required).
     pub member_appraisals_per_year: i32,
     /// When this version was made.
     pub created_at: DateTime<Utc>,
@@ -231,31 +231,31 @@ pub struct PolicyChange {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36)]
     pub extension_max_months: Option<i32>,
-    /// New number of branch general meetings (支部党员大会) a quarter (0 to 12).
+    /// 每季度支部党员大会最少次数：新值（0 至 12）。 New value of `general_meetings_per_quarter` (0 to 12).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 12)]
     pub general_meetings_per_quarter: Option<i32>,
-    /// New number of branch committee meetings (支部委员会) a month (0 to 12).
+    /// 每月支部委员会最少次数：新值（0 至 12）。 New value of `branch_committees_per_month` (0 to 12).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 12)]
     pub branch_committees_per_month: Option<i32>,
-    /// New number of meetings of each party group (党小组会) a month (0 to 12).
+    /// 每个党小组每月党小组会最少次数：新值（0 至 12）。 New value of `party_groups_per_month` (0 to 12).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 12)]
     pub party_groups_per_month: Option<i32>,
-    /// New number of party lectures (党课) a quarter (0 to 12).
+    /// 每季度党课最少次数：新值（0 至 12）。 New value of `party_lectures_per_quarter` (0 to 12).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 12)]
     pub party_lectures_per_quarter: Option<i32>,
-    /// New number of theme party days (主题党日) a month (0 to 12).
+    /// 每月主题党日最少次数：新值（0 至 12）。 New value of `theme_days_per_month` (0 to 12).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 12)]
     pub theme_days_per_month: Option<i32>,
-    /// New number of organizational life meetings (组织生活会) a year (0 to 12).
+    /// 每年组织生活会最少次数：新值（0 至 12）。 New value of `life_meetings_per_year` (0 to 12).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 12)]
     pub life_meetings_per_year: Option<i32>,
-    /// New number of appraisals of members (民主评议党员) a year (0 to 12).
+    /// 每年民主评议党员最少次数：新值（0 至 12）。 New value of `member_appraisals_per_year` (0 to 12).
     #[serde(default)]
     #[schema(minimum = 0, maximum = 12)]
     pub member_appraisals_per_year: Option<i32>,

@@ -43,13 +43,23 @@ fn created(town: Uuid, d: &ApplicantDetail) -> Result<Answer, ApiError> {
     Answer::created(d, etag(d.applicant.version), location(town, d.applicant.id))
 }
 
-/// 登记入党申请。 Register a written application.
+/// Register a written application for party membership · 登记入党申请
 ///
-/// 登记一份入党申请：申请人在申请之日须年满 18 周岁（政策 `applicant_min_age`），党支部须在一个月内同其谈话。
-/// The applicant must be old enough on `applied_on` (policy `applicant_min_age`, 18); the
-/// branch then talks with them within `talk_within_months` (1). The answer is the
-/// applicant at stage `applicant` with the `application` step. Roles: `staff`, `committee`.
+/// Registers a written application to a branch of the town (the `application` step). The
+/// applicant must be old enough on `applied_on` (policy `applicant_min_age`, 18: 422
+/// `too_young`), not already a member of the town (409 `already_a_member`), and without
+/// another open application in the town (409 `application_open`; one who withdrew may
+/// apply again). The branch then talks with them within `talk_within_months` (1). The
+/// answer is the applicant at stage `applicant` with the `application` step. Roles:
+/// `staff`, `committee`.
+///
+/// 登记递交给本镇某党支部的入党申请书（即 `application` 步骤）。
+/// 申请人在申请之日须达到最低年龄（计分办法 `applicant_min_age`，默认 18 周岁；否则 422 `too_young`），
+/// 不能已是本镇党员（409 `already_a_member`），在本镇也不能另有正在办理的申请（409 `application_open`；撤回申请的人可以再次申请）。
+/// 此后党支部须在 `talk_within_months`（默认 1 个月）内同其谈话。
+/// 返回处于 `applicant` 阶段、带 `application` 步骤的人员。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "register_applicant",
     tag = "applicants",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewApplicant,
@@ -77,12 +87,16 @@ pub(super) async fn register_applicant(
     .await
 }
 
-/// 列出本镇发展党员工作中的人员。 List a town's applicants.
+/// List a town's applicants · 列出本镇发展党员工作中的人员
 ///
-/// 本镇发展党员工作中的人员，可按阶段和支部筛选；每人显示当前逾期的步骤。
-/// Filters by stage and branch; each shows the step that is late today, if any (the
-/// deadlines of the current policy). Roles: `staff`, `committee`, `county`.
+/// Filters by stage and branch; each shows the step that is late today, if any (by the
+/// deadlines of the current policy), without their steps. Roles: `staff`, `committee`,
+/// `county`.
+///
+/// 本镇发展党员工作中的人员（不含步骤），可按阶段和支部筛选；
+/// 每人显示今天已逾期的步骤（按现行计分办法的期限），没有则为空。角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_applicants",
     tag = "applicants",
     params(("town" = Uuid, Path, description = "The town's id."), ApplicantFilter, PageParams),
     responses((status = 200, description = "A page of applicants, without their steps.", body = Page<Applicant>)),
@@ -109,11 +123,15 @@ pub(super) async fn list_applicants(
     Ok(web::Json(Page::from_rows(items, keyset, |a| a.id)))
 }
 
-/// 查看一名人员及其全部步骤。 Read an applicant, with every step.
+/// Read an applicant, with every step · 查看一名人员及其全部步骤
 ///
-/// 一名人员的全部记录：每一步的日期、决定者与记录人。 Every step with its date, who decided
-/// it and who recorded it. Roles: `staff`, `committee`, `county`.
+/// The applicant with every step: its date, who decided it, who recorded it and the policy
+/// version it was checked against. Roles: `staff`, `committee`, `county`.
+///
+/// 一名人员及其全部步骤：每一步的日期、决定者、记录人以及据以核对的计分办法版本。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_applicant",
     tag = "applicants",
     params(("town" = Uuid, Path, description = "The town's id."), ("applicant" = Uuid, Path, description = "The applicant's id.")),
     responses((status = 200, description = "The applicant and their steps.", body = ApplicantDetail,
@@ -133,10 +151,7 @@ pub(super) async fn get_applicant(
     Ok(reply::with_etag(&d, d.applicant.version))
 }
 
-/// 记录发展党员的一个步骤。 Record a step of an applicant's development.
-///
-/// 可记录的步骤（谈话、确定积极分子、考察、确定发展对象、政治审查、集中培训、支部大会接收、
-/// 镇党委审批、延长预备期、讨论转正、审批转正、撤回、取消资格），注明日期与决定者。
+/// Record a step of an applicant's development · 记录发展党员的一个步骤
 ///
 /// Each `kind` has its stage and its rules (numbers from the town's policy):
 /// `talk` (applicant); `activist_designation` (applicant, after the talk; `contacts`: 1 to 2
@@ -153,7 +168,20 @@ pub(super) async fn get_applicant(
 /// `disqualification` (any open stage; of a probationary member by the **committee**,
 /// whose member record is then `removed`). Needs `If-Match` with the applicant's ETag.
 /// Roles: `staff`, `committee` (the steps marked committee: `committee` only).
+///
+/// 每种步骤（`kind`）有其适用阶段和规则（数值取自本镇计分办法）：
+/// `talk` 谈话（入党申请人）；`activist_designation` 确定为入党积极分子（入党申请人，谈话之后；`contacts` 培养联系人 1 至 2 名正式党员）；
+/// `review` 考察（入党积极分子，每 6 个月一次）；`candidate_designation` 列为发展对象（担任入党积极分子满 12 个月；`introducers` 入党介绍人 2 名正式党员；**镇党委**）；
+/// `political_review` 政治审查和 `training` 集中培训（发展对象；`days` 不少于 3 天）；
+/// `admission` 支部大会讨论接收（发展对象，政审和培训之后；表决：`eligible` 有表决权人数、`present` 到会人数、`in_favour` 赞成人数，赞成须超过 `eligible` 的 50%）；
+/// `approval` 审批（支部大会通过后 3 个月内；预备期 12 个月开始，并建立预备党员（`probationary`）档案；**镇党委**）；
+/// `extension` 延长预备期（预备党员，仅一次，`months` 6 至 12 个月；**镇党委**）；
+/// `conversion_vote` 讨论转正（预备党员，预备期满后，同样的多数）；
+/// `conversion` 审批转正（讨论通过后：成为正式党员（`full`），党龄自预备期满之日起算；**镇党委**）；
+/// `withdrawal` 撤回申请（预备期前）；`disqualification` 取消资格（任一未结束的阶段；预备党员须由**镇党委**决定，其党员档案随之为 `removed`）。
+/// 须带 `If-Match`（该人员的 ETag）。角色：`staff`、`committee`（标明镇党委的步骤仅限 `committee`）。
 #[utoipa::path(
+    operation_id = "record_applicant_step",
     tag = "applicants",
     params(("town" = Uuid, Path, description = "The town's id."), ("applicant" = Uuid, Path, description = "The applicant's id.")),
     request_body = NewStep,
@@ -186,16 +214,21 @@ pub(super) async fn record_step(
     .await
 }
 
-/// 发展党员工作统计。 The development pipeline of a town or a branch.
+/// The development pipeline of a town or a branch · 发展党员工作统计
 ///
-/// 各支部各阶段人数与逾期步骤（全镇或一个支部）。
 /// Per branch with applicants: how many are at each stage, and how many steps are late
 /// (talks, reviews, approvals, conversions), with the town's total and every late step.
 /// JSON (`PipelineReport`), or CSV or XLSX of the counts by `?format=` or `Accept`; the
 /// files' headings: 支部, 支部编号, 入党申请人, 入党积极分子, 发展对象, 预备党员, 正式党员,
 /// 已撤回申请, 已取消资格, 逾期未谈话, 逾期未考察, 逾期未审批, 预备期满未转正 (the last line is
 /// 全镇合计). Roles: `staff`, `committee`, `county`.
+///
+/// 全镇（或一个支部）每个有发展对象的支部各阶段的人数和逾期步骤数（谈话、考察、审批、转正），附全镇合计和每个逾期步骤。
+/// JSON（`PipelineReport`），或人数表的 CSV、XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：支部、支部编号、入党申请人、入党积极分子、发展对象、预备党员、正式党员、已撤回申请、已取消资格、逾期未谈话、逾期未考察、逾期未审批、预备期满未转正（最后一行为全镇合计）。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_development_pipeline",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), BranchQuery, FormatQuery),
     responses((status = 200, description = "The pipeline.",
@@ -226,13 +259,18 @@ pub(super) async fn development_report(
     }
 }
 
-/// 发展党员逾期事项。 The late steps of the development pipeline.
+/// The late steps of the development pipeline · 发展党员逾期事项
 ///
-/// 逾期未谈话、逾期未考察、逾期未审批、预备期满未转正。
-/// Every late step of the town (or a branch), longest overdue first. JSON (`PipelineReport`,
-/// its `overdue`), or CSV or XLSX by `?format=` or `Accept`; the files' headings: 姓名,
-/// 支部, 阶段, 逾期事项, 应办日期, 逾期天数, 人员编号. Roles: `staff`, `committee`, `county`.
+/// Every late step of the town (or a branch), longest overdue first: talks, reviews,
+/// approvals and conversions past their policy deadline. JSON (`PipelineReport`, its
+/// `overdue`), or CSV or XLSX by `?format=` or `Accept`; the files' headings: 姓名, 支部,
+/// 阶段, 逾期事项, 应办日期, 逾期天数, 人员编号. Roles: `staff`, `committee`, `county`.
+///
+/// 全镇（或一个支部）的每个逾期步骤，逾期最久的在前：逾期未谈话、逾期未考察、逾期未审批、预备期满未转正（按计分办法的期限）。
+/// JSON（`PipelineReport` 的 `overdue`），或 CSV、XLSX，由 `?format=` 或 `Accept` 决定；
+/// 文件的列标题：姓名、支部、阶段、逾期事项、应办日期、逾期天数、人员编号。角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "export_development_overdue",
     tag = "reports",
     params(("town" = Uuid, Path, description = "The town's id."), BranchQuery, FormatQuery),
     responses((status = 200, description = "The late steps.",

@@ -4,6 +4,7 @@
 
 pub mod domain;
 pub mod repo;
+pub mod workflow;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use serde::Deserialize;
@@ -19,9 +20,9 @@ use self::domain::{
 };
 use crate::audit::{self, Change};
 use crate::auth::{Auth, Scope, roles};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::http::idempotency::{self, Answer, Claim};
+use crate::http::idempotency::{self, Answer, Claim, idempotent};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 use crate::msg;
@@ -212,56 +213,17 @@ async fn add_trainee(
     key: IdempotencyKey,
     body: Json<NewTrainee>,
 ) -> Result<HttpResponse, ApiError> {
-    let (town, cohort_id) = path.into_inner();
+    let (town, cohort) = path.into_inner();
     let town = auth.town(&db, town).await?;
-    let mut tx = db.begin().await?;
-    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
-    if let Claim::Replay(res) = claim {
-        return Ok(res);
-    }
-    let cohort = repo::lock(&mut tx, town, cohort_id).await?;
-    domain::check_selecting(cohort.status)?;
-    let facts = repo::member_facts(&mut tx, town, body.member_id)
-        .await?
-        .ok_or_else(unknown_member)?;
-    let eligible =
-        domain::check_eligible(facts.active, facts.outstanding_young, facts.reserve_cadre)?;
-    domain::check_room(cohort.trainee_count, cohort.max_size)?;
-    let trainee =
-        repo::insert_trainee(&mut tx, &cohort, body.member_id, eligible, &auth.sub).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        Change {
-            town_id: town,
-            action: "cohort.trainee_added",
-            resource_type: "cohort",
-            resource_id: cohort.id,
-            data: json!({ "member_id": trainee.member_id, "eligible_as": eligible,
-                          "trainee_count": cohort.trainee_count + 1 }),
-        },
-    )
-    .await?;
-    let answer = Answer {
-        status: actix_web::http::StatusCode::CREATED,
-        body: serde_json::to_value(&trainee).map_err(anyhow::Error::from)?,
-        etag: None,
-        location: Some(format!(
-            "/api/v1/towns/{town}/cohorts/{}/trainees/{}/placements",
-            cohort.id, trainee.member_id
-        )),
-    };
-    let res = claim.finish(&mut tx, answer).await?;
-    tx.commit().await?;
-    Ok(res)
-}
-
-fn unknown_member() -> ApiError {
-    ApiError::Validation(vec![FieldError::new(
-        "member_id",
-        "unknown_member",
-        msg!("本镇没有该党员。", "This town has no such member."),
-    )])
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let trainee = workflow::add_trainee(tx, &auth, town, cohort, &body).await?;
+        let location = format!(
+            "/api/v1/towns/{town}/cohorts/{cohort}/trainees/{}/placements",
+            trainee.member_id
+        );
+        Answer::created_at(&trainee, location)
+    })
+    .await
 }
 
 /// List a cohort's trainees · 列出学员班的学员
@@ -507,60 +469,15 @@ async fn add_placement(
     key: IdempotencyKey,
     body: Json<NewPlacement>,
 ) -> Result<HttpResponse, ApiError> {
-    let (town, cohort_id, member) = path.into_inner();
+    let (town, cohort, member) = path.into_inner();
     let town = auth.town(&db, town).await?;
-    let mut tx = db.begin().await?;
-    let cohort = repo::get(&mut tx, town, cohort_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    repo::trainee(&mut tx, town, cohort.id, member)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let valid = body.validate(cohort.year)?;
-    let claim = idempotency::claim(&mut tx, &auth, &key, req.path(), &*body).await?;
-    if let Claim::Replay(res) = claim {
-        return Ok(res);
-    }
-    // Under the cohort's lock, so a placement cannot slip in while it closes.
-    let cohort = repo::lock(&mut tx, town, cohort.id).await?;
-    if cohort.status == domain::CohortStatus::Closed {
-        return Err(domain::closed());
-    }
-    let placement = repo::insert_placement(
-        &mut tx,
-        town,
-        Uuid::now_v7(),
-        cohort.id,
-        member,
-        &valid,
-        &auth.sub,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        Change {
-            town_id: town,
-            action: "placement.created",
-            resource_type: "placement",
-            resource_id: placement.id,
-            data: json!({ "cohort_id": cohort.id, "member_id": member, "kind": placement.kind,
-                          "starts_on": placement.starts_on, "ends_on": placement.ends_on }),
-        },
-    )
-    .await?;
-    let answer = Answer {
-        status: actix_web::http::StatusCode::CREATED,
-        body: serde_json::to_value(&placement).map_err(anyhow::Error::from)?,
-        etag: None,
-        location: Some(format!(
-            "/api/v1/towns/{town}/cohorts/{}/trainees/{member}/placements",
-            cohort.id
-        )),
-    };
-    let res = claim.finish(&mut tx, answer).await?;
-    tx.commit().await?;
-    Ok(res)
+    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
+        let placement = workflow::add_placement(tx, &auth, town, cohort, member, &body).await?;
+        let location =
+            format!("/api/v1/towns/{town}/cohorts/{cohort}/trainees/{member}/placements");
+        Answer::created_at(&placement, location)
+    })
+    .await
 }
 
 /// List a trainee's placements, by start date · 列出学员的培养安排，按开始日期排列

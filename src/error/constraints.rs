@@ -442,7 +442,6 @@ pub const MENTORSHIP_ENDED: Known = Known::conflict(
     "The mentorship has ended.",
 );
 
-/// Every constraint the migrations create, in the order they create them.
 /// 409 `application_open`.
 pub const APPLICATION_OPEN: Known = Known::conflict(
     "application_open",
@@ -450,6 +449,7 @@ pub const APPLICATION_OPEN: Known = Known::conflict(
     "This person has an application on its way in the town already.",
 );
 
+/// Every constraint the migrations create, in the order they create them.
 pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     // migrations/*_foundation.sql
     ("towns_pkey", Meaning::Guarded),

@@ -12,8 +12,6 @@
 use std::time::Duration;
 
 use actix_web::{get, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,10 +22,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use self::domain::FeedRequest;
 use crate::auth::{Auth, roles};
 use crate::desk::domain::Viewer;
 use crate::error::ApiError;
-use crate::msg;
+
+pub mod domain;
+pub mod repo;
 
 /// Registers the feed's route.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -155,63 +156,6 @@ pub struct EventQuery {
     pub wait: Option<u32>,
 }
 
-fn encode(tx: i64, id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("e1:{tx}:{id}"))
-}
-
-fn decode(cursor: &str) -> Option<(i64, i64)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (tx, id) = text.strip_prefix("e1:")?.split_once(':')?;
-    Some((tx.parse().ok()?, id.parse().ok()?))
-}
-
-struct Row {
-    tx: i64,
-    id: i64,
-    action: String,
-    resource_type: String,
-    resource_id: Uuid,
-    occurred_at: DateTime<Utc>,
-    actor_sub: String,
-    actor_role: String,
-    data: Value,
-}
-
-/// The next `limit` events after `after` that `viewer` may see: the events of a
-/// confidential (counselling) desk entry only for those who see the entry itself (its
-/// author and the committee), so that not even its existence or its time shows.
-async fn read(
-    db: &PgPool,
-    town: Uuid,
-    after: (i64, i64),
-    limit: i64,
-    viewer: &Viewer,
-) -> Result<Vec<Row>, ApiError> {
-    Ok(sqlx::query_as!(
-        Row,
-        r#"SELECT tx_id::text::bigint AS "tx!", id, action, resource_type, resource_id, occurred_at,
-                  actor_sub, actor_role, data
-           FROM audit_log a
-           WHERE town_id = $1
-             AND (tx_id, id) > ($2::text::xid8, $3)
-             AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-             AND NOT (a.resource_type = 'desk_entry' AND NOT $5 AND EXISTS (
-                 SELECT 1 FROM desk_entries d
-                 WHERE d.town_id = a.town_id AND d.id = a.resource_id AND d.confidential
-                   AND d.received_by IS DISTINCT FROM $6))
-           ORDER BY tx_id, id
-           LIMIT $4"#,
-        town,
-        after.0.to_string(),
-        after.1,
-        limit,
-        viewer.sees_all_confidential(),
-        viewer.confidential_author(),
-    )
-    .fetch_all(db)
-    .await?)
-}
-
 /// Read the change feed · 读取变更流
 ///
 /// Every committed write of the town, oldest first, from a cursor: resume with the
@@ -238,51 +182,14 @@ async fn list_events(
     query: web::Query<EventQuery>,
 ) -> Result<web::Json<EventPage>, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
-    let bad = |code, zh: &'static str, en: &'static str| {
-        ApiError::bad_request(code, crate::error::Msg::new(zh, en))
-    };
-    let from = match (query.cursor.as_deref(), query.after.as_deref()) {
-        (Some(_), Some(_)) => {
-            return Err(bad(
-                "invalid_query",
-                "cursor 与 after 含义相同，只能给出其一。",
-                "`cursor` and `after` mean the same: give one of them.",
-            ));
-        }
-        (cursor, after) => cursor.or(after),
-    };
-    let after = match from {
-        None => (0, 0),
-        Some(c) => decode(c).ok_or_else(|| {
-            bad(
-                "invalid_cursor",
-                "cursor 无效：请使用上次返回的 next_cursor。",
-                "Invalid cursor: pass a next_cursor you were given.",
-            )
-        })?,
-    };
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(bad(
-            "invalid_limit",
-            "limit 须在 1 到 500 之间。",
-            "limit must be between 1 and 500.",
-        ));
-    }
-    let wait = query.wait.unwrap_or(0);
-    if wait > MAX_WAIT_SECS {
-        return Err(ApiError::bad_request(
-            "invalid_wait",
-            msg!("wait 最多 30 秒。", "wait is at most 30 seconds."),
-        ));
-    }
+    let FeedRequest { after, limit, wait } = FeedRequest::check(&query)?;
     let viewer = Viewer::new(auth.role, &auth.sub);
     // Subscribe before the first read, so that a commit between the read and the wait
     // still wakes us.
     let mut wake = bus.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(wait));
     let rows = loop {
-        let rows = read(&db, town, after, i64::from(limit), &viewer).await?;
+        let rows = repo::read(&db, town, after, i64::from(limit), &viewer).await?;
         if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
             break rows;
         }
@@ -297,33 +204,5 @@ async fn list_events(
             }
         }
     };
-    let next_cursor = rows
-        .last()
-        .map_or_else(|| encode(after.0, after.1), |r| encode(r.tx, r.id));
-    let items = rows
-        .into_iter()
-        .map(|r| Event {
-            cursor: encode(r.tx, r.id),
-            type_: r.action,
-            resource_type: r.resource_type,
-            resource_id: r.resource_id,
-            occurred_at: r.occurred_at,
-            actor: r.actor_sub,
-            actor_role: r.actor_role,
-            data: r.data,
-        })
-        .collect();
-    Ok(web::Json(EventPage { items, next_cursor }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_others() {
-        assert_eq!(decode(&encode(812, 4)), Some((812, 4)));
-        assert_eq!(decode("garbage"), None);
-        assert_eq!(decode(&URL_SAFE_NO_PAD.encode("k1:812:4")), None);
-    }
+    Ok(web::Json(EventPage::after(after, rows)))
 }

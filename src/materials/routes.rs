@@ -51,11 +51,14 @@ fn loan_url(town: Uuid, id: Uuid) -> String {
     format!("/api/v1/towns/{town}/material-loans/{id}")
 }
 
-/// 登记一种资料。 Catalogue a material.
+/// Catalogue a material · 登记一种资料
 ///
-/// 中心保管的一种党报党刊、书籍或资料及其份数。 A party report, book or other material the
-/// center keeps, with the copies it holds. Roles: `staff`, `committee`.
+/// A party newspaper or periodical, book, document or other material the center keeps,
+/// with the copies it holds. Roles: `staff`, `committee`.
+///
+/// 登记中心保管的一种党报党刊、书籍、文件资料或其他资料及其馆藏份数。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "add_material",
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = NewMaterial,
@@ -83,11 +86,14 @@ pub(super) async fn add_material(
     .await
 }
 
-/// 列出资料目录。 List the catalogue.
+/// List the catalogue · 列出资料目录
 ///
-/// 中心保管的资料目录，含每种的在架与借出份数。 Each material with its copies on the shelf and on
-/// loan; by kind, or by a part of the title. Roles: `staff`, `committee`, `county`.
+/// Each material with its copies on the shelf and on loan; by kind, or by a part of the
+/// title. Roles: `staff`, `committee`, `county`.
+///
+/// 中心的资料目录，每种资料附在架与借出份数；可按类别或名称中的文字筛选。角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_materials",
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), MaterialFilter, PageParams),
     responses((status = 200, description = "A page of the catalogue.", body = Page<Material>)),
@@ -110,10 +116,14 @@ pub(super) async fn list_materials(
     Ok(web::Json(Page::from_rows(rows, keyset, |m| m.id)))
 }
 
-/// 查看一种资料。 Read a material.
+/// Read a material · 查看一种资料
 ///
-/// 一种资料及其在架与借出份数。 The material with its copies on the shelf and on loan. Roles: `staff`, `committee`, `county`.
+/// The material with its copies on the shelf and on loan. Roles: `staff`, `committee`,
+/// `county`.
+///
+/// 一种资料及其在架与借出份数。角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_material",
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), ("material" = Uuid, Path, description = "The material's id.")),
     responses((status = 200, description = "The material.", body = Material,
@@ -135,11 +145,16 @@ pub(super) async fn get_material(
     Ok(reply::with_etag(&m, m.version))
 }
 
-/// 修改资料。 Change a material.
+/// Change a material · 修改资料
 ///
-/// 修改资料的名称、类别、份数或备注；份数不能少于借出未还的份数。 Absent fields stay. The copies
-/// held cannot go below those on loan. Needs `If-Match`. Roles: `staff`, `committee`.
+/// Changes the title, kind, copies or note; absent fields stay. The copies held cannot go
+/// below those on loan (409 `copies_on_loan`). Needs `If-Match`. Roles: `staff`,
+/// `committee`.
+///
+/// 修改资料的名称、类别、馆藏份数或备注，未给出的字段不变。
+/// 馆藏份数不能少于借出未还的份数（409 `copies_on_loan`）。须带 `If-Match`。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "update_material",
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), ("material" = Uuid, Path, description = "The material's id.")),
     request_body = MaterialPatch,
@@ -166,11 +181,16 @@ pub(super) async fn update_material(
     Ok(reply::with_etag(&m, m.version))
 }
 
-/// 将资料借给党支部。 Lend a material to a branch.
+/// Lend a material to a branch · 将资料借给党支部
 ///
-/// 借给本镇一个党支部：借出份数不能超过在架份数。 A loan takes at most the copies on the
-/// shelf; it is overdue after `due_on` until returned. Roles: `staff`, `committee`.
+/// A loan to a branch of the town takes at most the copies on the shelf (409
+/// `not_enough_copies`); it is overdue after `due_on` until returned. Roles: `staff`,
+/// `committee`.
+///
+/// 将资料借给本镇一个党支部：借出份数不能超过在架份数（409 `not_enough_copies`）；
+/// 过了 `due_on` 仍未归还即为逾期。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "create_material_loan",
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), ("material" = Uuid, Path, description = "The material's id.")),
     request_body = NewLoan,
@@ -200,12 +220,15 @@ pub(super) async fn lend_material(
     .await
 }
 
-/// 列出资料借阅记录。 List loans of materials.
+/// List loans of materials · 列出资料借阅记录
 ///
-/// 资料借阅记录；`overdue=true` 列出逾期未还的借阅。 By material, branch, open or returned;
-/// `overdue=true` lists the loans past their due day and not returned. Roles: `staff`,
-/// `committee`, `county`.
+/// By material, branch, open or returned; `overdue=true` lists the loans past their due
+/// day (in the town's calendar) and not returned. Roles: `staff`, `committee`, `county`.
+///
+/// 资料借阅记录，可按资料、支部、未还或已还筛选；`overdue=true` 列出（按本镇日历）已过应还日期仍未归还的借阅。
+/// 角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "list_material_loans",
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), LoanQuery, PageParams),
     responses((status = 200, description = "A page of loans.", body = Page<Loan>)),
@@ -234,10 +257,13 @@ pub(super) async fn list_loans(
     Ok(web::Json(Page::from_rows(items, keyset, |l| l.id)))
 }
 
-/// 查看一条借阅记录。 Read a loan.
+/// Read a loan · 查看一条借阅记录
 ///
-/// 一条借阅记录，逾期按今天计算。 The loan, `overdue` as of today. Roles: `staff`, `committee`, `county`.
+/// The loan, `overdue` as of today. Roles: `staff`, `committee`, `county`.
+///
+/// 一条借阅记录，是否逾期（`overdue`）按今天计算。角色：`staff`、`committee`、`county`。
 #[utoipa::path(
+    operation_id = "get_material_loan",
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), ("loan" = Uuid, Path, description = "The loan's id.")),
     responses((status = 200, description = "The loan.", body = Loan,
@@ -257,11 +283,15 @@ pub(super) async fn get_loan(
     Ok(reply::with_etag(&l, l.version))
 }
 
-/// 登记资料归还。 Record the return of a loan.
+/// Record the return of a loan · 登记资料归还
 ///
-/// 归还后不可再改。 The copies go back on the shelf; the loan is then
-/// final. Needs `If-Match` with the loan's ETag. Roles: `staff`, `committee`.
+/// The copies go back on the shelf; the loan is then final (409 `loan_returned` after).
+/// Needs `If-Match` with the loan's ETag. Roles: `staff`, `committee`.
+///
+/// 归还的份数回到在架；此后该借阅不能再改（再次登记为 409 `loan_returned`）。
+/// 须带 `If-Match`（该借阅的 ETag）。角色：`staff`、`committee`。
 #[utoipa::path(
+    operation_id = "return_material_loan",
     tag = "materials",
     params(("town" = Uuid, Path, description = "The town's id."), ("loan" = Uuid, Path, description = "The loan's id.")),
     request_body = ReturnLoan,

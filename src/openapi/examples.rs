@@ -283,6 +283,115 @@ pub fn of(name: &str) -> Vec<Example> {
             "excused_leave_costs": false,
             "mentor_limit": 2
         })),
+        "NewApplicant" => ex(json!({
+            "branch_id": branch,
+            "name": "陈晓燕",
+            "national_id": "320114200103151237",
+            "phone": "13851234567",
+            "village": "新村",
+            "applied_on": "2026-03-02",
+            "received_by": "新村党支部书记 王建国"
+        })),
+        "NewStep" => vec![
+            (
+                "talk",
+                "派人谈话 / The branch's talk",
+                json!({
+                    "kind": "talk",
+                    "taken_on": "2026-03-20",
+                    "decided_by": "新村党支部委员会",
+                    "note": "支部委员李秀英与其谈话，了解入党动机。"
+                }),
+            ),
+            (
+                "activist_designation",
+                "确定为入党积极分子 / Designate an activist",
+                json!({
+                    "kind": "activist_designation",
+                    "taken_on": "2026-04-10",
+                    "decided_by": "新村党支部委员会",
+                    "contacts": [member, other_member]
+                }),
+            ),
+            (
+                "review",
+                "半年考察 / A half-yearly review",
+                json!({
+                    "kind": "review",
+                    "taken_on": "2026-10-09",
+                    "decided_by": "新村党支部委员会",
+                    "note": "积极参加村环境整治志愿服务，按时提交思想汇报，表现良好。"
+                }),
+            ),
+            (
+                "candidate_designation",
+                "列为发展对象 / Designate a candidate",
+                json!({
+                    "kind": "candidate_designation",
+                    "taken_on": "2026-04-15",
+                    "decided_by": "铁心桥街道党工委",
+                    "introducers": [member, other_member]
+                }),
+            ),
+            (
+                "training",
+                "集中培训 / The short training",
+                json!({
+                    "kind": "training",
+                    "taken_on": "2026-05-20",
+                    "decided_by": "铁心桥街道党校",
+                    "days": 3
+                }),
+            ),
+            (
+                "admission",
+                "支部大会讨论接收 / The branch general meeting admits",
+                json!({
+                    "kind": "admission",
+                    "taken_on": "2026-06-18",
+                    "decided_by": "新村党支部党员大会",
+                    "eligible": 28,
+                    "present": 25,
+                    "in_favour": 24
+                }),
+            ),
+            (
+                "extension",
+                "延长预备期 / Extend the probation",
+                json!({
+                    "kind": "extension",
+                    "taken_on": "2026-07-05",
+                    "decided_by": "铁心桥街道党工委",
+                    "months": 6,
+                    "note": "预备期内参加组织生活不够经常，延长预备期六个月继续考察。"
+                }),
+            ),
+            (
+                "withdrawal",
+                "撤回申请 / Withdraw the application",
+                json!({
+                    "kind": "withdrawal",
+                    "taken_on": "2026-06-01",
+                    "decided_by": "陈晓燕本人",
+                    "note": "本人书面申请撤回入党申请。"
+                }),
+            ),
+        ],
+        "NewMaterial" => ex(json!({
+            "title": "习近平新时代中国特色社会主义思想学习纲要",
+            "kind": "book",
+            "copies": 30,
+            "note": "2026 年 11 月镇党委宣传办配发。"
+        })),
+        "MaterialPatch" => ex(json!({ "copies": 28, "note": "两册破损，已下架。" })),
+        "NewLoan" => ex(json!({
+            "branch_id": branch,
+            "borrower": "王建国",
+            "copies": 10,
+            "lent_on": "2026-12-01",
+            "due_on": "2026-12-31"
+        })),
+        "ReturnLoan" => ex(json!({ "returned_on": "2026-12-05" })),
         "NewGroup" => ex(json!({
             "name": "第一党小组",
             "member_ids": [member, other_member],

@@ -158,6 +158,16 @@ pub const ENUMS: &[Entry] = &[
         ],
     ),
     (
+        "MaterialKind",
+        &[
+            ("party_press", "党报党刊"),
+            ("book", "书籍"),
+            ("document", "文件资料"),
+            ("audiovisual", "音像资料"),
+            ("other", "其他"),
+        ],
+    ),
+    (
         "MemberStatus",
         &[
             ("active", "正常（在本镇支部）"),
@@ -177,6 +187,15 @@ pub const ENUMS: &[Entry] = &[
             ("open", "待决定"),
             ("upheld", "已支持"),
             ("rejected", "不予支持"),
+        ],
+    ),
+    (
+        "OverdueKind",
+        &[
+            ("talk", "逾期未谈话"),
+            ("review", "逾期未考察"),
+            ("approval", "逾期未审批"),
+            ("conversion", "预备期满未转正"),
         ],
     ),
     (
@@ -207,6 +226,44 @@ pub const ENUMS: &[Entry] = &[
             ("attendance", "考勤"),
             ("meeting_attendance", "会议考勤"),
             ("objection", "异议"),
+        ],
+    ),
+    (
+        "Stage",
+        &[
+            ("applicant", "入党申请人"),
+            ("activist", "入党积极分子"),
+            ("candidate", "发展对象"),
+            ("probationary", "预备党员"),
+            ("full", "正式党员"),
+            ("withdrawn", "已撤回申请"),
+            ("disqualified", "已取消资格"),
+        ],
+    ),
+    (
+        "Standing",
+        &[("probationary", "预备党员"), ("full", "正式党员")],
+    ),
+    (
+        "StepKind",
+        &[
+            ("application", "递交入党申请书"),
+            ("talk", "党支部派人谈话"),
+            (
+                "activist_designation",
+                "确定为入党积极分子（指定培养联系人）",
+            ),
+            ("review", "考察入党积极分子"),
+            ("candidate_designation", "列为发展对象（确定入党介绍人）"),
+            ("political_review", "政治审查"),
+            ("training", "集中培训"),
+            ("admission", "支部大会讨论接收为预备党员"),
+            ("approval", "镇党委审批"),
+            ("extension", "延长预备期"),
+            ("conversion_vote", "支部大会讨论预备党员转正"),
+            ("conversion", "镇党委审批转正"),
+            ("withdrawal", "撤回入党申请"),
+            ("disqualification", "取消资格（转为正式党员前的任一阶段）"),
         ],
     ),
     (

@@ -191,6 +191,41 @@ impl TestApp {
         }
     }
 
+    /// Another server on the same database, with its own pool, its own event listener
+    /// and the same signing keys: a replica, as behind a load balancer.
+    pub async fn replica(&self) -> TestApp {
+        let settings = Settings::from_env().unwrap();
+        let mut serve = ServeSettings::from_env().unwrap();
+        serve.workers = Some(1);
+        let pool = party_center::db::pool(&settings, (*self.pool.connect_options()).clone());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let app =
+            Application::build(pool.clone(), key_store(), listener, &serve).expect("build app");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run());
+        TestApp {
+            base,
+            pool,
+            client: self.client.clone(),
+            keys: key_store(),
+        }
+    }
+
+    /// A fresh, empty database on the suite's cluster (no migrations): its options.
+    pub async fn empty_database() -> PgConnectOptions {
+        let shared = shared();
+        let db = format!("e_{}", Uuid::now_v7().simple());
+        let mut admin = sqlx::PgConnection::connect_with(&admin_options(&shared.socket_dir))
+            .await
+            .expect("connect to the test cluster");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .execute(&mut admin)
+            .await
+            .expect("create a database");
+        admin.close().await.ok();
+        admin_options(&shared.socket_dir).database(&db)
+    }
+
     /// A request to `path` (starting with `/`).
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client

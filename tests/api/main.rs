@@ -26,6 +26,7 @@ mod members;
 mod mentorships;
 mod metrics;
 mod operations;
+mod replicas;
 mod reports;
 mod supervision;
 mod tasks;

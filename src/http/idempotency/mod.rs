@@ -49,6 +49,17 @@ impl Answer {
         })
     }
 
+    /// A `201 Created` of something without a version of its own (a trainee, a
+    /// placement): the body and where to find it.
+    pub fn created_at(body: &impl Serialize, location: String) -> Result<Answer, ApiError> {
+        Ok(Answer {
+            status: StatusCode::CREATED,
+            body: serde_json::to_value(body).map_err(anyhow::Error::from)?,
+            etag: None,
+            location: Some(location),
+        })
+    }
+
     /// The HTTP response; `replayed` marks an answer given again for a retried key.
     pub fn respond(&self, replayed: bool) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);

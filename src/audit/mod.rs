@@ -15,6 +15,8 @@ use crate::auth::{Auth, Caller, roles};
 use crate::error::ApiError;
 use crate::http::paging::{Page, PageParams};
 
+pub mod repo;
+
 /// One change, as recorded.
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -36,21 +38,7 @@ pub async fn record(
     caller: &Caller,
     change: Change,
 ) -> Result<(), ApiError> {
-    sqlx::query!(
-        "INSERT INTO audit_log (town_id, actor_sub, actor_role, request_id, action, resource_type, resource_id, data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        change.town_id,
-        caller.sub,
-        caller.role.as_str(),
-        caller.request_id.as_deref(),
-        change.action,
-        change.resource_type,
-        change.resource_id,
-        change.data,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    repo::insert(conn, caller, &change).await
 }
 
 /// Appends many changes of one kind of resource with one statement (set-based writers:
@@ -64,23 +52,16 @@ pub async fn record_many(
     resource_ids: &[Uuid],
     data: &[Value],
 ) -> Result<(), ApiError> {
-    sqlx::query!(
-        "INSERT INTO audit_log (town_id, actor_sub, actor_role, request_id, action, resource_type, resource_id, data)
-         SELECT $1, $2, $3, $4, a.action, $5, a.resource_id, a.data
-         FROM UNNEST($6::text[], $7::uuid[], $8::jsonb[]) WITH ORDINALITY AS a(action, resource_id, data, n)
-         ORDER BY a.n",
+    repo::insert_many(
+        conn,
+        caller,
         town,
-        caller.sub,
-        caller.role.as_str(),
-        caller.request_id.as_deref(),
         resource_type,
         actions,
         resource_ids,
         data,
     )
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Registers the audit trail's read route.
@@ -158,27 +139,6 @@ async fn list_audit(
         ("actor", query.actor.as_deref(), 200),
     ])?;
     let keyset = page.keyset::<i64>()?;
-    let rows = sqlx::query_as!(
-        AuditEntry,
-        "SELECT id, occurred_at, actor_sub, actor_role, request_id, action, resource_type, resource_id, data
-         FROM audit_log
-         WHERE town_id = $1 AND id < $2
-           AND ($3::text IS NULL OR resource_type = $3)
-           AND ($4::uuid IS NULL OR resource_id = $4)
-           AND ($5::text IS NULL OR actor_sub = $5)
-           AND ($6::timestamptz IS NULL OR occurred_at >= $6)
-           AND ($7::timestamptz IS NULL OR occurred_at < $7)
-         ORDER BY id DESC LIMIT $8",
-        town,
-        keyset.before_or_max(),
-        query.resource_type,
-        query.resource_id,
-        query.actor,
-        query.from,
-        query.to,
-        keyset.fetch(),
-    )
-    .fetch_all(&**db)
-    .await?;
+    let rows = repo::page(&db, town, &query, &keyset).await?;
     Ok(web::Json(Page::from_rows(rows, keyset, |e| e.id)))
 }

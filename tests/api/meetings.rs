@@ -579,6 +579,21 @@ async fn a_roll_is_recorded_once_after_the_meeting_starts_and_shows_on_the_recor
     );
     let res = roll(&app, town, &held, "r-3", items).await;
     assert_eq!(res.status(), 200, "the same roll again changes nothing");
+    // The roll is a new version of the meeting: its ETag says so, and a read with the
+    // current one is a 304.
+    let url = format!(
+        "/api/v1/towns/{town}/meetings/{}",
+        held["id"].as_str().unwrap()
+    );
+    let res = send(&app, Method::GET, &url, &staff(&app, town), None).await;
+    assert_eq!(res.headers()["etag"], "\"2\"");
+    let res = app
+        .authed(Method::GET, &url, &staff(&app, town))
+        .header("if-none-match", "\"2\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
     let res = roll(
         &app,
         town,

@@ -23,6 +23,7 @@ pub mod events;
 pub mod http;
 pub mod materials;
 pub mod me;
+pub mod meetings;
 pub mod members;
 pub mod mentorships;
 pub mod openapi;

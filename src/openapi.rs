@@ -50,6 +50,7 @@ town answers 404. Errors are RFC 9457 `application/problem+json` with a stable `
         (name = "cases", description = "转化档案：接收转入、积分台账、调整、镇党委处理事项。 Transformation cases: intake, the points ledger, adjustments, committee matters."),
         (name = "tasks", description = "档案的任务及其唯一的完成情况；党员对记分提出的异议。 Tasks of a case and their one outcome; members' objections to ledger entries."),
         (name = "activities", description = "中心的会议与活动及其考勤。 Meetings and activities of the center, and their attendance rolls."),
+        (name = "meetings", description = "各支部的组织生活：党小组、支部委员任期、三会一课等会议及其考勤与会议记录、按本镇规定频次的落实情况。 Organizational life of the branches: party groups, officers' terms, meetings of the regulated kinds with their rolls and minutes, and how they measure against the town's frequencies."),
         (name = "evaluations", description = "民主评议：评议小组、无记名投票、结束评议。 Democratic evaluations (民主评议): panels, secret ballots, closing."),
         (name = "cohorts", description = "年度培养学员班（10-15 人）、培养安排与名册。 Yearly training cohorts (10-15 trainees), placements and rosters."),
         (name = "mentorships", description = "一对一结对教育：结对、谈话记录、导师负担。 One-on-one mentoring (结对教育): pairings, meeting logs, mentor loads."),

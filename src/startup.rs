@@ -38,6 +38,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::cases::configure)
                 .configure(crate::tasks::configure)
                 .configure(crate::activities::configure)
+                .configure(crate::meetings::configure)
                 .configure(crate::evaluations::configure)
                 .configure(crate::cohorts::configure)
                 .configure(crate::mentorships::configure)

@@ -608,17 +608,44 @@ pub fn check_roll(items: &[RollItem], required: &[Attendee]) -> Result<Vec<Check
     Ok(out)
 }
 
+/// A recorded line of a roll, as [`compare_roll`] reads it: the rolls of activities and
+/// of branch meetings alike.
+pub trait RecordedLine {
+    /// The member the line is about.
+    fn member_id(&self) -> Uuid;
+    /// Whether they came.
+    fn status(&self) -> AttendanceStatus;
+    /// For an excused leave: why.
+    fn excuse_reason(&self) -> Option<&str>;
+    /// For an excused leave: who approved it.
+    fn approved_by(&self) -> Option<&str>;
+}
+
+impl RecordedLine for AttendanceRecord {
+    fn member_id(&self) -> Uuid {
+        self.member_id
+    }
+    fn status(&self) -> AttendanceStatus {
+        self.status
+    }
+    fn excuse_reason(&self) -> Option<&str> {
+        self.excuse_reason.as_deref()
+    }
+    fn approved_by(&self) -> Option<&str> {
+        self.approved_by.as_deref()
+    }
+}
+
 /// Whether a roll sent again is the one recorded (line for line: status, reason,
 /// approver), so that it changes nothing; a different one is refused (`roll_recorded`).
-pub fn compare_roll(recorded: &[AttendanceRecord], sent: &[CheckedItem]) -> Result<(), ApiError> {
-    let recorded: HashMap<Uuid, &AttendanceRecord> =
-        recorded.iter().map(|r| (r.member_id, r)).collect();
+pub fn compare_roll<R: RecordedLine>(recorded: &[R], sent: &[CheckedItem]) -> Result<(), ApiError> {
+    let recorded: HashMap<Uuid, &R> = recorded.iter().map(|r| (r.member_id(), r)).collect();
     let same = recorded.len() == sent.len()
         && sent.iter().all(|s| {
             recorded.get(&s.member_id).is_some_and(|r| {
-                r.status == s.status
-                    && r.excuse_reason == s.excuse_reason
-                    && r.approved_by == s.approved_by
+                r.status() == s.status
+                    && r.excuse_reason() == s.excuse_reason.as_deref()
+                    && r.approved_by() == s.approved_by.as_deref()
             })
         });
     if same { Ok(()) } else { Err(roll_recorded()) }

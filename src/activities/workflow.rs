@@ -7,7 +7,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::domain::{
-    self, ActivityDetail, AttendanceStatus, NewActivity, RequiredAs, Roll, RollItem, Unscored,
+    self, ActivityDetail, AttendanceStatus, CheckedItem, NewActivity, RequiredAs, Roll, RollItem,
+    Unscored,
 };
 use super::repo;
 use crate::audit::{self, Change};
@@ -111,43 +112,86 @@ pub async fn record_roll(
         ));
     }
 
-    let ledger = Ledger::open(tx, town).await?;
-    let excused_costs = ledger.policy().excused_leave_costs;
     let ids: Vec<Uuid> = checked.iter().map(|_| Uuid::now_v7()).collect();
-    // The lines that cost points, by their place in the roll, and their entries.
-    let mut costly = Vec::new();
-    let mut entries = Vec::new();
-    for (n, (item, id)) in checked.iter().zip(&ids).enumerate() {
-        if let (true, Some(case)) = (domain::absence_costs(item, excused_costs), item.case_id) {
-            costly.push(n);
-            entries.push(ledger.step(case, EntryKind::Absence, (SourceType::Attendance, *id))?);
-        }
-    }
-    let outcomes = ledger.write(tx, by, entries).await?;
-    let mut unscored: Vec<Option<Unscored>> = vec![None; checked.len()];
-    for (n, outcome) in costly.into_iter().zip(&outcomes) {
-        if let Outcome::Refused(why) = outcome {
-            unscored[n] = Some(Unscored::from(*why));
-        }
-    }
-    repo::insert_records(tx, by, town, activity, &ids, &checked, &unscored).await?;
+    let scored = score_absences(tx, by, town, SourceType::Attendance, &checked, &ids).await?;
+    repo::insert_records(tx, by, town, activity, &ids, &checked, &scored.unscored).await?;
     let version = repo::mark_recorded(tx, town, activity, &by.sub).await?;
-    let tally = |s: AttendanceStatus| checked.iter().filter(|i| i.status == s).count();
-    let refused = unscored.iter().filter(|u| u.is_some()).count();
-    let data = json!({
-        "version": version,
-        "present": tally(AttendanceStatus::Present),
-        "absent": tally(AttendanceStatus::Absent),
-        "excused": tally(AttendanceStatus::Excused),
-        "scored": outcomes.len() - refused,
-        "unscored": refused,
-        "policy_version": ledger.policy().version,
-    });
+    let mut data = scored.summary(&checked);
+    data["version"] = json!(version);
     audit::record(tx, by, audited(town, "attendance.recorded", activity, data)).await?;
     let roll = repo::roll(tx, town, activity)
         .await?
         .ok_or_else(|| anyhow::anyhow!("roll of {activity} not found after its insert"))?;
     Ok(Recorded::New(roll))
+}
+
+/// What scoring a roll's absences did.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// For each line of the roll, in its order: why it cost no points although it would
+    /// have (the ledger refused it), or `None`.
+    pub unscored: Vec<Option<Unscored>>,
+    /// How many lines wrote a ledger entry.
+    pub scored: usize,
+    /// The policy version the lines were judged by.
+    pub policy_version: i32,
+}
+
+impl Scored {
+    /// The audit record's tally of a roll: present, absent, excused, scored, unscored and
+    /// the policy version.
+    pub fn summary(&self, lines: &[CheckedItem]) -> serde_json::Value {
+        let tally = |s: AttendanceStatus| lines.iter().filter(|i| i.status == s).count();
+        json!({
+            "present": tally(AttendanceStatus::Present),
+            "absent": tally(AttendanceStatus::Absent),
+            "excused": tally(AttendanceStatus::Excused),
+            "scored": self.scored,
+            "unscored": self.unscored.iter().filter(|u| u.is_some()).count(),
+            "policy_version": self.policy_version,
+        })
+    }
+}
+
+/// Scores the absences of a roll (art. 22), the one path for every roll that costs
+/// points (an activity's, a center-branch meeting's): each line of a member required as
+/// under transformation that is an absence (or an excused leave, when the policy's
+/// `excused_leave_costs` says so) writes one step down to its case, its source the line's
+/// record (`source`, `ids[n]` for line n), all in one ledger batch under the current
+/// policy. A line the ledger refuses (the case concluded since, the score frozen) is
+/// answered with why, and costs nothing.
+pub async fn score_absences(
+    tx: &mut PgConnection,
+    by: &Caller,
+    town: Uuid,
+    source: SourceType,
+    lines: &[CheckedItem],
+    ids: &[Uuid],
+) -> Result<Scored, ApiError> {
+    let ledger = Ledger::open(tx, town).await?;
+    let excused_costs = ledger.policy().excused_leave_costs;
+    // The lines that cost points, by their place in the roll, and their entries.
+    let mut costly = Vec::new();
+    let mut entries = Vec::new();
+    for (n, (item, id)) in lines.iter().zip(ids).enumerate() {
+        if let (true, Some(case)) = (domain::absence_costs(item, excused_costs), item.case_id) {
+            costly.push(n);
+            entries.push(ledger.step(case, EntryKind::Absence, (source, *id))?);
+        }
+    }
+    let outcomes = ledger.write(tx, by, entries).await?;
+    let mut unscored: Vec<Option<Unscored>> = vec![None; lines.len()];
+    for (n, outcome) in costly.into_iter().zip(&outcomes) {
+        if let Outcome::Refused(why) = outcome {
+            unscored[n] = Some(Unscored::from(*why));
+        }
+    }
+    let refused = unscored.iter().filter(|u| u.is_some()).count();
+    Ok(Scored {
+        unscored,
+        scored: outcomes.len() - refused,
+        policy_version: ledger.policy().version,
+    })
 }
 
 fn audited(town: Uuid, action: &'static str, id: Uuid, data: serde_json::Value) -> Change {

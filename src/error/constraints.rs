@@ -305,6 +305,20 @@ pub const ATTENDEE_UNKNOWN_MEMBER: KnownField = KnownField::new(
     "This town has no such member.",
 );
 
+/// 409 `group_name_taken`.
+pub const GROUP_NAME_TAKEN: Known = Known::conflict(
+    "group_name_taken",
+    "本支部已有同名的党小组。",
+    "The branch has a party group of that name already.",
+);
+
+/// 409 `member_in_other_group`.
+pub const MEMBER_IN_OTHER_GROUP: Known = Known::conflict(
+    "member_in_other_group",
+    "有党员已在另一个党小组中；请先将其移出。",
+    "A member is in another party group already; take them out of it first.",
+);
+
 /// 409 `evaluation_open`.
 pub const EVALUATION_OPEN: Known = Known::conflict(
     "evaluation_open",
@@ -581,6 +595,8 @@ pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     ("policies_evaluation_sane", Meaning::Guarded),
     ("policies_periods_sane", Meaning::Guarded),
     ("policies_cohort_sane", Meaning::Guarded),
+    // migrations/*_meeting_frequencies.sql (the change's own checks refuse first)
+    ("policies_meetings_sane", Meaning::Guarded),
     ("towns_have_policy", Meaning::Guarded),
     ("cases_town_id_fkey", Meaning::Guarded),
     ("cases_pkey", Meaning::Guarded),
@@ -872,6 +888,64 @@ pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     ("material_loans_borrower_length", Meaning::Guarded),
     ("material_loans_dates", Meaning::Guarded),
     ("material_loans_returned_shape", Meaning::Guarded),
+    // migrations/*_party_groups_officers.sql
+    ("party_groups_town_id_fkey", Meaning::Guarded),
+    ("party_groups_pkey", Meaning::Guarded),
+    ("party_groups_id_key", Meaning::Guarded),
+    ("party_groups_branch_key", Meaning::Guarded),
+    ("party_groups_name_taken", Meaning::Client(GROUP_NAME_TAKEN)),
+    ("party_groups_branch_fk", Meaning::Guarded),
+    ("party_groups_leader_fk", Meaning::Guarded),
+    ("party_groups_name_length", Meaning::Guarded),
+    ("party_group_members_pkey", Meaning::Guarded),
+    ("party_group_members_group_fk", Meaning::Guarded),
+    ("party_group_members_member_fk", Meaning::Guarded),
+    (
+        "party_group_members_one_group",
+        Meaning::Client(MEMBER_IN_OTHER_GROUP),
+    ),
+    ("branch_officers_town_id_fkey", Meaning::Guarded),
+    ("branch_officers_pkey", Meaning::Guarded),
+    ("branch_officers_id_key", Meaning::Guarded),
+    ("branch_officers_branch_fk", Meaning::Guarded),
+    ("branch_officers_member_fk", Meaning::Guarded),
+    ("branch_officers_office_valid", Meaning::Guarded),
+    ("branch_officers_term_order", Meaning::Guarded),
+    // migrations/*_meetings.sql
+    ("meetings_town_id_fkey", Meaning::Guarded),
+    ("meetings_pkey", Meaning::Guarded),
+    ("meetings_id_key", Meaning::Guarded),
+    ("meetings_branch_fk", Meaning::Guarded),
+    ("meetings_group_fk", Meaning::Guarded),
+    ("meetings_kind_valid", Meaning::Guarded),
+    ("meetings_group_shape", Meaning::Guarded),
+    ("meetings_center_role_valid", Meaning::Guarded),
+    ("meetings_text_length", Meaning::Guarded),
+    ("meetings_roll_shape", Meaning::Guarded),
+    ("meeting_attendees_pkey", Meaning::Guarded),
+    ("meeting_attendees_meeting_fk", Meaning::Guarded),
+    ("meeting_attendees_member_fk", Meaning::Guarded),
+    ("meeting_attendees_case_fk", Meaning::Guarded),
+    ("meeting_attendees_attends_as_valid", Meaning::Guarded),
+    ("meeting_attendance_pkey", Meaning::Guarded),
+    ("meeting_attendance_id_key", Meaning::Guarded),
+    (
+        "meeting_attendance_one_per_member",
+        Meaning::Client(ROLL_RECORDED),
+    ),
+    (
+        "meeting_attendance_expected_fk",
+        Meaning::Client(Known::Invalid(NOT_REQUIRED)),
+    ),
+    ("meeting_attendance_status_valid", Meaning::Guarded),
+    ("meeting_attendance_excuse_shape", Meaning::Guarded),
+    ("meeting_attendance_unscored_valid", Meaning::Guarded),
+    ("meeting_attendance_excuse_length", Meaning::Guarded),
+    ("meeting_minutes_pkey", Meaning::Guarded),
+    ("meeting_minutes_meeting_fk", Meaning::Guarded),
+    ("meeting_minutes_version_positive", Meaning::Guarded),
+    ("meeting_minutes_reason_shape", Meaning::Guarded),
+    ("meeting_minutes_length", Meaning::Guarded),
 ];
 #[cfg(test)]
 mod tests {

@@ -392,6 +392,45 @@ pub fn of(name: &str) -> Vec<Example> {
             "due_on": "2026-12-31"
         })),
         "ReturnLoan" => ex(json!({ "returned_on": "2026-12-05" })),
+        "NewGroup" => ex(json!({
+            "name": "第一党小组",
+            "member_ids": [member, other_member],
+            "leader_id": member
+        })),
+        "GroupPatch" => {
+            ex(json!({ "name": "东片党小组", "member_ids": [member, other_member, trainee] }))
+        }
+        "NewOfficer" => ex(json!({
+            "member_id": member,
+            "office": "secretary",
+            "term_from": "2024-01-01",
+            "term_to": "2028-12-31"
+        })),
+        "NewMeeting" => ex(json!({
+            "branch_id": branch,
+            "kind": "theme_day",
+            "starts_at": "2026-12-10T09:00:00+08:00",
+            "place": "新村党群服务中心",
+            "host": "李明",
+            "topic": "学习贯彻党的二十届三中全会精神",
+            "center_role": "helped",
+            "extra_member_ids": [trainee]
+        })),
+        "NewMinutes" => vec![
+            (
+                "first",
+                "首次录入 / The first minutes",
+                json!({ "text": "一、传达上级会议精神\n二、讨论本月为民服务事项" }),
+            ),
+            (
+                "correction",
+                "更正 / A correction",
+                json!({
+                    "text": "一、传达上级会议精神\n二、讨论本月为民服务事项及入党积极分子培养",
+                    "correction_reason": "漏记第二项议题的后半部分"
+                }),
+            ),
+        ],
         _ => Vec::new(),
     }
 }

@@ -224,6 +224,7 @@ pub const ENUMS: &[Entry] = &[
         &[
             ("task", "任务"),
             ("attendance", "考勤"),
+            ("meeting_attendance", "会议考勤"),
             ("objection", "异议"),
         ],
     ),
@@ -308,6 +309,46 @@ pub const ENUMS: &[Entry] = &[
             ("csv", "CSV 表格（UTF-8，中文列标题）"),
             ("xlsx", "Excel 工作簿（中文列标题）"),
         ],
+    ),
+    (
+        "MeetingKind",
+        &[
+            ("general_meeting", "支部党员大会"),
+            ("branch_committee", "支部委员会"),
+            ("party_group", "党小组会"),
+            ("party_lecture", "党课"),
+            ("theme_day", "主题党日"),
+            ("life_meeting", "组织生活会"),
+            ("member_appraisal", "民主评议党员"),
+        ],
+    ),
+    (
+        "CenterRole",
+        &[
+            ("none", "无"),
+            ("hosted", "由服务中心承办"),
+            ("helped", "服务中心协助"),
+        ],
+    ),
+    (
+        "AttendsAs",
+        &[
+            ("branch_member", "本支部党员"),
+            ("group_member", "本党小组成员"),
+            ("extra", "另行列入（如流入、流动党员）"),
+        ],
+    ),
+    (
+        "Office",
+        &[
+            ("secretary", "支部书记"),
+            ("deputy_secretary", "支部副书记"),
+            ("committee_member", "支部委员"),
+        ],
+    ),
+    (
+        "PeriodUnit",
+        &[("month", "月"), ("quarter", "季度"), ("year", "年")],
     ),
     (
         "ChartFormat",

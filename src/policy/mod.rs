@@ -89,6 +89,20 @@ pub struct Policy {
     pub extension_min_months: i32,
     /// 延长预备期最长（月）。 The longest extension of a probation, in months (art. 30: 12).
     pub extension_max_months: i32,
+    /// 每季度支部党员大会最少次数（0 为不作要求）。 At least this many branch general meetings (支部党员大会) a quarter, in each branch (0: not required).
+    pub general_meetings_per_quarter: i32,
+    /// 每月支部委员会最少次数（0 为不作要求）。 At least this many branch committee meetings (支部委员会) a month, in each branch (0: not required).
+    pub branch_committees_per_month: i32,
+    /// 每个党小组每月党小组会最少次数（0 为不作要求）。 At least this many meetings of each party group (党小组会) a month, in each branch (0: not required).
+    pub party_groups_per_month: i32,
+    /// 每季度党课最少次数（0 为不作要求）。 At least this many party lectures (党课) a quarter, in each branch (0: not required).
+    pub party_lectures_per_quarter: i32,
+    /// 每月主题党日最少次数（0 为不作要求）。 At least this many theme party days (主题党日) a month, in each branch (0: not required).
+    pub theme_days_per_month: i32,
+    /// 每年组织生活会最少次数（0 为不作要求）。 At least this many organizational life meetings (组织生活会) a year, in each branch (0: not required).
+    pub life_meetings_per_year: i32,
+    /// 每年民主评议党员最少次数（0 为不作要求）。 At least this many appraisals of members (民主评议党员) a year, in each branch (0: not required).
+    pub member_appraisals_per_year: i32,
     /// When this version was made.
     pub created_at: DateTime<Utc>,
     /// Who made it.
@@ -217,6 +231,34 @@ pub struct PolicyChange {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36)]
     pub extension_max_months: Option<i32>,
+    /// 每季度支部党员大会最少次数：新值（0 至 12）。 New value of `general_meetings_per_quarter` (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub general_meetings_per_quarter: Option<i32>,
+    /// 每月支部委员会最少次数：新值（0 至 12）。 New value of `branch_committees_per_month` (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub branch_committees_per_month: Option<i32>,
+    /// 每个党小组每月党小组会最少次数：新值（0 至 12）。 New value of `party_groups_per_month` (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub party_groups_per_month: Option<i32>,
+    /// 每季度党课最少次数：新值（0 至 12）。 New value of `party_lectures_per_quarter` (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub party_lectures_per_quarter: Option<i32>,
+    /// 每月主题党日最少次数：新值（0 至 12）。 New value of `theme_days_per_month` (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub theme_days_per_month: Option<i32>,
+    /// 每年组织生活会最少次数：新值（0 至 12）。 New value of `life_meetings_per_year` (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub life_meetings_per_year: Option<i32>,
+    /// 每年民主评议党员最少次数：新值（0 至 12）。 New value of `member_appraisals_per_year` (0 to 12).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub member_appraisals_per_year: Option<i32>,
 }
 
 fn field_error(field: &str, zh: &str, en: &str) -> FieldError {
@@ -290,11 +332,32 @@ impl PolicyChange {
             extension_max_months: self
                 .extension_max_months
                 .unwrap_or(current.extension_max_months),
+            general_meetings_per_quarter: self
+                .general_meetings_per_quarter
+                .unwrap_or(current.general_meetings_per_quarter),
+            branch_committees_per_month: self
+                .branch_committees_per_month
+                .unwrap_or(current.branch_committees_per_month),
+            party_groups_per_month: self
+                .party_groups_per_month
+                .unwrap_or(current.party_groups_per_month),
+            party_lectures_per_quarter: self
+                .party_lectures_per_quarter
+                .unwrap_or(current.party_lectures_per_quarter),
+            theme_days_per_month: self
+                .theme_days_per_month
+                .unwrap_or(current.theme_days_per_month),
+            life_meetings_per_year: self
+                .life_meetings_per_year
+                .unwrap_or(current.life_meetings_per_year),
+            member_appraisals_per_year: self
+                .member_appraisals_per_year
+                .unwrap_or(current.member_appraisals_per_year),
             created_at: current.created_at,
             created_by: current.created_by.clone(),
         };
         let mut errors = Vec::new();
-        let ranges: [(&str, i32, i32, i32); 20] = [
+        let ranges: [(&str, i32, i32, i32); 27] = [
             ("evaluation_quorum", p.evaluation_quorum, 1, 200),
             (
                 "evaluation_majority_percent",
@@ -335,6 +398,33 @@ impl PolicyChange {
             ("probation_months", p.probation_months, 1, 36),
             ("extension_min_months", p.extension_min_months, 1, 36),
             ("extension_max_months", p.extension_max_months, 1, 36),
+            (
+                "general_meetings_per_quarter",
+                p.general_meetings_per_quarter,
+                0,
+                12,
+            ),
+            (
+                "branch_committees_per_month",
+                p.branch_committees_per_month,
+                0,
+                12,
+            ),
+            ("party_groups_per_month", p.party_groups_per_month, 0, 12),
+            (
+                "party_lectures_per_quarter",
+                p.party_lectures_per_quarter,
+                0,
+                12,
+            ),
+            ("theme_days_per_month", p.theme_days_per_month, 0, 12),
+            ("life_meetings_per_year", p.life_meetings_per_year, 0, 12),
+            (
+                "member_appraisals_per_year",
+                p.member_appraisals_per_year,
+                0,
+                12,
+            ),
         ];
         for (field, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
@@ -442,6 +532,13 @@ struct Row {
     probation_months: i32,
     extension_min_months: i32,
     extension_max_months: i32,
+    general_meetings_per_quarter: i32,
+    branch_committees_per_month: i32,
+    party_groups_per_month: i32,
+    party_lectures_per_quarter: i32,
+    theme_days_per_month: i32,
+    life_meetings_per_year: i32,
+    member_appraisals_per_year: i32,
     created_at: DateTime<Utc>,
     created_by: String,
 }
@@ -478,6 +575,13 @@ impl From<Row> for Policy {
             probation_months: r.probation_months,
             extension_min_months: r.extension_min_months,
             extension_max_months: r.extension_max_months,
+            general_meetings_per_quarter: r.general_meetings_per_quarter,
+            branch_committees_per_month: r.branch_committees_per_month,
+            party_groups_per_month: r.party_groups_per_month,
+            party_lectures_per_quarter: r.party_lectures_per_quarter,
+            theme_days_per_month: r.theme_days_per_month,
+            life_meetings_per_year: r.life_meetings_per_year,
+            member_appraisals_per_year: r.member_appraisals_per_year,
             created_at: r.created_at,
             created_by: r.created_by,
         }
@@ -496,7 +600,8 @@ pub async fn current(conn: &mut PgConnection, town: Uuid) -> Result<Policy, ApiE
                 applicant_min_age, talk_within_months, contacts_min, contacts_max,
                 activist_review_months, activist_min_months, introducers, training_min_days,
                 development_majority_percent, approval_within_months, probation_months,
-                extension_min_months, extension_max_months, created_at, created_by
+                extension_min_months, extension_max_months,
+                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1",
         town
     )
@@ -522,7 +627,8 @@ pub async fn version(
                 applicant_min_age, talk_within_months, contacts_min, contacts_max,
                 activist_review_months, activist_min_months, introducers, training_min_days,
                 development_majority_percent, approval_within_months, probation_months,
-                extension_min_months, extension_max_months, created_at, created_by
+                extension_min_months, extension_max_months,
+                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 AND version = $2",
         town,
         version
@@ -561,9 +667,11 @@ async fn insert(
                                applicant_min_age, talk_within_months, contacts_min, contacts_max,
                                activist_review_months, activist_min_months, introducers, training_min_days,
                                development_majority_percent, approval_within_months, probation_months,
-                               extension_min_months, extension_max_months, created_by)
+                               extension_min_months, extension_max_months,
+                               general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
+                 $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
+                 $32, $33, $34, $35, $36, $37, $38)
          RETURNING version, base_half_points, step_half_points, low_threshold_half_points,
                    evaluation_threshold_half_points, excused_leave_costs, score_moves_after_due,
                    failed_evaluation_resets_score, evaluation_quorum, evaluation_majority_percent,
@@ -572,7 +680,8 @@ async fn insert(
                 applicant_min_age, talk_within_months, contacts_min, contacts_max,
                 activist_review_months, activist_min_months, introducers, training_min_days,
                 development_majority_percent, approval_within_months, probation_months,
-                extension_min_months, extension_max_months, created_at, created_by",
+                extension_min_months, extension_max_months,
+                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by",
         town,
         p.version,
         p.base_score.0,
@@ -603,6 +712,13 @@ async fn insert(
         p.probation_months,
         p.extension_min_months,
         p.extension_max_months,
+        p.general_meetings_per_quarter,
+        p.branch_committees_per_month,
+        p.party_groups_per_month,
+        p.party_lectures_per_quarter,
+        p.theme_days_per_month,
+        p.life_meetings_per_year,
+        p.member_appraisals_per_year,
         by,
     )
     .fetch_one(conn)
@@ -668,7 +784,8 @@ async fn list_versions(
                 applicant_min_age, talk_within_months, contacts_min, contacts_max,
                 activist_review_months, activist_min_months, introducers, training_min_days,
                 development_majority_percent, approval_within_months, probation_months,
-                extension_min_months, extension_max_months, created_at, created_by
+                extension_min_months, extension_max_months,
+                general_meetings_per_quarter, branch_committees_per_month, party_groups_per_month, party_lectures_per_quarter, theme_days_per_month, life_meetings_per_year, member_appraisals_per_year, created_at, created_by
          FROM policies WHERE town_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
         town,
         before,
@@ -768,6 +885,13 @@ mod tests {
             probation_months: 12,
             extension_min_months: 6,
             extension_max_months: 12,
+            general_meetings_per_quarter: 1,
+            branch_committees_per_month: 1,
+            party_groups_per_month: 1,
+            party_lectures_per_quarter: 1,
+            theme_days_per_month: 1,
+            life_meetings_per_year: 1,
+            member_appraisals_per_year: 1,
             created_at: Utc::now(),
             created_by: "migration".into(),
         }

@@ -85,6 +85,7 @@ fn source_label(source: SourceType) -> &'static str {
     match source {
         SourceType::Task => "任务",
         SourceType::Attendance => "考勤",
+        SourceType::MeetingAttendance => "会议考勤",
         SourceType::Objection => "异议",
     }
 }

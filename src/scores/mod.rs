@@ -37,8 +37,10 @@ crate::text_enum! {
     pub enum SourceType {
         /// A task's outcome.
         Task = "task",
-        /// An attendance record.
+        /// An attendance record of an activity.
         Attendance = "attendance",
+        /// An attendance record of a branch meeting (a center-branch meeting's absence).
+        MeetingAttendance = "meeting_attendance",
         /// An upheld objection.
         Objection = "objection",
     }
@@ -57,7 +59,7 @@ pub struct LedgerEntry {
     pub points: HalfPoints,
     /// What it is for.
     pub kind: EntryKind,
-    /// What earned it: a task, an attendance record, an objection.
+    /// What earned it: a task, an attendance record (of an activity or a meeting), an objection.
     pub source_type: Option<SourceType>,
     /// The task, attendance record or objection.
     pub source_id: Option<Uuid>,

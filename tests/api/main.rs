@@ -22,6 +22,7 @@ mod helpers;
 mod ledger_check;
 mod ledger_model;
 mod materials;
+mod meetings;
 mod members;
 mod mentorships;
 mod metrics;

@@ -1,7 +1,6 @@
 //! The HTTP application: routes, middleware, shared state, the server and its shutdown.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -9,7 +8,6 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sqlx::PgPool;
-use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -63,8 +61,11 @@ pub struct State {
     pub lifecycle: web::Data<Lifecycle>,
     /// The largest request body.
     pub body_limit: usize,
-    /// The OpenAPI document, built once.
-    pub openapi: Arc<OpenApiDoc>,
+    /// The OpenAPI document, built and serialized once: each worker serves these bytes
+    /// rather than holding a copy of the document (a copy is several MiB).
+    pub openapi_json: web::Data<OpenApiJson>,
+    /// The documented routes and their query parameters, built once from the document.
+    pub known_routes: web::Data<KnownRoutes>,
     /// Wakes long-polling readers of the change feed.
     pub events: web::Data<crate::events::EventBus>,
     /// Reports being made at once (each holds a connection while its client reads).
@@ -89,7 +90,6 @@ pub fn app(
         .into_utoipa_app()
         .configure(routes)
         .split_for_parts();
-    let openapi = (*state.openapi).clone();
     app.app_data(web::Data::new(state.pool.clone()))
         .app_data(state.keys.clone())
         .app_data(state.lifecycle.clone())
@@ -99,27 +99,36 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PayloadConfig::default().limit(state.body_limit))
+        .app_data(state.openapi_json.clone())
+        .route("/api-docs/openapi.json", web::get().to(serve_openapi))
         .service(
-            SwaggerUi::new("/docs/{_:.*}")
-                .url("/api-docs/openapi.json", openapi)
-                .config(
-                    // The token survives a reload; no call to an outside validator (the
-                    // town's network may not reach it, and the document is checked in CI).
-                    Config::new(["/api-docs/openapi.json"])
-                        .persist_authorization(true)
-                        .validator_url("none")
-                        .try_it_out_enabled(true)
-                        .display_operation_id(true),
-                ),
+            SwaggerUi::new("/docs/{_:.*}").config(
+                // The token survives a reload; no call to an outside validator (the
+                // town's network may not reach it, and the document is checked in CI).
+                Config::new(["/api-docs/openapi.json"])
+                    .persist_authorization(true)
+                    .validator_url("none")
+                    .try_it_out_enabled(true)
+                    .display_operation_id(true),
+            ),
         )
         .service(web::redirect("/docs", "/docs/"))
-        .app_data(web::Data::new(KnownRoutes::from_openapi(&state.openapi)))
+        .app_data(state.known_routes.clone())
         .default_service(web::to(unrouted))
         .app_data(web::Data::new(state.metrics))
         .wrap(from_fn(crate::http::reply::not_modified))
         .wrap(from_fn(check_query))
         .wrap(from_fn(metrics_apart))
         .wrap(from_fn(crate::telemetry::around_request))
+}
+
+/// The OpenAPI document as served, serialized once.
+pub struct OpenApiJson(actix_web::web::Bytes);
+
+async fn serve_openapi(doc: web::Data<OpenApiJson>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
 }
 
 /// A built server, listening, not yet awaited.
@@ -158,12 +167,18 @@ impl Application {
         let exports = crate::http::formats::ExportSlots::new(
             pool.options().get_max_connections() as usize / 4,
         );
+        let (openapi_json, known_routes) = {
+            let doc = crate::openapi::document();
+            let json = serde_json::to_vec(&doc).context("serializing the OpenAPI document")?;
+            (json, KnownRoutes::from_openapi(&doc))
+        };
         let state = State {
             pool,
             keys: web::Data::new(keys),
             lifecycle: lifecycle.clone(),
             body_limit: serve.body_limit,
-            openapi: Arc::new(crate::openapi::document()),
+            openapi_json: web::Data::new(OpenApiJson(openapi_json.into())),
+            known_routes: web::Data::new(known_routes),
             events: web::Data::new(events),
             exports: web::Data::new(exports),
             metrics,

@@ -5,6 +5,8 @@
 //! folder (`towns`, `branches`, ...) with `domain.rs` (pure rules), `repo.rs` (SQL) and
 //! its routes in `mod.rs`.
 
+#![warn(missing_docs)]
+
 pub mod activities;
 pub mod applicants;
 pub mod audit;

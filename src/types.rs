@@ -68,7 +68,7 @@ impl TimeZoneName {
         TimeZoneName("Asia/Shanghai".to_owned())
     }
 
-    /// The name.
+    /// The zone's IANA name, e.g. `Asia/Shanghai`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -24,7 +24,7 @@ crate::text_enum! {
 /// A day of a town's calendar that is not what its weekday says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CalendarDay {
-    /// The day.
+    /// The date, in the town's time zone.
     pub day: NaiveDate,
     /// A weekday off, or a weekend day worked.
     pub kind: DayKind,
@@ -33,7 +33,7 @@ pub struct CalendarDay {
     pub name: String,
     /// Who set it.
     pub set_by: String,
-    /// When.
+    /// When it was set, UTC.
     pub set_at: DateTime<Utc>,
 }
 

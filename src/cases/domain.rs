@@ -44,7 +44,7 @@ crate::text_enum! {
 /// A transformation case.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Case {
-    /// The case's id.
+    /// The case's id (UUID); tasks refer to it as `case_id`.
     pub id: Uuid,
     /// The town the case belongs to.
     pub town_id: Uuid,

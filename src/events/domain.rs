@@ -101,6 +101,7 @@ pub fn encode(tx: i64, id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("e1:{tx}:{id}"))
 }
 
+/// The position in a cursor made by `encode`; `None` for anything else.
 pub fn decode(cursor: &str) -> Option<(i64, i64)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (tx, id) = text.strip_prefix("e1:")?.split_once(':')?;

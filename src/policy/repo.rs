@@ -159,6 +159,7 @@ pub async fn create_initial(conn: &mut PgConnection, town: Uuid, by: &str) -> Re
     Ok(())
 }
 
+/// Stores a new policy version for the town, by whom; returns it as stored.
 pub async fn insert(
     conn: &mut PgConnection,
     town: Uuid,

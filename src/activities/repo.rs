@@ -242,6 +242,37 @@ pub async fn roll(
     }))
 }
 
+/// A roll's records as the columns of a set-based insert (one array per column, in the
+/// order of the items): the activity roll and the meeting roll store the same fields.
+pub struct RollColumns {
+    /// The members.
+    pub members: Vec<Uuid>,
+    /// Their statuses, as stored.
+    pub statuses: Vec<String>,
+    /// The reasons of excused leave.
+    pub reasons: Vec<Option<String>>,
+    /// Who approved each leave.
+    pub approvers: Vec<Option<String>>,
+    /// Why a record does not score, where it does not.
+    pub unscored: Vec<Option<String>>,
+}
+
+impl RollColumns {
+    /// The columns of `items`, with `unscored` going with them one for one.
+    pub fn of(items: &[CheckedItem], unscored: &[Option<Unscored>]) -> RollColumns {
+        RollColumns {
+            members: items.iter().map(|i| i.member_id).collect(),
+            statuses: items.iter().map(|i| i.status.as_str().to_owned()).collect(),
+            reasons: items.iter().map(|i| i.excuse_reason.clone()).collect(),
+            approvers: items.iter().map(|i| i.approved_by.clone()).collect(),
+            unscored: unscored
+                .iter()
+                .map(|u| u.map(|u| u.as_str().to_owned()))
+                .collect(),
+        }
+    }
+}
+
 /// Inserts a roll's records with one statement; `ids` and `unscored` go with `items`.
 pub async fn insert_records(
     conn: &mut PgConnection,
@@ -252,14 +283,13 @@ pub async fn insert_records(
     items: &[CheckedItem],
     unscored: &[Option<Unscored>],
 ) -> Result<(), ApiError> {
-    let members: Vec<Uuid> = items.iter().map(|i| i.member_id).collect();
-    let statuses: Vec<String> = items.iter().map(|i| i.status.as_str().to_owned()).collect();
-    let reasons: Vec<Option<String>> = items.iter().map(|i| i.excuse_reason.clone()).collect();
-    let approvers: Vec<Option<String>> = items.iter().map(|i| i.approved_by.clone()).collect();
-    let unscored: Vec<Option<String>> = unscored
-        .iter()
-        .map(|u| u.map(|u| u.as_str().to_owned()))
-        .collect();
+    let RollColumns {
+        members,
+        statuses,
+        reasons,
+        approvers,
+        unscored,
+    } = RollColumns::of(items, unscored);
     sqlx::query!(
         "INSERT INTO attendance_records (town_id, id, activity_id, member_id, status, excuse_reason, approved_by,
                                          unscored, recorded_by, recorded_role)

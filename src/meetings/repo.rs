@@ -14,6 +14,7 @@ use super::domain::{
     Officer, PartyGroup,
 };
 use crate::activities::domain::{AttendanceStatus, CheckedItem, Unscored};
+use crate::activities::repo::RollColumns;
 use crate::auth::Caller;
 use crate::branches::domain::BranchKind;
 use crate::error::ApiError;
@@ -530,14 +531,13 @@ pub async fn insert_records(
     items: &[CheckedItem],
     unscored: &[Option<Unscored>],
 ) -> Result<(), ApiError> {
-    let members: Vec<Uuid> = items.iter().map(|i| i.member_id).collect();
-    let statuses: Vec<String> = items.iter().map(|i| i.status.as_str().to_owned()).collect();
-    let reasons: Vec<Option<String>> = items.iter().map(|i| i.excuse_reason.clone()).collect();
-    let approvers: Vec<Option<String>> = items.iter().map(|i| i.approved_by.clone()).collect();
-    let unscored: Vec<Option<String>> = unscored
-        .iter()
-        .map(|u| u.map(|u| u.as_str().to_owned()))
-        .collect();
+    let RollColumns {
+        members,
+        statuses,
+        reasons,
+        approvers,
+        unscored,
+    } = RollColumns::of(items, unscored);
     sqlx::query!(
         "INSERT INTO meeting_attendance (town_id, id, meeting_id, member_id, status, excuse_reason, approved_by,
                                          unscored, recorded_by, recorded_role)

@@ -53,9 +53,21 @@ pub struct Settings {
     )]
     pub data_dir: PathBuf,
 
-    /// A PostgreSQL server to use instead of the embedded one.
+    /// A PostgreSQL server to use instead of the embedded one. It may name several, a
+    /// primary and its standbys (`postgres://u@db1:5432,db2:5432/db`): the service then
+    /// writes to whichever accepts writes and follows it when it moves.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<SecretString>,
+
+    /// Read-only servers (standbys) that reports and exports read from, in order; the
+    /// primary serves them when none answers. Several may be listed as in DATABASE_URL.
+    #[arg(
+        long,
+        global = true,
+        env = "PARTY_CENTER_READ_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub read_database_url: Option<SecretString>,
 
     /// Folder of the PostgreSQL server binaries for the embedded database (found by
     /// itself when unset: `pg_config --bindir`, `/usr/lib/postgresql/*/bin`, `PATH`).

@@ -1,8 +1,13 @@
 //! The database: the configured server (`DATABASE_URL`) or, without one, a private
 //! PostgreSQL that the service starts itself from the installed binaries and keeps
-//! running (restarted when it dies; see [`crate::pg::Supervisor`]).
+//! running (restarted when it dies; see [`crate::pg::Supervisor`]). A `DATABASE_URL` may
+//! name several servers, a primary and its standbys: the service then follows the primary
+//! ([`primary`]); `PARTY_CENTER_READ_DATABASE_URL` may name standbys for reports ([`Reads`]).
 
-use std::str::FromStr;
+pub mod primary;
+pub mod reads;
+pub mod targets;
+
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,6 +16,9 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
+use self::primary::Primary;
+pub use self::reads::Reads;
+use self::targets::{SessionAttrs, Targets};
 use crate::config::Settings;
 use crate::pg::{Cluster, ClusterOptions, Durability, RestartPolicy, Supervisor};
 
@@ -22,8 +30,10 @@ pub const EMBEDDED_DB: &str = "party_center";
 
 /// A running database: the pool, and the embedded cluster when the service owns one.
 pub struct Database {
-    /// The connection pool.
+    /// The connection pool (to the primary).
     pub pool: PgPool,
+    /// Pools to the read-only servers of `PARTY_CENTER_READ_DATABASE_URL`, in order.
+    pub standbys: Vec<PgPool>,
     /// The embedded PostgreSQL under its supervisor, stopped when this is dropped or [`Database::stop`]ped.
     pub embedded: Option<Supervisor>,
 }
@@ -33,12 +43,21 @@ impl Database {
     /// before serving) and supervises it: if it cannot be restarted, the service is
     /// shut down as on SIGTERM and [`Database::stop`] reports why.
     pub async fn open(settings: &Settings) -> anyhow::Result<Database> {
-        let (options, embedded) = match &settings.database_url {
+        let (pool, embedded) = match &settings.database_url {
             Some(url) => {
-                let options = PgConnectOptions::from_str(url.expose_secret())
-                    .context("DATABASE_URL is not a valid PostgreSQL URL")?;
-                first_contact(&options, settings.db_acquire_timeout).await?;
-                (options, None)
+                let targets = Targets::parse(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("DATABASE_URL is {e}"))?;
+                if targets.attrs == Some(SessionAttrs::Any) {
+                    anyhow::bail!(
+                        "DATABASE_URL must reach the primary: its target_session_attrs may only be read-write or primary (standbys go in PARTY_CENTER_READ_DATABASE_URL)"
+                    );
+                }
+                if let [options] = &targets.nodes[..] {
+                    first_contact(options, settings.db_acquire_timeout).await?;
+                    (pool(settings, options.clone()), None)
+                } else {
+                    (follow_primary(settings, targets.nodes).await?, None)
+                }
             }
             None => {
                 let bindir = crate::pg::find_bindir(settings.pg_bindir.as_deref())?;
@@ -56,16 +75,39 @@ impl Database {
                 let supervisor =
                     Supervisor::watch(cluster, RestartPolicy::default(), shut_the_service_down)?;
                 create_database_if_missing(&admin, EMBEDDED_DB).await?;
-                (admin.database(EMBEDDED_DB), Some(supervisor))
+                (
+                    pool(settings, admin.database(EMBEDDED_DB)),
+                    Some(supervisor),
+                )
             }
         };
-        let pool = pool(settings, options);
-        Ok(Database { pool, embedded })
+        let standbys = match &settings.read_database_url {
+            Some(url) => Targets::parse(url.expose_secret())
+                .map_err(|e| anyhow::anyhow!("PARTY_CENTER_READ_DATABASE_URL is {e}"))?
+                .nodes
+                .into_iter()
+                .map(|options| reads::standby_pool(settings, options))
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Database {
+            pool,
+            standbys,
+            embedded,
+        })
+    }
+
+    /// The pools reports read from: the standbys first, then the primary.
+    pub fn reads(&self) -> Reads {
+        Reads::new(self.pool.clone(), self.standbys.clone())
     }
 
     /// Closes the pool and stops the embedded cluster, if any; an error also when its
     /// supervisor gave up on it, so that the process exits non-zero.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        for standby in &self.standbys {
+            standby.close().await;
+        }
         self.pool.close().await;
         if let Some(mut supervisor) = self.embedded.take() {
             tokio::task::spawn_blocking(move || supervisor.stop())
@@ -94,22 +136,7 @@ fn shut_the_service_down() {
 /// A lazily connecting pool: requests wait at most `db_acquire_timeout` for a connection
 /// (then 503), and every statement is cut off after `db_statement_timeout`.
 pub fn pool(settings: &Settings, options: PgConnectOptions) -> PgPool {
-    let timeout = format!("{}ms", settings.db_statement_timeout.as_millis());
-    let options = options
-        .application_name("party-center")
-        .options([
-            ("statement_timeout", timeout.as_str()),
-            ("lock_timeout", "5s"),
-        ])
-        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
-    PgPoolOptions::new()
-        .max_connections(settings.db_max_connections)
-        .acquire_timeout(settings.db_acquire_timeout)
-        // sqlx pings every connection it hands out, by default: a round trip per request
-        // (and it pings again on release). Only a connection that sat idle for a while is
-        // checked; a busy one was just proven alive by its last use and release, and a
-        // broken one that slips through fails its statement with a 503 and is dropped.
-        .test_before_acquire(false)
+    pool_options(settings)
         .before_acquire(|conn, meta| {
             Box::pin(async move {
                 if meta.idle_for > IDLE_CHECK_AFTER {
@@ -118,7 +145,95 @@ pub fn pool(settings: &Settings, options: PgConnectOptions) -> PgPool {
                 Ok(true)
             })
         })
-        .connect_lazy_with(options)
+        .connect_lazy_with(session(settings, options))
+}
+
+/// The session settings of every connection: its name in `pg_stat_activity`, the
+/// statement and lock timeouts, slow statements logged.
+pub(crate) fn session(settings: &Settings, options: PgConnectOptions) -> PgConnectOptions {
+    let timeout = format!("{}ms", settings.db_statement_timeout.as_millis());
+    options
+        .application_name("party-center")
+        .options([
+            ("statement_timeout", timeout.as_str()),
+            ("lock_timeout", "5s"),
+        ])
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1))
+}
+
+/// The pool's size and timeouts.
+pub(crate) fn pool_options(settings: &Settings) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(settings.db_acquire_timeout)
+        // sqlx pings every connection it hands out, by default: a round trip per request
+        // (and it pings again on release). Only a connection that sat idle for a while is
+        // checked (see `before_acquire`); a busy one was just proven alive by its last use
+        // and release, and a broken one that slips through fails its statement with a 503
+        // and is dropped.
+        .test_before_acquire(false)
+}
+
+/// A pool that follows the primary among `nodes`: found now (or an error naming how
+/// many servers answered), watched from then on. A connection that turns out to lead to
+/// a read-only server is refused (the pool tries again, within its acquire timeout, at
+/// wherever the watcher then points), and one opened before a switch is not handed out.
+async fn follow_primary(
+    settings: &Settings,
+    nodes: Vec<PgConnectOptions>,
+) -> anyhow::Result<PgPool> {
+    let n = nodes.len();
+    let nodes = nodes.into_iter().map(|o| session(settings, o)).collect();
+    let primary = Primary::new(nodes);
+    let deadline =
+        tokio::time::Instant::now() + settings.db_acquire_timeout.max(Duration::from_secs(10));
+    let found = loop {
+        if let Some(i) = primary.find().await {
+            break i;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "none of the {n} servers in DATABASE_URL accepts writes (down, or all standbys); is the primary up?"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    primary.switch_to(found);
+    let (on_connect, on_acquire) = (primary.clone(), primary.clone());
+    let pool = pool_options(settings)
+        .after_connect(move |conn, _| {
+            let primary = on_connect.clone();
+            Box::pin(async move {
+                if primary::accepts_writes(conn).await? {
+                    Ok(())
+                } else {
+                    primary.suspect();
+                    Err(sqlx::Error::Io(std::io::Error::other(
+                        "the server is read-only (a standby); looking for the primary",
+                    )))
+                }
+            })
+        })
+        .before_acquire(move |conn, meta| {
+            let primary = on_acquire.clone();
+            Box::pin(async move {
+                if primary.predates_switch(meta.age) {
+                    return Ok(false);
+                }
+                if meta.idle_for > IDLE_CHECK_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_lazy_with(primary.options());
+    primary.follow(&pool);
+    primary.watch();
+    tracing::info!(
+        servers = n,
+        "following the primary among the servers of DATABASE_URL"
+    );
+    Ok(pool)
 }
 
 /// Creates database `name` unless it exists.

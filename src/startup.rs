@@ -14,7 +14,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::{DevKey, KeyStore};
 use crate::config::ServeSettings;
-use crate::db::Database;
+use crate::db::{Database, Reads};
 use crate::http::extract::{BodyLimit, path_error, query_error};
 use crate::http::health::{Lifecycle, MetricsAddress, metrics_apart};
 use crate::http::routes::{KnownRoutes, check_query, unrouted};
@@ -70,6 +70,8 @@ pub struct State {
     pub events: web::Data<crate::events::EventBus>,
     /// Reports being made at once (each holds a connection while its client reads).
     pub exports: web::Data<crate::http::formats::ExportSlots>,
+    /// Where reports read from (standbys, then the primary).
+    pub reads: web::Data<Reads>,
     /// The internal address of `/metrics`, when it is served apart.
     pub metrics: Option<MetricsAddress>,
 }
@@ -95,6 +97,7 @@ pub fn app(
         .app_data(state.lifecycle.clone())
         .app_data(state.events.clone())
         .app_data(state.exports.clone())
+        .app_data(state.reads.clone())
         .app_data(web::Data::new(BodyLimit(state.body_limit)))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -147,6 +150,18 @@ impl Application {
         listener: TcpListener,
         serve: &ServeSettings,
     ) -> anyhow::Result<Application> {
+        Self::build_reading_from(Reads::primary_only(pool), keys, listener, serve)
+    }
+
+    /// Binds the listener and builds the server on the primary's pool, with reports read
+    /// from `reads` (standbys, then the primary).
+    pub fn build_reading_from(
+        reads: Reads,
+        keys: KeyStore,
+        listener: TcpListener,
+        serve: &ServeSettings,
+    ) -> anyhow::Result<Application> {
+        let pool = reads.primary().clone();
         let port = listener.local_addr()?.port();
         let metrics_listener = serve
             .metrics_bind
@@ -181,6 +196,7 @@ impl Application {
             known_routes: web::Data::new(known_routes),
             events: web::Data::new(events),
             exports: web::Data::new(exports),
+            reads: web::Data::new(reads),
             metrics,
         };
         // Touch the recorder so /metrics works from the first request.
@@ -263,10 +279,11 @@ pub async fn serve(
     let purge = tokio::spawn(purge_idempotency_keys(db.pool.clone()));
     let listener = TcpListener::bind(serve.bind)
         .with_context(|| format!("cannot listen on {}", serve.bind))?;
-    let app = Application::build(db.pool.clone(), keys, listener, serve)?;
+    let app = Application::build_reading_from(db.reads(), keys, listener, serve)?;
     tracing::info!(
         address = %serve.bind,
         embedded_database = db.embedded.is_some(),
+        read_only_servers = db.standbys.len(),
         "party-center is serving; API docs at /docs/"
     );
     let result = app.run_until_signalled().await;

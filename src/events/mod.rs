@@ -57,23 +57,37 @@ impl EventBus {
         let sender = self.sender.clone();
         // A connection of its own, outside the request pool: a LISTEN holds its connection
         // for good, and must never take one that requests need.
-        let options = (*pool.connect_options()).clone();
-        let pool = sqlx::postgres::PgPoolOptions::new()
+        let own = sqlx::postgres::PgPoolOptions::new()
             .max_connections(1)
-            .connect_lazy_with(options);
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with((*pool.connect_options()).clone());
         tokio::spawn(async move {
             loop {
-                match PgListener::connect_with(&pool).await {
+                // Wherever the request pool connects now: after a failover, the new primary.
+                own.set_connect_options((*pool.connect_options()).clone());
+                match PgListener::connect_with(&own).await {
                     Ok(mut listener) => {
-                        if let Err(e) = listener.listen("party_center_events").await {
+                        // Reconnecting is ours to do (above), so that it follows the primary.
+                        listener.eager_reconnect(false);
+                        let writable = crate::db::primary::accepts_writes(&mut listener).await;
+                        if !matches!(writable, Ok(true)) {
+                            // NOTIFY is sent on the primary only: a standby would stay silent.
+                            tracing::warn!(
+                                "event listener reached a read-only server; trying again"
+                            );
+                        } else if let Err(e) = listener.listen("party_center_events").await {
                             tracing::warn!(error = %e, "cannot LISTEN for events");
                         } else {
                             loop {
-                                match listener.recv().await {
-                                    Ok(n) => {
+                                match listener.try_recv().await {
+                                    Ok(Some(n)) => {
                                         if let Ok(town) = n.payload().parse::<Uuid>() {
                                             let _ = sender.send(town);
                                         }
+                                    }
+                                    Ok(None) => {
+                                        tracing::warn!("event listener lost its connection");
+                                        break;
                                     }
                                     Err(e) => {
                                         tracing::warn!(error = %e, "event listener lost its connection");

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::repo;
 use crate::activities::domain::check_day_filter;
 use crate::auth::{Auth, Caller, roles};
+use crate::db::Reads;
 use crate::desk::domain::{DeskCategory, DeskEntry, DeskStatus, Viewer};
 use crate::error::ApiError;
 use crate::http::formats::{
@@ -208,14 +209,15 @@ impl Start {
 #[get("/towns/{town}/reports/cases/{case}/ledger")]
 async fn ledger(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
-    db: web::Data<PgPool>,
+    reads: web::Data<Reads>,
     slots: web::Data<ExportSlots>,
     req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let db = reads.pool().await;
     let (town, case) = path.into_inner();
-    let start = Start::new(&auth, &db, &slots, &req, town, query.format).await?;
+    let start = Start::new(&auth, db, &slots, &req, town, query.format).await?;
     let town = start.town;
     {
         let mut conn = db.acquire().await?;
@@ -223,7 +225,7 @@ async fn ledger(
             .await?
             .ok_or(ApiError::NotFound)?;
     }
-    let rows = start.feed(&db, move |conn| {
+    let rows = start.feed(db, move |conn| {
         crate::scores::repo::whole_ledger(conn, town, case)
     });
     let mut head = Report::head("ledger", town);
@@ -319,17 +321,18 @@ impl Table for AttendanceLine {
 #[get("/towns/{town}/reports/attendance")]
 async fn attendance(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
-    db: web::Data<PgPool>,
+    reads: web::Data<Reads>,
     slots: web::Data<ExportSlots>,
     req: HttpRequest,
     path: web::Path<Uuid>,
     range: web::Query<DateRange>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let db = reads.pool().await;
     let range = range.into_inner().checked()?;
-    let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
+    let start = Start::new(&auth, db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
-    let rows = start.feed(&db, move |conn| {
+    let rows = start.feed(db, move |conn| {
         repo::attendance(conn, town, range.from, range.to)
     });
     let mut head = Report::head("attendance", town);
@@ -425,18 +428,19 @@ impl Table for DeskEntry {
 #[get("/towns/{town}/reports/desk-register")]
 async fn desk_register(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
-    db: web::Data<PgPool>,
+    reads: web::Data<Reads>,
     slots: web::Data<ExportSlots>,
     req: HttpRequest,
     path: web::Path<Uuid>,
     range: web::Query<DateRange>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let db = reads.pool().await;
     let range = range.into_inner().checked()?;
-    let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
+    let start = Start::new(&auth, db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let viewer = Viewer::new(auth.role, &auth.sub);
-    let rows = start.feed(&db, move |conn| {
+    let rows = start.feed(db, move |conn| {
         crate::desk::repo::register(conn, town, range.from, range.to, viewer)
     });
     let mut head = Report::head("desk_register", town);
@@ -535,16 +539,17 @@ impl Table for OverdueLetter {
 #[get("/towns/{town}/reports/overdue-letters")]
 async fn overdue_letters(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
-    db: web::Data<PgPool>,
+    reads: web::Data<Reads>,
     slots: web::Data<ExportSlots>,
     req: HttpRequest,
     path: web::Path<Uuid>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let start = Start::new(&auth, &db, &slots, &req, path.into_inner(), query.format).await?;
+    let db = reads.pool().await;
+    let start = Start::new(&auth, db, &slots, &req, path.into_inner(), query.format).await?;
     let town = start.town;
     let today = chrono::Utc::now().with_timezone(&start.tz).date_naive();
-    let rows = start.feed(&db, move |conn| repo::overdue_letters(conn, town, today));
+    let rows = start.feed(db, move |conn| repo::overdue_letters(conn, town, today));
     let head = Report::head("overdue_letters", town);
     start
         .respond(format!("overdue-letters-{today}"), head, rows)
@@ -584,13 +589,14 @@ pub struct YearQuery {
 #[get("/towns/{town}/reports/cohort-roster")]
 async fn cohort_roster(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
-    db: web::Data<PgPool>,
+    reads: web::Data<Reads>,
     req: HttpRequest,
     path: web::Path<Uuid>,
     year: web::Query<YearQuery>,
     query: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let town = auth.town(&db, path.into_inner()).await?;
+    let db = reads.pool().await;
+    let town = auth.town(db, path.into_inner()).await?;
     let format = ExportFormat::negotiate(query.format, &req);
     if let Some(year) = year.year
         && !(2000..=2200).contains(&year)

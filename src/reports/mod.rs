@@ -4,12 +4,12 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::auth::{Auth, roles};
+use crate::db::Reads;
 use crate::error::ApiError;
 use crate::scores::points::HalfPoints;
 
@@ -65,10 +65,11 @@ pub struct TownSummary {
 #[get("/towns/{town}/summary")]
 async fn summary(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
-    db: web::Data<PgPool>,
+    reads: web::Data<Reads>,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<TownSummary>, ApiError> {
-    let town = auth.town(&db, path.into_inner()).await?;
+    let db = reads.pool().await;
+    let town = auth.town(db, path.into_inner()).await?;
     let mut conn = db.acquire().await?;
     let year = chrono::Datelike::year(&crate::towns::repo::today(&mut conn, town).await?);
     // Counts only what the caller's own lists show: a counselling entry for its author and
@@ -143,13 +144,14 @@ pub struct ScoreHistory {
 #[get("/towns/{town}/cases/{case}/score-history")]
 async fn score_history(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
-    db: web::Data<PgPool>,
+    reads: web::Data<Reads>,
     req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
     query: web::Query<ChartQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let db = reads.pool().await;
     let (town, case) = path.into_inner();
-    let town = auth.town(&db, town).await?;
+    let town = auth.town(db, town).await?;
     let as_of = query.as_of.unwrap_or_else(Utc::now);
     let mut conn = db.acquire().await?;
     let opened = crate::cases::repo::get(&mut conn, town, case)

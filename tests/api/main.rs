@@ -16,6 +16,7 @@ mod errors;
 mod evaluations;
 mod events;
 mod exports;
+mod failover;
 mod fixtures;
 mod hardening;
 mod helpers;

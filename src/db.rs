@@ -47,7 +47,10 @@ impl Database {
             Some(url) => {
                 let targets = Targets::parse(url.expose_secret())
                     .map_err(|e| anyhow::anyhow!("DATABASE_URL is {e}"))?;
-                if targets.attrs == Some(SessionAttrs::Any) {
+                if matches!(
+                    targets.attrs,
+                    Some(SessionAttrs::Any | SessionAttrs::ReadOnly)
+                ) {
                     anyhow::bail!(
                         "DATABASE_URL must reach the primary: its target_session_attrs may only be read-write or primary (standbys go in PARTY_CENTER_READ_DATABASE_URL)"
                     );
@@ -82,12 +85,16 @@ impl Database {
             }
         };
         let standbys = match &settings.read_database_url {
-            Some(url) => Targets::parse(url.expose_secret())
-                .map_err(|e| anyhow::anyhow!("PARTY_CENTER_READ_DATABASE_URL is {e}"))?
-                .nodes
-                .into_iter()
-                .map(|options| reads::standby_pool(settings, options))
-                .collect(),
+            Some(url) => {
+                let targets = Targets::parse(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("PARTY_CENTER_READ_DATABASE_URL is {e}"))?;
+                let standbys_only = targets.attrs == Some(SessionAttrs::ReadOnly);
+                targets
+                    .nodes
+                    .into_iter()
+                    .map(|options| reads::standby_pool(settings, options, standbys_only))
+                    .collect()
+            }
             None => Vec::new(),
         };
         Ok(Database {
@@ -204,6 +211,11 @@ async fn follow_primary(
         .after_connect(move |conn, _| {
             let primary = on_connect.clone();
             Box::pin(async move {
+                if !primary.confirmed() {
+                    return Err(sqlx::Error::Io(std::io::Error::other(
+                        "looking for the primary",
+                    )));
+                }
                 if primary::accepts_writes(conn).await? {
                     Ok(())
                 } else {

@@ -1,14 +1,16 @@
 //! Following the primary among several servers (a primary and its standbys under an HA
 //! engine such as pg_auto_failover or Patroni). A watcher keeps one connection to the
 //! server it believes is the primary and asks it every [`CHECK_EVERY`] whether it still
-//! accepts writes; when it does not answer or has become read-only, the watcher walks the
-//! list, points every pool that follows it at the first server that accepts writes, and
-//! makes those pools discard the connections they opened before the switch. A pool that
+//! accepts writes; when it does not answer or has become read-only, the watcher asks
+//! every server of the list, points every pool that follows it at the one that may be
+//! followed (it accepts writes and its commits are on its synchronous standby; the newest
+//! timeline wins, see [`Primary::find`]), and makes those pools discard the connections
+//! they opened before the switch. A pool that
 //! opens a connection to a read-only server drops it and wakes the watcher at once.
 //! During the switch requests answer 503 with `Retry-After` (no connection within the
 //! acquire timeout), never 500.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,10 +24,17 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// How long one server may take to answer the watcher's question.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a candidate primary's synchronous standby may take to confirm that it has
+/// everything the candidate committed.
+const REPLICATED_WAIT: Duration = Duration::from_secs(1);
+
 /// The servers of a multi-host `DATABASE_URL` and which of them is the primary.
 pub struct Primary {
     nodes: Vec<PgConnectOptions>,
     current: AtomicUsize,
+    /// Whether `current` passed the watcher's last look; false from the moment it failed
+    /// one until a server is chosen again.
+    confirmed: AtomicBool,
     /// When the pools last switched server, in milliseconds since `epoch`.
     switched_at: AtomicU64,
     epoch: Instant,
@@ -40,6 +49,7 @@ impl Primary {
         Arc::new(Primary {
             nodes,
             current: AtomicUsize::new(0),
+            confirmed: AtomicBool::new(false),
             switched_at: AtomicU64::new(0),
             epoch: Instant::now(),
             pools: Mutex::new(Vec::new()),
@@ -67,6 +77,13 @@ impl Primary {
         self.pools.lock().expect("pool list").push(pool.clone());
     }
 
+    /// Whether new connections may go to the believed primary. Not while the watcher
+    /// looks for a primary: the old one may be back from a crash before the watcher has
+    /// checked what it holds (see [`usable`]).
+    pub fn confirmed(&self) -> bool {
+        self.confirmed.load(Ordering::Acquire)
+    }
+
     /// Wakes the watcher: a connection found the believed primary read-only.
     pub fn suspect(&self) {
         self.wake.notify_one();
@@ -83,22 +100,44 @@ impl Primary {
         (opened.as_millis() as u64) < switched
     }
 
-    /// Walks the servers once, from the believed primary on: the first that accepts writes.
+    /// Asks every server at once and picks the primary: of those that may be followed
+    /// (see [`usable`]), the one on the newest timeline, so that a standby promoted
+    /// during an outage wins over an old primary that came back in the meantime; on a
+    /// tie, the believed primary, then the first in the list.
     pub async fn find(&self) -> Option<usize> {
-        let start = self.current.load(Ordering::Acquire);
-        for k in 0..self.nodes.len() {
-            let i = (start + k) % self.nodes.len();
-            if let Ok(Ok(mut conn)) =
-                tokio::time::timeout(PROBE_TIMEOUT, self.nodes[i].connect()).await
-            {
-                let writable = matches!(accepts_writes(&mut conn).await, Ok(true));
-                let _ = conn.close().await;
-                if writable {
-                    return Some(i);
-                }
+        let timelines =
+            futures_util::future::join_all((0..self.nodes.len()).map(|i| self.probe(i))).await;
+        let current = self.current.load(Ordering::Acquire);
+        timelines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.map(|t| (i, t)))
+            .max_by_key(|&(i, t)| (t, i == current, std::cmp::Reverse(i)))
+            .map(|(i, _)| i)
+    }
+
+    /// Server `i`'s timeline if it may be followed as the primary.
+    async fn probe(&self, i: usize) -> Option<i64> {
+        let mut conn = tokio::time::timeout(PROBE_TIMEOUT, self.nodes[i].connect())
+            .await
+            .ok()?
+            .ok()?;
+        let usable = tokio::time::timeout(PROBE_TIMEOUT + REPLICATED_WAIT, usable(&mut conn))
+            .await
+            .ok()
+            .and_then(Result::ok);
+        let _ = conn.close().await;
+        match usable? {
+            Usable::Yes { timeline } => Some(timeline),
+            Usable::NotReplicated => {
+                tracing::warn!(
+                    server = %self.name(i),
+                    "a server accepts writes but no synchronous standby has all it committed (an old primary back after a crash?); not following it"
+                );
+                None
             }
+            Usable::No => None,
         }
-        None
     }
 
     /// Makes server `i` the primary for every pool that follows this one (before any
@@ -106,6 +145,7 @@ impl Primary {
     pub fn switch_to(&self, i: usize) {
         let pools = self.pools.lock().expect("pool list");
         let was = self.current.swap(i, Ordering::AcqRel);
+        self.confirmed.store(true, Ordering::Release);
         if was == i || pools.is_empty() {
             return;
         }
@@ -146,6 +186,7 @@ impl Primary {
                     continue;
                 }
                 conn = None;
+                self.confirmed.store(false, Ordering::Release);
                 match self.find().await {
                     Some(i) => self.switch_to(i),
                     None => tracing::warn!(
@@ -167,6 +208,74 @@ pub async fn accepts_writes<'c>(conn: impl sqlx::PgExecutor<'c>) -> Result<bool,
     Ok(read_only == "off")
 }
 
+/// Whether a server may be followed as the primary.
+#[derive(Debug, PartialEq, Eq)]
+enum Usable {
+    /// It accepts writes, and what it committed is safe: it is on the timeline given.
+    Yes { timeline: i64 },
+    /// It accepts writes, asks for a synchronous standby, and none has all it committed.
+    NotReplicated,
+    /// It does not accept writes.
+    No,
+}
+
+/// Whether the server behind `conn` may be followed as the primary. It must accept
+/// writes, and when it asks for a synchronous standby (`synchronous_standby_names`), one
+/// must have flushed everything it has flushed itself. That refuses an old primary that
+/// crashed and came back: a commit it had written but not yet replicated when it went
+/// down was never acknowledged, yet it is visible again after its crash recovery, and a
+/// client retrying that write (same `Idempotency-Key`) would be answered from it, then
+/// lose it when the HA engine rewinds the server to follow the promoted standby. Reading
+/// `pg_stat_replication` needs `pg_read_all_stats` (`pg_monitor`); without it the check
+/// is skipped, with a warning.
+async fn usable(conn: &mut PgConnection) -> Result<Usable, sqlx::Error> {
+    let (writable, timeline, wants_sync, sees_replication, flushed): (
+        bool,
+        i64,
+        bool,
+        bool,
+        Option<String>,
+    ) = sqlx::query_as(
+        "SELECT current_setting('transaction_read_only') = 'off', \
+                CASE WHEN pg_is_in_recovery() THEN 0 \
+                     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int::bigint END, \
+                current_setting('synchronous_standby_names') <> '', \
+                pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), \
+                CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let (true, Some(flushed)) = (writable, flushed) else {
+        return Ok(Usable::No);
+    };
+    if !wants_sync {
+        return Ok(Usable::Yes { timeline });
+    }
+    if !sees_replication {
+        tracing::warn!(
+            "cannot read pg_stat_replication to check that a new primary's commits are on its synchronous standby; grant pg_monitor to the service's role"
+        );
+        return Ok(Usable::Yes { timeline });
+    }
+    let deadline = Instant::now() + REPLICATED_WAIT;
+    loop {
+        let caught_up: bool = sqlx::query_scalar(
+            "SELECT coalesce(bool_or(flush_lsn >= $1::pg_lsn), false) \
+               FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')",
+        )
+        .bind(&flushed)
+        .fetch_one(&mut *conn)
+        .await?;
+        if caught_up {
+            return Ok(Usable::Yes { timeline });
+        }
+        if Instant::now() >= deadline {
+            return Ok(Usable::NotReplicated);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,8 +291,10 @@ mod tests {
             !p.predates_switch(Duration::from_secs(3600)),
             "no switch yet"
         );
+        assert!(!p.confirmed(), "no connections before a primary is chosen");
         std::thread::sleep(Duration::from_millis(20));
         p.switch_to(1);
+        assert!(p.confirmed());
         assert_eq!(p.options().get_port(), 6000);
         assert!(
             p.predates_switch(Duration::from_secs(3600)),

@@ -86,10 +86,30 @@ impl Reads {
 
 /// A pool to one read-only server: small waits, so that a report falls back quickly, and
 /// every connection checked as it is handed out (one round trip, small beside a report),
-/// so that a report does not start on a server that has gone.
-pub fn standby_pool(settings: &Settings, options: PgConnectOptions) -> PgPool {
-    super::pool_options(settings)
-        .acquire_timeout(STANDBY_WAIT)
-        .test_before_acquire(true)
-        .connect_lazy_with(super::session(settings, options))
+/// so that a report does not start on a server that has gone. With `standbys_only`
+/// (`target_session_attrs=standby`, `read-only` or `prefer-standby`) the check also
+/// refuses a server that accepts writes: after a failover the promoted standby is left
+/// to the writes, and reports move to the next server of the list (or the primary).
+pub fn standby_pool(settings: &Settings, options: PgConnectOptions, standbys_only: bool) -> PgPool {
+    let pool = super::pool_options(settings).acquire_timeout(STANDBY_WAIT);
+    if !standbys_only {
+        return pool
+            .test_before_acquire(true)
+            .connect_lazy_with(super::session(settings, options));
+    }
+    pool.after_connect(|conn, _| {
+        Box::pin(async move {
+            if super::primary::accepts_writes(conn).await? {
+                Err(sqlx::Error::Io(std::io::Error::other(
+                    "the server accepts writes (a primary), not a standby",
+                )))
+            } else {
+                Ok(())
+            }
+        })
+    })
+    .before_acquire(|conn, _| {
+        Box::pin(async move { Ok(!super::primary::accepts_writes(conn).await?) })
+    })
+    .connect_lazy_with(super::session(settings, options))
 }

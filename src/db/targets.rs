@@ -13,7 +13,10 @@ use sqlx::postgres::PgConnectOptions;
 pub enum SessionAttrs {
     /// One that accepts writes: `read-write` or `primary` (the default for `DATABASE_URL`).
     ReadWrite,
-    /// Any that answers: `any`, `read-only`, `standby`, `prefer-standby`.
+    /// One that does not accept writes: `read-only`, `standby`, `prefer-standby` (for
+    /// `PARTY_CENTER_READ_DATABASE_URL`; reports fall back to the primary in any case).
+    ReadOnly,
+    /// Any that answers: `any`.
     Any,
 }
 
@@ -137,7 +140,8 @@ fn per_host(ports: Option<&str>, n: usize) -> Result<Vec<Option<&str>>, String> 
 fn session_attrs(value: &str) -> Result<SessionAttrs, String> {
     match value {
         "read-write" | "primary" => Ok(SessionAttrs::ReadWrite),
-        "any" | "read-only" | "standby" | "prefer-standby" => Ok(SessionAttrs::Any),
+        "read-only" | "standby" | "prefer-standby" => Ok(SessionAttrs::ReadOnly),
+        "any" => Ok(SessionAttrs::Any),
         other => Err(format!(
             "target_session_attrs={other} is not one of read-write, primary, any, read-only, standby, prefer-standby"
         )),
@@ -223,9 +227,11 @@ mod tests {
     }
 
     #[test]
-    fn the_read_replica_url_may_ask_for_any_server() {
+    fn the_read_replica_url_may_ask_for_standbys_or_any_server() {
         let (_, attrs) =
             split("postgres://u@s1,s2/pc?target_session_attrs=prefer-standby").unwrap();
+        assert_eq!(attrs, Some(SessionAttrs::ReadOnly));
+        let (_, attrs) = split("postgres://u@s1,s2/pc?target_session_attrs=any").unwrap();
         assert_eq!(attrs, Some(SessionAttrs::Any));
     }
 }

@@ -235,13 +235,46 @@ async fn writes_follow_the_primary_when_it_moves() {
     std::fs::remove_dir_all(&root).ok();
 }
 
+/// A server that accepts writes but asks for a synchronous standby that has not got all
+/// it committed (an old primary back from a crash, its standby promoted meanwhile) is
+/// not followed, though it comes first in the list.
+#[tokio::test]
+async fn a_writable_server_whose_commits_are_not_on_its_standby_is_not_followed() {
+    let root = scratch("sync");
+    let (old, new) = tokio::join!(node(&root, "old"), node(&root, "new"));
+    sql(
+        &old,
+        "postgres",
+        "ALTER SYSTEM SET synchronous_standby_names = 'ghost'",
+    )
+    .await;
+    sql(&old, "postgres", "SELECT pg_reload_conf()").await;
+    let (app, _db) = serve(url(&[&old, &new]), None).await;
+    let town = uuid(&app.create_town("FO4").await["id"]);
+    let there = format!("SELECT count(*) FROM towns WHERE id = '{town}'");
+    assert_eq!(count(&new, &there).await, 1, "written to the other server");
+    assert_eq!(
+        count(&old, &there).await,
+        0,
+        "nothing on the unreplicated one"
+    );
+    drop((old, new));
+    std::fs::remove_dir_all(&root).ok();
+}
+
 /// Reports read from the read-only server while it answers (what it has, which may lag),
 /// and from the primary when it does not; writes never go there.
 #[tokio::test]
 async fn reports_read_from_the_standby_and_fall_back_to_the_primary() {
     let root = scratch("read");
     let (primary, standby) = tokio::join!(node(&root, "p"), node(&root, "s"));
-    let (app, _db) = serve(url(&[&primary]), Some(url(&[&standby]))).await;
+    // The primary is listed first for reports too, but they ask for standbys: it is passed
+    // over while it accepts writes.
+    let reads = format!(
+        "{}&target_session_attrs=standby",
+        url(&[&primary, &standby])
+    );
+    let (app, _db) = serve(url(&[&primary]), Some(reads)).await;
     let town = uuid(&app.create_town("FO3").await["id"]);
     // The standby has what the primary had a moment ago (as replication would have
     // brought it), but not yet the member written since.

@@ -6,6 +6,7 @@
 
 pub mod primary;
 pub mod reads;
+pub mod repo;
 pub mod targets;
 
 use std::time::Duration;
@@ -216,7 +217,7 @@ async fn follow_primary(
                         "looking for the primary",
                     )));
                 }
-                if primary::accepts_writes(conn).await? {
+                if repo::accepts_writes(conn).await? {
                     Ok(())
                 } else {
                     primary.suspect();
@@ -257,16 +258,8 @@ pub async fn create_database_if_missing(
         .connect()
         .await
         .context("cannot connect to the embedded PostgreSQL")?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await?;
-    if !exists {
-        // A database name cannot be a bind parameter; `name` is our own constant.
-        let sql = format!("CREATE DATABASE \"{name}\"");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut conn)
+    if !repo::database_exists(&mut conn, name).await? {
+        repo::create_database(&mut conn, name)
             .await
             .with_context(|| format!("cannot create database {name}"))?;
     }
@@ -338,10 +331,7 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 /// Whether the database answers and every migration this binary knows is applied.
 pub async fn ready(pool: &PgPool) -> bool {
     let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    let check = sqlx::query_scalar::<_, Option<i64>>(
-        "SELECT max(version) FROM _sqlx_migrations WHERE success",
-    )
-    .fetch_one(pool);
+    let check = repo::latest_migration(pool);
     matches!(
         tokio::time::timeout(Duration::from_secs(2), check).await,
         Ok(Ok(Some(v))) if v >= latest

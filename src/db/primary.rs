@@ -18,6 +18,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::sync::Notify;
 
+use super::repo::{self, ServerState};
+
 /// How often the watcher asks the current server whether it is still the primary.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -176,7 +178,7 @@ impl Primary {
                     conn = opened.ok().and_then(Result::ok);
                 }
                 let still = match conn.as_mut() {
-                    Some(c) => tokio::time::timeout(PROBE_TIMEOUT, accepts_writes(c))
+                    Some(c) => tokio::time::timeout(PROBE_TIMEOUT, repo::accepts_writes(c))
                         .await
                         .ok()
                         .and_then(Result::ok),
@@ -197,15 +199,6 @@ impl Primary {
             }
         })
     }
-}
-
-/// Whether the server behind `conn` accepts writes: not a standby, and not read-only by
-/// default (what libpq's `target_session_attrs=read-write` asks).
-pub async fn accepts_writes<'c>(conn: impl sqlx::PgExecutor<'c>) -> Result<bool, sqlx::Error> {
-    let read_only: String = sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
-        .fetch_one(conn)
-        .await?;
-    Ok(read_only == "off")
 }
 
 /// Whether a server may be followed as the primary.
@@ -229,22 +222,13 @@ enum Usable {
 /// `pg_stat_replication` needs `pg_read_all_stats` (`pg_monitor`); without it the check
 /// is skipped, with a warning.
 async fn usable(conn: &mut PgConnection) -> Result<Usable, sqlx::Error> {
-    let (writable, timeline, wants_sync, sees_replication, flushed): (
-        bool,
-        i64,
-        bool,
-        bool,
-        Option<String>,
-    ) = sqlx::query_as(
-        "SELECT current_setting('transaction_read_only') = 'off', \
-                CASE WHEN pg_is_in_recovery() THEN 0 \
-                     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int::bigint END, \
-                current_setting('synchronous_standby_names') <> '', \
-                pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), \
-                CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let ServerState {
+        writable,
+        timeline,
+        wants_sync,
+        sees_replication,
+        flushed,
+    } = repo::server_state(conn).await?;
     let (true, Some(flushed)) = (writable, flushed) else {
         return Ok(Usable::No);
     };
@@ -259,13 +243,7 @@ async fn usable(conn: &mut PgConnection) -> Result<Usable, sqlx::Error> {
     }
     let deadline = Instant::now() + REPLICATED_WAIT;
     loop {
-        let caught_up: bool = sqlx::query_scalar(
-            "SELECT coalesce(bool_or(flush_lsn >= $1::pg_lsn), false) \
-               FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')",
-        )
-        .bind(&flushed)
-        .fetch_one(&mut *conn)
-        .await?;
+        let caught_up = repo::standby_has(conn, &flushed).await?;
         if caught_up {
             return Ok(Usable::Yes { timeline });
         }

@@ -99,7 +99,7 @@ pub fn standby_pool(settings: &Settings, options: PgConnectOptions, standbys_onl
     }
     pool.after_connect(|conn, _| {
         Box::pin(async move {
-            if super::primary::accepts_writes(conn).await? {
+            if super::repo::accepts_writes(conn).await? {
                 Err(sqlx::Error::Io(std::io::Error::other(
                     "the server accepts writes (a primary), not a standby",
                 )))
@@ -109,7 +109,7 @@ pub fn standby_pool(settings: &Settings, options: PgConnectOptions, standbys_onl
         })
     })
     .before_acquire(|conn, _| {
-        Box::pin(async move { Ok(!super::primary::accepts_writes(conn).await?) })
+        Box::pin(async move { Ok(!super::repo::accepts_writes(conn).await?) })
     })
     .connect_lazy_with(super::session(settings, options))
 }

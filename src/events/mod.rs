@@ -69,7 +69,7 @@ impl EventBus {
                     Ok(mut listener) => {
                         // Reconnecting is ours to do (above), so that it follows the primary.
                         listener.eager_reconnect(false);
-                        let writable = crate::db::primary::accepts_writes(&mut listener).await;
+                        let writable = crate::db::repo::accepts_writes(&mut listener).await;
                         if !matches!(writable, Ok(true)) {
                             // NOTIFY is sent on the primary only: a standby would stay silent.
                             tracing::warn!(

@@ -70,11 +70,6 @@ const ROW_BUFFER: usize = 256;
 /// The size of the pieces a report is sent in.
 const CHUNK: usize = 64 * 1024;
 
-/// A report's transaction: read-only, and its query may run up to 15 minutes (a large
-/// export to a slow client takes a while; ordinary statements keep the service's short
-/// `statement_timeout`).
-const EXPORT_TRANSACTION: &str = "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = '15min'";
-
 /// The media types a report comes in, JSON first (the default).
 const EXPORT_OFFERS: &[(&str, ExportFormat)] = &[
     ("application/json", ExportFormat::Json),
@@ -362,10 +357,7 @@ where
     F: for<'c> FnOnce(&'c mut PgConnection) -> BoxStream<'c, Result<T, sqlx::Error>>,
 {
     let mut db = pool.begin().await?;
-    sqlx::raw_sql(EXPORT_TRANSACTION).execute(&mut *db).await?;
-    let backend: i32 = sqlx::query_scalar!(r#"SELECT pg_backend_pid() AS "pid!""#)
-        .fetch_one(&mut *db)
-        .await?;
+    let backend = crate::db::repo::begin_export(&mut db).await?;
     let mut rows = query(&mut db);
     while let Some(row) = rows.next().await {
         if tx.send(Ok(Some(row?))).await.is_err() {
@@ -373,9 +365,7 @@ where
             // rest of the result first: cancel the query (the transaction is still ours,
             // so nothing else can be running on that backend), then roll back.
             drop(rows);
-            let cancelled = sqlx::query_scalar!("SELECT pg_cancel_backend($1)", backend)
-                .fetch_one(pool)
-                .await;
+            let cancelled = crate::db::repo::cancel_backend(pool, backend).await;
             if let Err(e) = cancelled {
                 tracing::warn!(error = %e, "could not cancel an abandoned report's query");
             }

@@ -78,7 +78,7 @@ crate::text_enum! {
 /// activity or central work.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Activity {
-    /// The activity's id.
+    /// The activity's id, the `{activity}` in its paths.
     pub id: Uuid,
     /// The town that planned it.
     pub town_id: Uuid,
@@ -173,7 +173,7 @@ pub struct ActivityDetail {
 /// An activity a member had to attend, with their own line of the roll (`/me/activities`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MyActivity {
-    /// The activity's id.
+    /// The activity's id; `GET /towns/{town}/activities/{activity}` gives it in full.
     pub id: Uuid,
     /// What kind of activity it is.
     pub kind: ActivityKind,

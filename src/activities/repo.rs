@@ -245,7 +245,7 @@ pub async fn roll(
 /// A roll's records as the columns of a set-based insert (one array per column, in the
 /// order of the items): the activity roll and the meeting roll store the same fields.
 pub struct RollColumns {
-    /// The members.
+    /// The member ids, one per roll record; the other columns follow this order.
     pub members: Vec<Uuid>,
     /// Their statuses, as stored.
     pub statuses: Vec<String>,

@@ -26,7 +26,7 @@ pub struct Change {
     pub action: &'static str,
     /// The kind of resource, e.g. `branch`.
     pub resource_type: &'static str,
-    /// The resource's id.
+    /// The id of the changed resource, of the kind in `resource_type`.
     pub resource_id: Uuid,
     /// A compact description of the change: ids, states, versions; never personal data.
     pub data: Value,
@@ -86,7 +86,7 @@ pub struct AuditEntry {
     pub action: String,
     /// The kind of resource.
     pub resource_type: String,
-    /// The resource's id.
+    /// The id of the changed resource, of the kind in `resource_type`.
     pub resource_id: Uuid,
     /// A compact description of the change (ids, states; never personal data).
     #[schema(value_type = Object)]

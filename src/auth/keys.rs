@@ -75,7 +75,7 @@ impl std::fmt::Debug for KeyStore {
 /// What `party-center token` puts into a token.
 #[derive(Debug, Clone)]
 pub struct MintRequest {
-    /// The role.
+    /// The role the token grants: staff, committee, member, county or admin.
     pub role: Role,
     /// Who the token stands for.
     pub sub: String,

@@ -122,7 +122,7 @@ pub enum Scope {
     Town(Uuid),
     /// A member: one town, and their own member record in it.
     Member {
-        /// The member's town.
+        /// The town the member belongs to; the only town they may read.
         town: Uuid,
         /// The member's own record.
         member_id: Uuid,
@@ -138,7 +138,7 @@ pub enum Scope {
 pub struct Caller {
     /// The token's subject: who is acting (recorded in the audit trail, never logged).
     pub sub: String,
-    /// The token's role.
+    /// The role the token grants, which decides what the caller may do.
     pub role: Role,
     /// What the token covers.
     pub scope: Scope,

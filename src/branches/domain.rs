@@ -29,7 +29,7 @@ crate::text_enum! {
 /// A branch of a town.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Branch {
-    /// The branch's id.
+    /// The branch's id, the `{branch}` in its paths.
     pub id: Uuid,
     /// The town it belongs to.
     pub town_id: Uuid,

@@ -40,7 +40,7 @@ pub struct CalendarDay {
 /// A year of a town's calendar.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CalendarYear {
-    /// The year.
+    /// The calendar year listed (2000 to 2099); by default the town's current year.
     pub year: i32,
     /// Its holidays and worked weekend days, in order.
     pub days: Vec<CalendarDay>,

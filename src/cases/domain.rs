@@ -251,7 +251,7 @@ pub struct Adjusted {
 /// A committee matter: opened when the score went below the low threshold.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Matter {
-    /// The matter's id.
+    /// The matter's id, the `{matter}` in its paths.
     pub id: Uuid,
     /// The case whose score fell.
     pub case_id: Uuid,
@@ -263,7 +263,7 @@ pub struct Matter {
     pub score: HalfPoints,
     /// The committee's disposition, once decided.
     pub disposition: Option<Disposition>,
-    /// The committee's note.
+    /// The committee's note on its disposition (1 to 2000 characters); `null` until decided.
     pub disposition_note: Option<String>,
     /// For a deadline: by when.
     pub deadline: Option<NaiveDate>,

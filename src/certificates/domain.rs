@@ -93,7 +93,7 @@ pub fn one_year_after(date: NaiveDate) -> Option<NaiveDate> {
 /// An issued certificate as the API shows it: `status` is as of today in the town's zone.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Certificate {
-    /// The certificate's id.
+    /// The certificate's id, the `{certificate}` in its paths.
     pub id: Uuid,
     /// The town that issued it.
     pub town_id: Uuid,
@@ -146,7 +146,7 @@ impl Certificate {
 /// One yearly review (年度审验) of a certificate. Reviews are never changed or removed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CertificateReview {
-    /// The review's id.
+    /// The review's id, assigned by the service when it is recorded.
     pub id: Uuid,
     /// The certificate reviewed.
     pub certificate_id: Uuid,
@@ -167,7 +167,7 @@ pub struct CertificateReview {
 /// A certificate with its reviews, oldest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CertificateDetail {
-    /// The certificate.
+    /// The certificate's own fields, flattened into this object.
     #[serde(flatten)]
     pub certificate: Certificate,
     /// Its yearly reviews, in the order of their dates.
@@ -215,17 +215,17 @@ pub struct NewCertificate {
 /// A checked [`NewCertificate`], texts trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidCertificate {
-    /// The number.
+    /// The printed number, trimmed (1 to 50 characters).
     pub number: String,
-    /// The holder.
+    /// The member to hold the certificate, as given in the request.
     pub member_id: Uuid,
     /// Where they went.
     pub destination: String,
-    /// Why.
+    /// Why the member went (外出原因), trimmed (1 to 500 characters).
     pub purpose: String,
-    /// Issued on.
+    /// The issue date: not in the future, not before 1921-07-01.
     pub issued_on: NaiveDate,
-    /// Valid until.
+    /// The last valid day: after `issued_on`, at most one year after it.
     pub valid_until: NaiveDate,
 }
 

@@ -29,7 +29,7 @@ crate::text_enum! {
         OutstandingYoung = "outstanding_young",
         /// A village reserve cadre (村后备干部).
         ReserveCadre = "reserve_cadre",
-        /// Both.
+        /// Both an outstanding young member and a village reserve cadre.
         Both = "both",
     }
 }
@@ -83,9 +83,9 @@ pub use crate::http::formats::{ExportFormat, FormatQuery};
 /// A year's training cohort.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Cohort {
-    /// The cohort's id.
+    /// The cohort's id, the `{cohort}` in its paths.
     pub id: Uuid,
-    /// Its town.
+    /// The town that runs the cohort, the `{town}` in its paths.
     pub town_id: Uuid,
     /// Its year (one cohort per town and year).
     #[schema(example = 2026)]
@@ -160,11 +160,11 @@ pub struct NewTrainee {
 /// A trainee of a cohort.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Trainee {
-    /// The cohort.
+    /// The cohort the member was selected into.
     pub cohort_id: Uuid,
-    /// The member.
+    /// The member selected as a trainee.
     pub member_id: Uuid,
-    /// The member's name.
+    /// The member's current name, from the member record.
     #[schema(example = "张三")]
     pub name: String,
     /// The member's village or community.
@@ -173,7 +173,7 @@ pub struct Trainee {
     pub eligible_as: EligibleAs,
     /// Who selected them.
     pub added_by: String,
-    /// When.
+    /// When the member was selected into the cohort.
     pub added_at: DateTime<Utc>,
 }
 
@@ -181,7 +181,7 @@ pub struct Trainee {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlacement {
-    /// Its form.
+    /// The form of the placement; `temporary_post` requires `post` and `unit`, the other forms refuse them.
     pub kind: PlacementKind,
     /// The post, for a temporary post only (1-100 characters).
     #[serde(default)]
@@ -220,13 +220,13 @@ pub struct NewPlacement {
 /// A checked placement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidPlacement {
-    /// Its form.
+    /// The form of the placement; only `temporary_post` has a post and unit.
     pub kind: PlacementKind,
     /// The post (temporary posts).
     pub post: Option<String>,
     /// The unit (temporary posts).
     pub unit: Option<String>,
-    /// The note.
+    /// The checked note (1-500 characters), if one was given.
     pub note: Option<String>,
     /// The first day.
     pub starts_on: NaiveDate,
@@ -310,19 +310,19 @@ impl NewPlacement {
 /// A placement of a trainee.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Placement {
-    /// The placement's id.
+    /// The placement's id, assigned by the service when it is recorded.
     pub id: Uuid,
-    /// The cohort.
+    /// The cohort the placement was recorded under.
     pub cohort_id: Uuid,
-    /// The trainee.
+    /// The trainee (a member of the cohort) the placement is for.
     pub member_id: Uuid,
-    /// Its form.
+    /// The form of the placement; only `temporary_post` has `post` and `unit`.
     pub kind: PlacementKind,
     /// The post (temporary posts).
     pub post: Option<String>,
     /// The unit (temporary posts).
     pub unit: Option<String>,
-    /// A note.
+    /// The note recorded with the placement; `null` when none was given.
     pub note: Option<String>,
     /// The first day.
     pub starts_on: NaiveDate,
@@ -330,7 +330,7 @@ pub struct Placement {
     pub ends_on: NaiveDate,
     /// Who recorded it.
     pub created_by: String,
-    /// When.
+    /// When the placement was recorded.
     pub created_at: DateTime<Utc>,
 }
 
@@ -355,7 +355,7 @@ pub struct RosterMentor {
     pub mentorship_id: Uuid,
     /// The mentor (a member of the center branch).
     pub mentor_id: Uuid,
-    /// The mentor's name.
+    /// The mentor's current name, from the member record.
     pub mentor_name: String,
     /// Since when.
     pub started_on: NaiveDate,
@@ -364,9 +364,9 @@ pub struct RosterMentor {
 /// One trainee in the roster.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RosterEntry {
-    /// The member.
+    /// The member who is the trainee.
     pub member_id: Uuid,
-    /// Name.
+    /// The trainee's current name; the roster is sorted by it.
     pub name: String,
     /// Village or community.
     pub village: Option<String>,
@@ -393,7 +393,7 @@ pub struct RosterEntry {
 /// The roster of a cohort: each trainee with placements, mentor and attendance (art. 17).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Roster {
-    /// The cohort.
+    /// The cohort the roster lists, with its status and size bounds.
     pub cohort: Cohort,
     /// The trainees, by name.
     pub trainees: Vec<RosterEntry>,
@@ -411,9 +411,9 @@ pub struct MyTraining {
 /// One of a member's cohorts.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MyCohort {
-    /// The cohort.
+    /// The id of the cohort the member is (or was) a trainee of.
     pub cohort_id: Uuid,
-    /// Its year.
+    /// The cohort's training year (one cohort per town and year).
     pub year: i32,
     /// Where it stands.
     pub status: CohortStatus,

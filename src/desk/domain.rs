@@ -59,11 +59,11 @@ crate::text_enum! {
 /// An entry of the register.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeskEntry {
-    /// The entry's id.
+    /// The register entry's id, the `{entry}` in its paths.
     pub id: Uuid,
     /// The town whose center registered it.
     pub town_id: Uuid,
-    /// The visitor's name.
+    /// The visitor's name as registered (1 to 50 characters).
     #[schema(example = "张建国")]
     pub visitor_name: String,
     /// The visitor's member record, when they are a member of this town.
@@ -336,7 +336,7 @@ impl DeskEntry {
 pub struct NextHandling {
     /// The handling after the change.
     pub handling: Handling,
-    /// The change's note.
+    /// The change's trimmed note (1 to 2000 characters); when leaving `referred`, the follow-up.
     pub note: Option<String>,
 }
 

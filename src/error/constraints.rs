@@ -20,7 +20,7 @@
 pub enum Known {
     /// 409 Conflict with a stable code.
     Conflict {
-        /// The problem's `code`.
+        /// The stable `code` the 409 problem answer carries.
         code: &'static str,
         /// The detail in Chinese.
         zh: &'static str,

@@ -76,7 +76,7 @@ impl Lang {
 pub struct Msg {
     /// Simplified Chinese.
     pub zh: Cow<'static, str>,
-    /// English.
+    /// The English text, used on `Accept-Language: en`.
     pub en: Cow<'static, str>,
 }
 
@@ -210,7 +210,7 @@ pub enum ApiError {
     Refused {
         /// Stable code naming the rule.
         code: &'static str,
-        /// Why.
+        /// The problem's `detail`: why the rule refuses this caller, in both languages.
         detail: Msg,
     },
     /// 404: no such resource (or one of another town, whose existence is not revealed).

@@ -158,7 +158,7 @@ impl Tally {
 /// A democratic evaluation, with its panel.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Evaluation {
-    /// The evaluation's id.
+    /// The evaluation's id, the `{evaluation}` in its paths.
     pub id: Uuid,
     /// The town it belongs to.
     pub town_id: Uuid,
@@ -209,7 +209,7 @@ pub struct Evaluation {
 /// An evaluation in a list: without its panel.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EvaluationSummary {
-    /// The evaluation's id.
+    /// The evaluation's id, the `{evaluation}` in its paths.
     pub id: Uuid,
     /// The case evaluated.
     pub case_id: Uuid,

@@ -20,7 +20,7 @@ use crate::http::paging::Keyset;
 /// An evaluation's own row.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The evaluation's id.
+    /// The evaluation's id, assigned when it is scheduled.
     pub id: Uuid,
     /// The town it belongs to.
     pub town_id: Uuid,
@@ -38,7 +38,7 @@ pub struct Row {
     pub policy_version: i32,
     /// The fewest votes it can be closed with, from that policy version.
     pub quorum: i32,
-    /// Majority, percent.
+    /// A pass needs more than this percentage of the votes cast, from that policy version.
     pub majority_percent: i32,
     /// Where it stands.
     pub status: EvaluationStatus,
@@ -125,7 +125,7 @@ pub struct NewRow<'a> {
     pub policy_version: i32,
     /// That policy version's quorum.
     pub quorum: i32,
-    /// Majority, percent.
+    /// That policy version's majority: a pass needs more than this percentage of votes cast.
     pub majority_percent: i32,
     /// The `sub` of the committee member scheduling it.
     pub scheduled_by: &'a str,

@@ -127,7 +127,7 @@ pub struct Event {
     pub type_: String,
     /// The kind of resource.
     pub resource_type: String,
-    /// The resource's id.
+    /// The id of the resource the event is about, of the kind in `resource_type`.
     pub resource_id: Uuid,
     /// When the change was made.
     pub occurred_at: DateTime<Utc>,

@@ -21,7 +21,7 @@ pub struct Row {
     pub resource_type: String,
     /// Which one.
     pub resource_id: Uuid,
-    /// When.
+    /// When the change was recorded in the audit trail.
     pub occurred_at: DateTime<Utc>,
     /// Who (token subject).
     pub actor_sub: String,

@@ -165,11 +165,11 @@ pub fn negotiated() -> actix_web::HttpResponseBuilder {
 /// One cell of a report row in a file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
-    /// Text.
+    /// A text cell: quoted as needed in CSV, a string cell in XLSX.
     Text(String),
     /// A number (a count, points, a rate): a number cell in XLSX.
     Number(f64),
-    /// Nothing.
+    /// An empty cell: a value this row does not have.
     Empty,
 }
 
@@ -242,7 +242,7 @@ pub trait Table: Serialize + Send + 'static {
 pub struct Report<T> {
     /// Which report: `ledger`, `attendance`, `desk_register`, `overdue_letters`.
     pub report: String,
-    /// The town.
+    /// The town the report is of, the `{town}` in its path.
     pub town_id: Uuid,
     /// When the report was made.
     pub generated_at: DateTime<Utc>,

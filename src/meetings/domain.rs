@@ -561,9 +561,9 @@ fn no_role() -> CenterRole {
 /// A checked new meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedMeeting {
-    /// The branch.
+    /// The branch whose meeting it is, as given in the request.
     pub branch_id: Uuid,
-    /// The kind.
+    /// The kind of meeting; `party_group` comes with a `group_id`.
     pub kind: MeetingKind,
     /// The group, for `party_group`.
     pub group_id: Option<Uuid>,
@@ -831,7 +831,7 @@ impl PeriodUnit {
 /// A month, quarter or year of the town's calendar, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
-    /// Its length.
+    /// The period's length: a calendar month, quarter or year.
     pub unit: PeriodUnit,
     /// Its first day.
     pub first: NaiveDate,
@@ -965,9 +965,9 @@ impl MeetingKind {
 /// A meeting held (its roll recorded), as the compliance view counts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldMeeting {
-    /// The branch.
+    /// The branch that held the meeting.
     pub branch_id: Uuid,
-    /// The kind.
+    /// The kind of meeting, which decides the policy minimum it counts towards.
     pub kind: MeetingKind,
     /// The group, for a party group meeting.
     pub group_id: Option<Uuid>,
@@ -977,27 +977,27 @@ pub struct HeldMeeting {
     pub present: i64,
     /// Marked absent.
     pub absent: i64,
-    /// Excused.
+    /// Lines of its roll marked excused (请假).
     pub excused: i64,
 }
 
 /// A branch as the compliance view lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchRef {
-    /// The branch.
+    /// The id of the branch being measured.
     pub id: Uuid,
-    /// Its name.
+    /// The branch's name, as the compliance view shows it; branches are listed by it.
     pub name: String,
-    /// Its kind.
+    /// The branch's kind: village, enterprise, organ, center or other.
     pub kind: BranchKind,
 }
 
 /// A party group as the compliance view counts it: its branch and the day it was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupRef {
-    /// The group.
+    /// The id of the party group that owes its own meetings.
     pub id: Uuid,
-    /// Its branch.
+    /// The branch the party group belongs to.
     pub branch_id: Uuid,
     /// The day it was made (it owes no meetings before).
     pub created_on: NaiveDate,

@@ -225,11 +225,11 @@ pub enum Disclosure {
 /// A member as stored.
 #[derive(Debug, Clone)]
 pub struct MemberRow {
-    /// The member's id.
+    /// The member's id, unique across towns.
     pub id: Uuid,
     /// The town they belong to.
     pub town_id: Uuid,
-    /// Their name.
+    /// The member's name, trimmed (1 to 50 characters).
     pub name: String,
     /// National ID number.
     pub national_id: String,
@@ -266,11 +266,11 @@ pub struct MemberRow {
 /// A party member of a town.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Member {
-    /// The member's id.
+    /// The member's id, the `{member}` in its paths.
     pub id: Uuid,
     /// The town they belong to.
     pub town_id: Uuid,
-    /// Their name.
+    /// The member's name, trimmed (1 to 50 characters).
     #[schema(example = "张建国")]
     pub name: String,
     /// National ID number, masked (`1101**********002X`) unless the committee asked to see it.

@@ -33,15 +33,15 @@ impl MenteeBasis {
 /// A mentorship: a center staff member and one mentee.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Mentorship {
-    /// The mentorship's id.
+    /// The mentorship's id, the `{mentorship}` in its paths.
     pub id: Uuid,
-    /// Its town.
+    /// The town the mentorship belongs to, the `{town}` in its paths.
     pub town_id: Uuid,
     /// The mentor: a member of the center branch.
     pub mentor_id: Uuid,
     /// The mentor's token subject: only a `staff` token with this `sub` writes the log.
     pub mentor_subject: String,
-    /// The mentee.
+    /// The mentee: a trainee of the current cohort or a member under transformation.
     pub mentee_id: Uuid,
     /// Why the mentee is one.
     pub basis: MenteeBasis,
@@ -139,26 +139,26 @@ pub struct NewLog {
 /// A checked log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidLog {
-    /// When.
+    /// The day they met, checked: not in the future, not before the mentorship began.
     pub met_on: NaiveDate,
-    /// Topic.
+    /// The topic, trimmed (1-200 characters).
     pub topic: String,
-    /// Study notes.
+    /// Notes on the mentee's study, trimmed (1-4000 characters), if given.
     pub study_notes: Option<String>,
-    /// Work notes.
+    /// Notes on the mentee's work, trimmed (1-4000 characters), if given.
     pub work_notes: Option<String>,
 }
 
 /// A logged meeting.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MentorshipLog {
-    /// The entry's id.
+    /// The log entry's id, assigned by the service when it is written.
     pub id: Uuid,
-    /// Its mentorship.
+    /// The mentorship this meeting was logged under.
     pub mentorship_id: Uuid,
     /// When they met.
     pub met_on: NaiveDate,
-    /// The topic.
+    /// The topic of the meeting (1-200 characters).
     pub topic: String,
     /// Notes on study.
     pub study_notes: Option<String>,
@@ -166,7 +166,7 @@ pub struct MentorshipLog {
     pub work_notes: Option<String>,
     /// Who wrote it (the mentor's subject).
     pub written_by: String,
-    /// When.
+    /// When the entry was written (not the day they met).
     pub created_at: DateTime<Utc>,
 }
 
@@ -175,9 +175,9 @@ pub struct MentorshipLog {
 pub struct LoadMentee {
     /// The open mentorship.
     pub mentorship_id: Uuid,
-    /// The mentee.
+    /// The member being mentored under this open mentorship.
     pub member_id: Uuid,
-    /// The mentee's name.
+    /// The mentee's current name, from the member record.
     pub name: String,
     /// Why they are a mentee.
     pub basis: MenteeBasis,
@@ -185,18 +185,18 @@ pub struct LoadMentee {
     pub started_on: NaiveDate,
 }
 
-/// A mentor's load.
+/// One mentor in the loads report, with their open mentorships.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MentorLoad {
-    /// The mentor.
+    /// The mentor: an eligible member of the center branch, or anyone with open mentorships.
     pub mentor_id: Uuid,
-    /// The mentor's name.
+    /// The mentor's current name; the report is sorted by it.
     pub name: String,
     /// How many open mentorships they have.
     pub open_count: i64,
     /// The current policy's limit.
     pub limit: i32,
-    /// Their mentees.
+    /// The mentees of the mentor's open mentorships, by start date.
     pub mentees: Vec<LoadMentee>,
 }
 

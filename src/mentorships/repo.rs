@@ -59,19 +59,19 @@ pub async fn mentee_basis(
 
 /// What a new mentorship holds.
 pub struct NewRow<'a> {
-    /// The mentor.
+    /// The mentor, already checked to be center staff with no open case.
     pub mentor_id: Uuid,
     /// The mentor's token subject.
     pub mentor_subject: &'a str,
-    /// The mentee.
+    /// The mentee, already checked to have a basis (trainee or open case).
     pub mentee_id: Uuid,
     /// Why the mentee is one.
     pub basis: MenteeBasis,
-    /// The mentee's cohort.
+    /// The mentee's current cohort, when the basis is `trainee`; else `None`.
     pub cohort_id: Option<Uuid>,
-    /// The mentee's case.
+    /// The mentee's open case, when the basis is `transformation`; else `None`.
     pub case_id: Option<Uuid>,
-    /// The policy's version.
+    /// The version of the policy the mentor limit was read from.
     pub policy_version: i32,
     /// The policy's mentor limit.
     pub mentor_limit: i32,

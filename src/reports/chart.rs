@@ -13,13 +13,13 @@ use crate::scores::points::HalfPoints;
 
 /// The picture's size and the plot area inside it, in SVG units.
 pub const WIDTH: f64 = 720.0;
-/// The picture's height.
+/// The picture's height, in SVG units.
 pub const HEIGHT: f64 = 360.0;
 /// The plot's left edge (room for the score axis).
 pub const LEFT: f64 = 48.0;
 /// The plot's right edge (room for the threshold labels).
 pub const RIGHT: f64 = WIDTH - 24.0;
-/// The plot's top.
+/// The plot's top edge (room for the title above).
 pub const TOP: f64 = 40.0;
 /// The plot's bottom (room for the date axis).
 pub const BOTTOM: f64 = HEIGHT - 48.0;
@@ -31,7 +31,7 @@ pub const FONTS: &str = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC'
 /// One step of the line: the score from `from` until `to`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
-    /// The score.
+    /// The score held during this step, in half-points.
     pub score: HalfPoints,
     /// When it became this.
     pub from: DateTime<Utc>,
@@ -41,7 +41,7 @@ pub struct Step {
     pub x0: f64,
     /// Where it ends.
     pub x1: f64,
-    /// Its height.
+    /// The step's y coordinate, from the score's place on the axis.
     pub y: f64,
 }
 
@@ -50,7 +50,7 @@ pub struct Step {
 pub struct Tick {
     /// Its position (x on the time axis, y on the score axis).
     pub at: f64,
-    /// Its label.
+    /// The text drawn at the mark: a date or time, or a whole score.
     pub label: String,
 }
 

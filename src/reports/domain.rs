@@ -10,7 +10,7 @@ use crate::scores::points::HalfPoints;
 /// A town at a glance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TownSummary {
-    /// The town.
+    /// The town summarized, the `{town}` in the path.
     pub town_id: Uuid,
     /// Members in a branch of the town.
     pub members_active: i64,
@@ -20,7 +20,7 @@ pub struct TownSummary {
     pub cases_below_threshold: i64,
     /// Cases due for an evaluation.
     pub cases_evaluation_due: i64,
-    /// Cases under evaluation.
+    /// Cases whose status is `under_evaluation`.
     pub cases_under_evaluation: i64,
     /// Evaluations scheduled and not closed.
     pub evaluations_open: i64,
@@ -66,7 +66,7 @@ pub struct ScorePoint {
 /// A case's score over time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScoreHistory {
-    /// The case.
+    /// The case whose score this is, the `{case}` in the path.
     pub case_id: Uuid,
     /// The low threshold of the current policy.
     pub low_threshold: HalfPoints,

@@ -236,9 +236,9 @@ async fn ledger(
 /// A member's attendance over a range of days.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttendanceLine {
-    /// The member.
+    /// The member required at the activities counted.
     pub member_id: Uuid,
-    /// Their name.
+    /// The member's current name, from the member record.
     pub name: String,
     /// Their branch now (`null` once they have left the town).
     pub branch_name: Option<String>,
@@ -453,11 +453,11 @@ async fn desk_register(
 /// An introduction letter still out after its validity.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OverdueLetter {
-    /// The transfer.
+    /// The transfer whose introduction letter is overdue.
     pub transfer_id: Uuid,
-    /// The member.
+    /// The member being transferred out of or into the town.
     pub member_id: Uuid,
-    /// Their name.
+    /// The member's current name, from the member record.
     pub member_name: String,
     /// `outflow` (out of the town) or `inflow` (into it).
     pub kind: TransferKind,

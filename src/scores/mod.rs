@@ -49,7 +49,7 @@ crate::text_enum! {
 /// One ledger entry.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerEntry {
-    /// The entry's id.
+    /// The ledger entry's id, assigned when it is written.
     pub id: Uuid,
     /// The case whose score it moves.
     pub case_id: Uuid,
@@ -161,7 +161,7 @@ impl Outcome {
 /// The case as the scoring rules see it, locked for this transaction.
 #[derive(Debug, Clone)]
 pub struct LockedCase {
-    /// The case's id.
+    /// The id of the locked case (the transformation case being scored).
     pub id: Uuid,
     /// The member under transformation.
     pub member_id: Uuid,

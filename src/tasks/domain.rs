@@ -67,7 +67,7 @@ impl Decision {
 /// A task of a transformation case.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Task {
-    /// The task's id.
+    /// The task's id, the `{task}` in its paths.
     pub id: Uuid,
     /// The town of its case.
     pub town_id: Uuid,
@@ -206,7 +206,7 @@ pub struct OutcomeRecorded {
 /// A member's objection to a ledger entry of their own case.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Objection {
-    /// The objection's id.
+    /// The objection's id, the `{objection}` in its paths.
     pub id: Uuid,
     /// The town of the case.
     pub town_id: Uuid,

@@ -164,7 +164,7 @@ pub async fn case_of_member(
 /// What an objection needs to know of the entry it objects to.
 #[derive(Debug, Clone)]
 pub struct EntryFacts {
-    /// The entry's id.
+    /// The id of the ledger entry objected to.
     pub id: Uuid,
     /// The case whose ledger holds it.
     pub case_id: Uuid,

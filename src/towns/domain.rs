@@ -15,12 +15,12 @@ pub const DEFAULT_CENTER_BRANCH_NAME: &str = "党员服务转化中心支部";
 /// A town (镇): every other record belongs to one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Town {
-    /// The town's id.
+    /// The town's id, the `{town}` in every path under it.
     pub id: Uuid,
     /// Its administrative code, unique across the service.
     #[schema(example = "320114101")]
     pub code: String,
-    /// The town's name.
+    /// The town's name (1 to 100 characters).
     #[schema(example = "铁心桥街道")]
     pub name: String,
     /// The code of its county; a `county` token reads the towns of its county.
@@ -78,7 +78,7 @@ pub struct ValidTown {
     pub county_code: String,
     /// The town's time zone (Asia/Shanghai unless given), which decides its today.
     pub time_zone: TimeZoneName,
-    /// Center branch name.
+    /// The name for the town's center branch, trimmed (default 党员服务转化中心支部).
     pub center_branch_name: String,
 }
 

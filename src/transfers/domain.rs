@@ -152,7 +152,7 @@ pub struct NewTransferRecord {
 /// One move of a member's organizational relation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Transfer {
-    /// The transfer's id.
+    /// The transfer's id, the `{transfer}` in its paths.
     pub id: Uuid,
     /// The town it belongs to.
     pub town_id: Uuid,
@@ -263,7 +263,7 @@ pub struct NewTransfer {
 pub struct ValidOutflow {
     /// Where the member goes.
     pub external_org: String,
-    /// The letter's serial.
+    /// The introduction letter's serial number, trimmed (1 to 64 characters).
     pub letter_serial: String,
     /// Dues paid up to.
     pub dues_paid_until: NaiveDate,
@@ -432,7 +432,7 @@ pub struct ValidInflow {
     pub village: Option<String>,
     /// Where they come from.
     pub external_org: String,
-    /// The letter's serial.
+    /// The introduction letter's serial number, trimmed (1 to 64 characters).
     pub letter_serial: String,
     /// The letter's validity.
     pub valid_until: NaiveDate,
@@ -605,7 +605,7 @@ pub enum LetterAction {
 }
 
 impl LetterAction {
-    /// The audit action.
+    /// The audit trail action recorded for this letter move, e.g. `transfer.received`.
     pub fn audit_action(self) -> &'static str {
         match self {
             LetterAction::Receive => "transfer.received",

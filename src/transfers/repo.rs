@@ -34,7 +34,7 @@ pub struct Filter {
 /// What a transfer needs to know of its member, read under a row lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberState {
-    /// The member's id.
+    /// The id of the member the transfer moves.
     pub id: Uuid,
     /// Their current branch (none while an inflow is pending).
     pub branch_id: Option<Uuid>,
@@ -82,7 +82,7 @@ pub struct Insert<'a> {
     pub decided_on: NaiveDate,
     /// `completed` or `issued`.
     pub status: TransferStatus,
-    /// The letter's serial.
+    /// The introduction letter's serial number (outflows and inflows); `None` for internal moves.
     pub letter_serial: Option<&'a str>,
     /// Dues paid up to.
     pub dues_paid_until: Option<NaiveDate>,

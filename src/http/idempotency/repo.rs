@@ -11,11 +11,11 @@ pub struct Stored {
     pub request_hash: Vec<u8>,
     /// The answer's status, once the claiming transaction committed.
     pub response_status: Option<i16>,
-    /// The answer's body.
+    /// The stored JSON body replayed for a repeat; set with the status.
     pub response_body: Option<serde_json::Value>,
-    /// The answer's `ETag`.
+    /// The stored `ETag` header replayed for a repeat, when the answer had one.
     pub response_etag: Option<String>,
-    /// The answer's `Location`.
+    /// The stored `Location` header replayed for a repeat, when the answer had one.
     pub response_location: Option<String>,
 }
 

@@ -2,20 +2,19 @@
 //! transaction as the change it describes, so the two can never disagree; the table is
 //! append-only in the database itself (see the foundation migration).
 
-use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{Auth, Caller, roles};
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::http::paging::{Page, PageParams};
 
 pub mod repo;
+mod routes;
 
 /// One change, as recorded.
 #[derive(Debug, Clone)]
@@ -66,7 +65,7 @@ pub async fn record_many(
 
 /// Registers the audit trail's read route.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list_audit);
+    cfg.service(routes::list_audit);
 }
 
 /// One recorded change.
@@ -109,36 +108,4 @@ pub struct AuditQuery {
     pub from: Option<DateTime<Utc>>,
     /// Only changes before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
-}
-
-/// Read the audit trail · 查看审计记录
-///
-/// Every write of the town, newest first: who, with which role, when, by which request,
-/// what. Roles: `committee`.
-///
-/// 本镇的每一次写操作，最新的在前：谁、以什么角色、何时、通过哪个请求、做了什么。
-/// 角色：`committee`。
-#[utoipa::path(
-    operation_id = "list_audit_entries",
-    tag = "audit",
-    params(("town" = Uuid, Path, description = "The town's id."), AuditQuery, PageParams),
-    responses((status = 200, description = "A page of the trail, newest first.", body = Page<AuditEntry>)),
-    security(("bearer" = ["committee"])),
-)]
-#[get("/towns/{town}/audit")]
-async fn list_audit(
-    auth: Auth<{ roles::COMMITTEE }>,
-    db: web::Data<PgPool>,
-    path: web::Path<Uuid>,
-    query: web::Query<AuditQuery>,
-    page: web::Query<PageParams>,
-) -> Result<web::Json<Page<AuditEntry>>, ApiError> {
-    let town = auth.town(&db, path.into_inner()).await?;
-    crate::http::extract::check_query_lengths(&[
-        ("resource_type", query.resource_type.as_deref(), 50),
-        ("actor", query.actor.as_deref(), 200),
-    ])?;
-    let keyset = page.keyset::<i64>()?;
-    let rows = repo::page(&db, town, &query, &keyset).await?;
-    Ok(web::Json(Page::from_rows(rows, keyset, |e| e.id)))
 }

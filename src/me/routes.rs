@@ -1,9 +1,7 @@
-//! `/me`: what a party member sees of themselves through a `member` token: their record,
-//! their transformation case with its ledger and tasks, and their objections to entries.
+//! The `/me` endpoints: HTTP in, the member's own records, HTTP out.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use sqlx::{PgConnection, PgPool};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::auth::{Auth, Caller, Scope, roles};
@@ -17,17 +15,6 @@ use crate::members::domain::{Disclosure, Member};
 use crate::msg;
 use crate::scores::LedgerEntry;
 use crate::tasks::domain::{NewObjection, Objection, Task};
-
-/// Registers the `/me` routes.
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(me)
-        .service(my_case)
-        .service(my_ledger)
-        .service(my_tasks)
-        .service(my_objections)
-        .service(my_objection)
-        .service(object);
-}
 
 /// The town and member a `member` token names.
 fn member_scope(caller: &Caller) -> Result<(Uuid, Uuid), ApiError> {
@@ -75,7 +62,7 @@ fn no_case() -> ApiError {
     security(("bearer" = ["member"])),
 )]
 #[get("/me")]
-async fn me(
+pub(super) async fn me(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
@@ -107,7 +94,7 @@ async fn me(
     security(("bearer" = ["member"])),
 )]
 #[get("/me/case")]
-async fn my_case(
+pub(super) async fn my_case(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
@@ -141,7 +128,7 @@ async fn my_case(
     security(("bearer" = ["member"])),
 )]
 #[get("/me/ledger")]
-async fn my_ledger(
+pub(super) async fn my_ledger(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
     page: web::Query<PageParams>,
@@ -175,7 +162,7 @@ async fn my_ledger(
     security(("bearer" = ["member"])),
 )]
 #[get("/me/tasks")]
-async fn my_tasks(
+pub(super) async fn my_tasks(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
     page: web::Query<PageParams>,
@@ -202,7 +189,7 @@ async fn my_tasks(
     security(("bearer" = ["member"])),
 )]
 #[get("/me/objections")]
-async fn my_objections(
+pub(super) async fn my_objections(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
     page: web::Query<PageParams>,
@@ -230,7 +217,7 @@ async fn my_objections(
     security(("bearer" = ["member"])),
 )]
 #[get("/me/objections/{objection}")]
-async fn my_objection(
+pub(super) async fn my_objection(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
     path: web::Path<Uuid>,
@@ -273,7 +260,7 @@ async fn my_objection(
     security(("bearer" = ["member"])),
 )]
 #[post("/me/objections")]
-async fn object(
+pub(super) async fn object(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
     req: HttpRequest,

@@ -34,3 +34,4 @@ mod supervision;
 mod tasks;
 mod towns;
 mod transfers;
+mod workflows;

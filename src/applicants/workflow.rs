@@ -108,8 +108,8 @@ pub async fn record_step(
     let current = repo::get_for_update(tx, town, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if_match.check(current.version)?;
     let step = new.validate(&rules, today)?;
+    if_match.check(current.version)?;
     let effect = domain::check_step(&current, &step, &rules, by.role)?;
     check_sponsors(tx, town, &step).await?;
     let recorded = repo::insert_step(

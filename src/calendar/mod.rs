@@ -4,6 +4,7 @@
 pub mod domain;
 pub mod repo;
 mod routes;
+pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

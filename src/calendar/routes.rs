@@ -3,14 +3,12 @@
 use actix_web::{HttpResponse, delete, get, put, web};
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::PgPool;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::domain::{CalendarDay, CalendarYear, SetDay, check_year};
-use super::{domain, repo};
-use crate::audit::{self, Change};
+use super::{domain, repo, workflow};
 use crate::auth::{Auth, roles};
 use crate::error::ApiError;
 use crate::http::extract::Json;
@@ -70,25 +68,6 @@ pub(super) async fn get_year(
     Ok(web::Json(CalendarYear { year, days }))
 }
 
-/// 422 `day_passed` unless `day` is after the town's today: a day that has begun is part
-/// of the periods counted over it, and changing it would move their ends after the fact.
-async fn check_ahead(
-    conn: &mut sqlx::PgConnection,
-    town: Uuid,
-    day: NaiveDate,
-) -> Result<(), ApiError> {
-    if day > crate::towns::repo::today(conn, town).await? {
-        return Ok(());
-    }
-    Err(ApiError::Unprocessable {
-        code: "day_passed",
-        detail: msg!(
-            "只能设置或取消今天以后的日期：已经开始的日期影响正在计算的期限。",
-            "Only days after today can be set or cleared: a day that has begun counts in periods already running."
-        ),
-    })
-}
-
 /// Set a day of the calendar · 设置日历中的一天
 ///
 /// A `holiday` is a Monday to Friday off; a `workday` is a Saturday or Sunday worked
@@ -127,20 +106,7 @@ pub(super) async fn set_day(
     check_year(day.year())?;
     let name = body.validate(day)?;
     let mut tx = db.begin().await?;
-    check_ahead(&mut tx, town, day).await?;
-    let (set, created) = repo::set(&mut tx, town, day, body.kind, &name, &auth.sub).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        Change {
-            town_id: town,
-            action: "calendar.day_set",
-            resource_type: "town",
-            resource_id: town,
-            data: json!({ "day": set.day, "kind": set.kind, "name": set.name }),
-        },
-    )
-    .await?;
+    let (set, created) = workflow::set_day(&mut tx, &auth, town, day, body.kind, &name).await?;
     tx.commit().await?;
     Ok(if created {
         HttpResponse::Created().json(&set)
@@ -178,22 +144,7 @@ pub(super) async fn clear_day(
     let (town, day) = path.into_inner();
     let town = auth.town(&db, town).await?;
     let mut tx = db.begin().await?;
-    check_ahead(&mut tx, town, day).await?;
-    let cleared = repo::clear(&mut tx, town, day)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    audit::record(
-        &mut tx,
-        &auth,
-        Change {
-            town_id: town,
-            action: "calendar.day_cleared",
-            resource_type: "town",
-            resource_id: town,
-            data: json!({ "day": cleared.day, "kind": cleared.kind }),
-        },
-    )
-    .await?;
+    workflow::clear_day(&mut tx, &auth, town, day).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

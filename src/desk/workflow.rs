@@ -65,8 +65,8 @@ pub async fn change_status(
     let current = repo::lock(tx, town, id, &viewer)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if_match.check(current.version)?;
     let next = change.apply(&current.handling())?;
+    if_match.check(current.version)?;
     let entry = repo::change_status(tx, town, id, &next, &by.sub).await?;
     let data = json!({ "from": current.status, "to": entry.status, "version": entry.version });
     audit::record(

@@ -44,8 +44,8 @@ pub async fn update(
     let m = repo::get(tx, town, id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if_match.check(m.version)?;
     let valid = patch.apply_to(&m)?;
+    if_match.check(m.version)?;
     repo::update(tx, town, id, &valid).await?;
     let m = repo::get(tx, town, id, false)
         .await?
@@ -121,8 +121,8 @@ pub async fn give_back(
     let loan = repo::get_loan(tx, town, id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if_match.check(loan.version)?;
     let on = body.validate(&loan, today)?;
+    if_match.check(loan.version)?;
     repo::return_loan(tx, town, id, on, &by.sub).await?;
     let data =
         json!({ "material_id": loan.material_id, "returned_on": on, "version": loan.version + 1 });

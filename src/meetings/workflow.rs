@@ -62,8 +62,8 @@ pub async fn update_group(
         .await?
         .ok_or(ApiError::NotFound)?;
     let current = read_group(tx, town, branch, group).await?;
-    if_match.check(current.version)?;
     let next: CheckedGroup = patch.apply_to(&current)?;
+    if_match.check(current.version)?;
     if let Some(members) = &patch.member_ids {
         check_members(tx, town, branch, members).await?;
     }

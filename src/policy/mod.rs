@@ -7,6 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod domain;
 pub mod repo;
 mod routes;
+pub mod workflow;
 
 pub use self::domain::{Policy, PolicyChange};
 pub use self::repo::{create_initial, current, version};

@@ -1,13 +1,11 @@
 //! The policy endpoints: HTTP in, the policy's reads and one change, HTTP out.
 
 use actix_web::{HttpResponse, get, patch, web};
-use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::domain::{Policy, PolicyChange};
-use super::repo;
-use crate::audit::{self, Change};
+use super::{repo, workflow};
 use crate::auth::{Auth, roles};
 use crate::error::ApiError;
 use crate::http::extract::{IfMatch, Json};
@@ -95,24 +93,7 @@ pub(super) async fn change_policy(
 ) -> Result<HttpResponse, ApiError> {
     let town = auth.town(&db, path.into_inner()).await?;
     let mut tx = db.begin().await?;
-    // Serialize changes of one town's policy: the next version number is taken under this lock.
-    repo::lock_town(&mut tx, town).await?;
-    let now = repo::current(&mut tx, town).await?;
-    if_match.check(i64::from(now.version))?;
-    let next = body.apply_to(&now)?;
-    let saved = repo::insert(&mut tx, town, &next, &auth.sub).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        Change {
-            town_id: town,
-            action: "policy.changed",
-            resource_type: "policy",
-            resource_id: town,
-            data: json!({ "version": saved.version }),
-        },
-    )
-    .await?;
+    let saved = workflow::change(&mut tx, &auth, town, &body, if_match).await?;
     tx.commit().await?;
     Ok(reply::with_etag(&saved, i64::from(saved.version)))
 }

@@ -145,15 +145,20 @@ fn shut_the_service_down() {
 /// (then 503), and every statement is cut off after `db_statement_timeout`.
 pub fn pool(settings: &Settings, options: PgConnectOptions) -> PgPool {
     pool_options(settings)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for > IDLE_CHECK_AFTER {
-                    sqlx::Connection::ping(conn).await?;
-                }
-                Ok(true)
-            })
-        })
+        .before_acquire(|conn, meta| Box::pin(still_alive(conn, meta)))
         .connect_lazy_with(session(settings, options))
+}
+
+/// Whether a pooled connection may be handed out: one that sat idle for a while is
+/// pinged first (see [`pool_options`]); a busy one is taken as it is.
+async fn still_alive(
+    conn: &mut sqlx::PgConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    if meta.idle_for > IDLE_CHECK_AFTER {
+        sqlx::Connection::ping(conn).await?;
+    }
+    Ok(true)
 }
 
 /// The session settings of every connection: its name in `pg_stat_activity`, the
@@ -176,7 +181,7 @@ pub(crate) fn pool_options(settings: &Settings) -> PgPoolOptions {
         .acquire_timeout(settings.db_acquire_timeout)
         // sqlx pings every connection it hands out, by default: a round trip per request
         // (and it pings again on release). Only a connection that sat idle for a while is
-        // checked (see `before_acquire`); a busy one was just proven alive by its last use
+        // checked (see `still_alive`); a busy one was just proven alive by its last use
         // and release, and a broken one that slips through fails its statement with a 503
         // and is dropped.
         .test_before_acquire(false)
@@ -233,10 +238,7 @@ async fn follow_primary(
                 if primary.predates_switch(meta.age) {
                     return Ok(false);
                 }
-                if meta.idle_for > IDLE_CHECK_AFTER {
-                    sqlx::Connection::ping(conn).await?;
-                }
-                Ok(true)
+                still_alive(conn, meta).await
             })
         })
         .connect_lazy_with(primary.options());

@@ -5,8 +5,8 @@
 //! every server of the list, points every pool that follows it at the one that may be
 //! followed (it accepts writes and its commits are on its synchronous standby; the newest
 //! timeline wins, see [`Primary::find`]), and makes those pools discard the connections
-//! they opened before the switch. A pool that
-//! opens a connection to a read-only server drops it and wakes the watcher at once.
+//! they opened before the switch. A pool that opens a connection to a read-only server
+//! drops it and wakes the watcher at once.
 //! During the switch requests answer 503 with `Retry-After` (no connection within the
 //! acquire timeout), never 500.
 

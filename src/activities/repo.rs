@@ -135,19 +135,22 @@ pub async fn get(
 }
 
 /// Locks an activity's row for the rest of the transaction (two rolls of one activity
-/// serialize here); its start, or `None` when the town has no such activity.
+/// serialize here): its start and whether its roll is recorded, or `None` when the town
+/// has no such activity.
 pub async fn lock(
     conn: &mut PgConnection,
     town: Uuid,
     id: Uuid,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-    Ok(sqlx::query_scalar!(
-        "SELECT starts_at FROM activities WHERE town_id = $1 AND id = $2 FOR UPDATE",
+) -> Result<Option<(chrono::DateTime<chrono::Utc>, bool)>, ApiError> {
+    let row = sqlx::query!(
+        r#"SELECT starts_at, roll_recorded_at IS NOT NULL AS "recorded!"
+           FROM activities WHERE town_id = $1 AND id = $2 FOR UPDATE"#,
         town,
         id
     )
     .fetch_optional(conn)
-    .await?)
+    .await?;
+    Ok(row.map(|r| (r.starts_at, r.recorded)))
 }
 
 /// A page of a town's activities in id (creation) order: of one kind, starting on or
@@ -312,22 +315,23 @@ pub async fn insert_records(
     Ok(())
 }
 
-/// Marks the roll recorded; the activity's new version.
+/// Marks the roll recorded: the activity's new version, and when.
 pub async fn mark_recorded(
     conn: &mut PgConnection,
     town: Uuid,
     activity: Uuid,
     by: &str,
-) -> Result<i64, ApiError> {
-    Ok(sqlx::query_scalar!(
-        "UPDATE activities SET roll_recorded_at = now(), roll_recorded_by = $3, updated_at = now(), version = version + 1
-         WHERE town_id = $1 AND id = $2 RETURNING version",
+) -> Result<(i64, chrono::DateTime<chrono::Utc>), ApiError> {
+    let row = sqlx::query!(
+        r#"UPDATE activities SET roll_recorded_at = now(), roll_recorded_by = $3, updated_at = now(), version = version + 1
+           WHERE town_id = $1 AND id = $2 RETURNING version, roll_recorded_at AS "recorded_at!""#,
         town,
         activity,
         by,
     )
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Ok((row.version, row.recorded_at))
 }
 
 /// A page of the activities a member had to attend, in id order, with their own line.

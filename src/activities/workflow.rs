@@ -7,8 +7,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::domain::{
-    self, ActivityDetail, AttendanceStatus, CheckedItem, NewActivity, RequiredAs, Roll, RollItem,
-    Unscored,
+    self, ActivityDetail, AttendanceRecord, AttendanceStatus, CheckedItem, NewActivity, RequiredAs,
+    Roll, RollItem, Unscored,
 };
 use super::repo;
 use crate::audit::{self, Change};
@@ -16,6 +16,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::msg;
 use crate::scores::domain::EntryKind;
+use crate::scores::points::HalfPoints;
 use crate::scores::{Ledger, Outcome, SourceType};
 
 /// What sending a roll did.
@@ -93,12 +94,12 @@ pub async fn record_roll(
 ) -> Result<Recorded, ApiError> {
     // The activity's lock first: a concurrent roll of the same activity waits here, then
     // finds this one recorded.
-    let starts_at = repo::lock(tx, town, activity)
+    let (starts_at, recorded) = repo::lock(tx, town, activity)
         .await?
         .ok_or(ApiError::NotFound)?;
     let required = repo::attendees(tx, town, activity).await?;
     let checked = domain::check_roll(items, &required)?;
-    if let Some(recorded) = repo::roll(tx, town, activity).await? {
+    if recorded && let Some(recorded) = repo::roll(tx, town, activity).await? {
         domain::compare_roll(&recorded.items, &checked)?;
         return Ok(Recorded::Again(recorded));
     }
@@ -115,19 +116,50 @@ pub async fn record_roll(
     let ids: Vec<Uuid> = checked.iter().map(|_| Uuid::now_v7()).collect();
     let scored = score_absences(tx, by, town, SourceType::Attendance, &checked, &ids).await?;
     repo::insert_records(tx, by, town, activity, &ids, &checked, &scored.unscored).await?;
-    let version = repo::mark_recorded(tx, town, activity, &by.sub).await?;
+    let (version, recorded_at) = repo::mark_recorded(tx, town, activity, &by.sub).await?;
     let mut data = scored.summary(&checked);
     data["version"] = json!(version);
     audit::record(tx, by, audited(town, "attendance.recorded", activity, data)).await?;
-    let roll = repo::roll(tx, town, activity)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("roll of {activity} not found after its insert"))?;
-    Ok(Recorded::New(roll))
+    // The roll as the database now holds it, from what was written: no read-back.
+    let items = checked
+        .into_iter()
+        .zip(ids)
+        .zip(scored.entries.into_iter().zip(scored.unscored))
+        .map(|((line, id), (entry, unscored))| AttendanceRecord {
+            id,
+            member_id: line.member_id,
+            required_as: line.required_as,
+            case_id: line.case_id,
+            status: line.status,
+            excuse_reason: line.excuse_reason,
+            approved_by: line.approved_by,
+            entry_id: entry.map(|e| e.id),
+            points: entry.map(|e| e.points),
+            unscored,
+        })
+        .collect();
+    Ok(Recorded::New(Roll {
+        activity_id: activity,
+        recorded_at,
+        recorded_by: by.sub.clone(),
+        items,
+    }))
+}
+
+/// The ledger entry a line of a roll wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct LineEntry {
+    /// The entry's id.
+    pub id: Uuid,
+    /// Its points (a step down).
+    pub points: HalfPoints,
 }
 
 /// What scoring a roll's absences did.
 #[derive(Debug, Clone)]
 pub struct Scored {
+    /// For each line of the roll, in its order: the ledger entry it wrote, if any.
+    pub entries: Vec<Option<LineEntry>>,
     /// For each line of the roll, in its order: why it cost no points although it would
     /// have (the ledger refused it), or `None`.
     pub unscored: Vec<Option<Unscored>>,
@@ -168,29 +200,41 @@ pub async fn score_absences(
     lines: &[CheckedItem],
     ids: &[Uuid],
 ) -> Result<Scored, ApiError> {
-    let ledger = Ledger::open(tx, town).await?;
-    let excused_costs = ledger.policy().excused_leave_costs;
+    // Every line that may cost points (an excused leave may, by the policy read with
+    // the lock), so the cases and the rules come in one statement.
+    let maybe = lines.iter().filter(|i| domain::absence_costs(i, true));
+    let mut ledger = Ledger::lock(tx, town, maybe.filter_map(|i| i.case_id)).await?;
+    let scoring = *ledger.scoring();
     // The lines that cost points, by their place in the roll, and their entries.
     let mut costly = Vec::new();
     let mut entries = Vec::new();
     for (n, (item, id)) in lines.iter().zip(ids).enumerate() {
-        if let (true, Some(case)) = (domain::absence_costs(item, excused_costs), item.case_id) {
+        let costs = domain::absence_costs(item, scoring.excused_leave_costs);
+        if let (true, Some(case)) = (costs, item.case_id) {
             costly.push(n);
             entries.push(ledger.step(case, EntryKind::Absence, (source, *id))?);
         }
     }
     let outcomes = ledger.write(tx, by, entries).await?;
-    let mut unscored: Vec<Option<Unscored>> = vec![None; lines.len()];
+    let mut written = vec![None; lines.len()];
+    let mut unscored = vec![None; lines.len()];
     for (n, outcome) in costly.into_iter().zip(&outcomes) {
-        if let Outcome::Refused(why) = outcome {
-            unscored[n] = Some(Unscored::from(*why));
+        match outcome {
+            Outcome::Written(w) => {
+                written[n] = Some(LineEntry {
+                    id: w.entry.id,
+                    points: w.entry.points,
+                })
+            }
+            Outcome::Refused(why) => unscored[n] = Some(Unscored::from(*why)),
         }
     }
     let refused = unscored.iter().filter(|u| u.is_some()).count();
     Ok(Scored {
+        entries: written,
         unscored,
         scored: outcomes.len() - refused,
-        policy_version: ledger.policy().version,
+        policy_version: scoring.version,
     })
 }
 

@@ -15,7 +15,7 @@ use crate::error::{ApiError, FieldError};
 use crate::http::extract::IfMatch;
 use crate::msg;
 use crate::scores::domain::{EntryKind, Refusal};
-use crate::scores::{self, NewEntry};
+use crate::scores::{self, Ledger, NewEntry};
 use crate::transfers::domain::{NewTransferRecord, RecordKind};
 use crate::validate::Checks;
 
@@ -109,7 +109,10 @@ pub async fn adjust(
     let reason = c.text("reason", adjustment.reason(), 1, 500);
     c.finish()?;
     // The case's lock comes first, so a concurrent reversal of the same entry waits here.
-    scores::lock_case(tx, town, case).await?;
+    let mut ledger = Ledger::lock(tx, town, [case]).await?;
+    if ledger.state(case).is_none() {
+        return Err(ApiError::NotFound);
+    }
     let entry = match adjustment {
         Adjustment::Correction(c) => NewEntry::correction(case, c.points.get(), reason),
         Adjustment::Reversal(r) => {
@@ -134,7 +137,7 @@ pub async fn adjust(
             NewEntry::reversal(&target, None, reason)
         }
     };
-    let written = scores::write_entry(tx, by, town, entry).await?;
+    let written = ledger.write_one(tx, by, entry).await?;
     Ok(Adjusted {
         entry: written.entry,
         status: written.status,

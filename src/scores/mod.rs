@@ -1,11 +1,12 @@
 //! The ledger: the only code that writes points (articles 21-23).
 //!
-//! [`Ledger::open`] reads the town's current policy, once; [`Ledger::write`] takes a batch
-//! of entries, locks each of their cases once, applies the scoring rules in the order
-//! given and answers, for each entry, whether it was written (with the thresholds it
-//! crossed) or refused and why. The entries, the cases' new states, the committee matters
-//! and the audit records are written inside the caller's transaction, so an entry and its
-//! consequences commit together or not at all. The ledger is append-only: a wrong entry
+//! [`Ledger::lock`] reads the town's current scoring rules and locks the cases a
+//! transaction will write to, in one statement; [`Ledger::write`] takes a batch of
+//! entries, applies the scoring rules in the order given and answers, for each entry,
+//! whether it was written (with the thresholds it crossed) or refused and why. The
+//! entries, the cases' new states, the committee matters and the audit records are written
+//! inside the caller's transaction, so an entry and its consequences commit together or
+//! not at all. The ledger is append-only: a wrong entry
 //! is undone by a reversal, never edited.
 //!
 //! `domain` holds the pure rules, `points` the exact amounts, `repo` the SQL and
@@ -77,6 +78,17 @@ pub struct LedgerEntry {
     pub policy_version: i32,
     /// The case's score just after it.
     pub score_after: HalfPoints,
+}
+
+/// The part of a town's current policy the ledger scores by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scoring {
+    /// The policy's version, recorded with each entry.
+    pub version: i32,
+    /// The thresholds and the step.
+    pub rules: domain::Rules,
+    /// Whether an excused leave costs points like an absence.
+    pub excused_leave_costs: bool,
 }
 
 /// An entry to write.
@@ -203,7 +215,7 @@ pub async fn write_entry(
     town: Uuid,
     e: NewEntry,
 ) -> Result<Written, ApiError> {
-    Ledger::open(conn, town)
+    Ledger::lock(conn, town, [e.case_id])
         .await?
         .write_one(conn, caller, e)
         .await

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::domain::{CaseState, CaseStatus, EntryKind};
+use super::domain::{CaseState, CaseStatus, EntryKind, Rules};
 use super::points::HalfPoints;
-use super::{LedgerEntry, LockedCase, NewEntry, SourceType};
+use super::{LedgerEntry, LockedCase, NewEntry, Scoring, SourceType};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -43,38 +43,95 @@ pub async fn lock_case(
     }))
 }
 
-/// Locks the cases (`cases` sorted and without repeats, so that concurrent batches lock
-/// in the same order and cannot deadlock) and reads their scoring state. A case the town
-/// does not have is left out.
+/// A case row as the ledger locked it: its scoring state, and the status and due mark
+/// stored with it (what an update must change, if anything).
+#[derive(Debug, Clone, Copy)]
+pub struct Held {
+    /// The state the rules see.
+    pub state: CaseState,
+    /// The status column, and whether `evaluation_due_at` is set.
+    pub stored: (CaseStatus, bool),
+}
+
+/// Reads the town's current scoring rules and locks the cases (`cases` sorted and without
+/// repeats, so that concurrent batches lock in the same order and cannot deadlock), in one
+/// statement. A case the town does not have is left out; a town without a policy (an
+/// unknown town) is a 404.
 pub async fn lock_cases(
     conn: &mut PgConnection,
     town: Uuid,
     cases: &[Uuid],
-) -> Result<HashMap<Uuid, CaseState>, ApiError> {
+) -> Result<(Scoring, HashMap<Uuid, Held>), ApiError> {
     let rows = sqlx::query!(
-        r#"SELECT id, score_half_points, status, evaluation_due_at IS NOT NULL AS "due!"
-           FROM cases WHERE town_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE"#,
+        r#"SELECT p.version AS "version!", p.base_half_points AS "base!", p.step_half_points AS "step!",
+                  p.low_threshold_half_points AS "low!", p.evaluation_threshold_half_points AS "evaluation!",
+                  p.score_moves_after_due AS "score_moves_after_due!", p.excused_leave_costs AS "excused_leave_costs!",
+                  c.id AS "id?", c.score_half_points AS "score?", c.status AS "status?: CaseStatus", c.due AS "due?"
+           FROM (SELECT version, base_half_points, step_half_points, low_threshold_half_points,
+                        evaluation_threshold_half_points, score_moves_after_due, excused_leave_costs
+                 FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1) p
+           LEFT JOIN LATERAL (SELECT id, score_half_points, status, evaluation_due_at IS NOT NULL AS due
+                              FROM cases WHERE town_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE) c ON true"#,
         town,
         cases,
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.id, case_state(r.score_half_points, &r.status, r.due)))
-        .collect())
+    let first = rows.first().ok_or(ApiError::NotFound)?;
+    let scoring = Scoring {
+        version: first.version,
+        rules: Rules {
+            base: HalfPoints(first.base),
+            step: HalfPoints(first.step),
+            low: HalfPoints(first.low),
+            evaluation: HalfPoints(first.evaluation),
+            score_moves_after_due: first.score_moves_after_due,
+        },
+        excused_leave_costs: first.excused_leave_costs,
+    };
+    let mut held = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let (Some(id), Some(score), Some(status), Some(due)) = (r.id, r.score, r.status, r.due)
+        else {
+            continue;
+        };
+        let state = case_state(score, status.as_str(), due);
+        held.insert(
+            id,
+            Held {
+                state,
+                stored: (status, due),
+            },
+        );
+    }
+    Ok((scoring, held))
+}
+
+/// An audit record that follows an entry: a threshold the entry crossed.
+#[derive(Debug, Clone)]
+pub struct Follower {
+    /// The place of its entry in the batch (from 1).
+    pub entry: i64,
+    /// The audit action, e.g. `case.threshold_low`.
+    pub action: &'static str,
+    /// The case the entry is for.
+    pub case_id: Uuid,
+    /// The record's data.
+    pub data: serde_json::Value,
 }
 
 /// Inserts entries in the order given (so each case's entries get their `seq` and
-/// `score_after` in that order from the trigger), with one statement; `ids` go with
-/// `entries`.
+/// `score_after` in that order from the trigger), with their audit records (the change
+/// feed reads them), with one statement; `ids` go with `entries`. The records are, in
+/// order: for each entry, its `ledger.entry_added` (built from the row written), then its
+/// `followers`.
 pub async fn insert_entries(
     conn: &mut PgConnection,
     caller: &Caller,
     town: Uuid,
     policy_version: i32,
-    ids: &[Uuid],
-    entries: &[&NewEntry],
+    (ids, entries): (&[Uuid], &[&NewEntry]),
+    followers: &[Follower],
 ) -> Result<Vec<LedgerEntry>, ApiError> {
     let cases: Vec<Uuid> = entries.iter().map(|e| e.case_id).collect();
     let points: Vec<i32> = entries.iter().map(|e| e.points.0).collect();
@@ -87,17 +144,41 @@ pub async fn insert_entries(
         entries.iter().map(|e| e.source.map(|(_, id)| id)).collect();
     let reverses: Vec<Option<Uuid>> = entries.iter().map(|e| e.reverses).collect();
     let reasons: Vec<Option<String>> = entries.iter().map(|e| e.reason.clone()).collect();
+    let f_entries: Vec<i64> = followers.iter().map(|f| f.entry).collect();
+    let f_actions: Vec<&str> = followers.iter().map(|f| f.action).collect();
+    let f_cases: Vec<Uuid> = followers.iter().map(|f| f.case_id).collect();
+    let f_data: Vec<&serde_json::Value> = followers.iter().map(|f| &f.data).collect();
     Ok(sqlx::query_as!(
         LedgerEntry,
-        r#"INSERT INTO ledger_entries (town_id, id, case_id, seq, half_points, kind, source_type, source_id,
-                                       reverses_entry_id, reason, recorded_by, recorded_role, policy_version)
-           SELECT $1, e.id, e.case_id, 0, e.points, e.kind, e.source_type, e.source_id, e.reverses, e.reason, $10, $11, $12
-           FROM UNNEST($2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[])
-                WITH ORDINALITY AS e(id, case_id, points, kind, source_type, source_id, reverses, reason, n)
-           ORDER BY e.n
-           RETURNING id, case_id, seq, half_points AS "points: HalfPoints", kind AS "kind: EntryKind",
-                     source_type AS "source_type: SourceType", source_id, reverses_entry_id, reason,
-                     recorded_by, recorded_role, recorded_at, policy_version, score_after AS "score_after: HalfPoints""#,
+        r#"WITH e AS (
+             INSERT INTO ledger_entries (town_id, id, case_id, seq, half_points, kind, source_type, source_id,
+                                         reverses_entry_id, reason, recorded_by, recorded_role, policy_version)
+             SELECT $1, e.id, e.case_id, 0, e.points, e.kind, e.source_type, e.source_id, e.reverses, e.reason, $10, $11, $12
+             FROM UNNEST($2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[])
+                  WITH ORDINALITY AS e(id, case_id, points, kind, source_type, source_id, reverses, reason, n)
+             ORDER BY e.n
+             RETURNING id, case_id, seq, half_points, kind, source_type, source_id, reverses_entry_id, reason,
+                       recorded_by, recorded_role, recorded_at, policy_version, score_after),
+           audited AS (
+             INSERT INTO audit_log (town_id, actor_sub, actor_role, request_id, action, resource_type, resource_id, data)
+             SELECT $1, $10, $11, $13, r.action, 'case', r.case_id, r.data
+             FROM (SELECT i.n, 0 AS k, 'ledger.entry_added' AS action, e.case_id,
+                          jsonb_build_object('entry_id', e.id, 'seq', e.seq, 'kind', e.kind,
+                                             'points', half_points_json(e.half_points),
+                                             'score_after', half_points_json(e.score_after),
+                                             'policy_version', e.policy_version) AS data
+                   FROM e JOIN UNNEST($2::uuid[]) WITH ORDINALITY AS i(id, n) ON i.id = e.id
+                   UNION ALL
+                   SELECT f.n, f.k, f.action, f.case_id, f.data
+                   FROM UNNEST($14::int8[], $15::text[], $16::uuid[], $17::jsonb[]) WITH ORDINALITY AS f(n, action, case_id, data, k)
+                  ) r
+             ORDER BY r.n, r.k)
+           SELECT id AS "id!", case_id AS "case_id!", seq AS "seq!", half_points AS "points!: HalfPoints",
+                  kind AS "kind!: EntryKind", source_type AS "source_type: SourceType", source_id, reverses_entry_id,
+                  reason, recorded_by AS "recorded_by!", recorded_role AS "recorded_role!",
+                  recorded_at AS "recorded_at!", policy_version AS "policy_version!",
+                  score_after AS "score_after!: HalfPoints"
+           FROM e"#,
         town,
         ids,
         &cases,
@@ -110,6 +191,11 @@ pub async fn insert_entries(
         caller.sub,
         caller.role.as_str(),
         policy_version,
+        caller.request_id.as_deref(),
+        &f_entries,
+        &f_actions as &[&str],
+        &f_cases,
+        &f_data as &[&serde_json::Value],
     )
     .fetch_all(conn)
     .await?)

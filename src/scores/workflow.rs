@@ -10,31 +10,51 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::domain::{self, CaseState, Effect, EntryKind, Rules};
-use super::{LedgerEntry, NewEntry, Outcome, SourceType, Written, repo};
-use crate::audit;
+use super::domain::{self, CaseState, CaseStatus, Effect, EntryKind, Rules};
+use super::{LedgerEntry, NewEntry, Outcome, Scoring, SourceType, Written, repo};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::policy::Policy;
 
-/// A town's ledger under the policy read when it was opened: the rules every entry of the
-/// transaction is scored by.
+/// A town's ledger with the cases a transaction writes to locked, under the rules read
+/// with the lock: every entry of the transaction is scored by them.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     town: Uuid,
-    policy: Policy,
+    scoring: Scoring,
+    /// The cases asked for, sorted: an entry for one of them that the town lacks is a 404.
+    asked: Vec<Uuid>,
+    held: HashMap<Uuid, repo::Held>,
 }
 
 impl Ledger {
-    /// Reads the town's current policy (one statement).
-    pub async fn open(conn: &mut PgConnection, town: Uuid) -> Result<Ledger, ApiError> {
-        let policy = crate::policy::current(conn, town).await?;
-        Ok(Ledger { town, policy })
+    /// Reads the town's current scoring rules and locks `cases` (in id order, so
+    /// concurrent batches cannot deadlock), in one statement. Every entry written
+    /// through this ledger must be for one of `cases`.
+    pub async fn lock(
+        conn: &mut PgConnection,
+        town: Uuid,
+        cases: impl IntoIterator<Item = Uuid>,
+    ) -> Result<Ledger, ApiError> {
+        let mut asked: Vec<Uuid> = cases.into_iter().collect();
+        asked.sort();
+        asked.dedup();
+        let (scoring, held) = repo::lock_cases(conn, town, &asked).await?;
+        Ok(Ledger {
+            town,
+            scoring,
+            asked,
+            held,
+        })
     }
 
-    /// The policy the entries are scored under.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The rules the entries are scored by.
+    pub fn scoring(&self) -> &Scoring {
+        &self.scoring
+    }
+
+    /// The scoring state of a locked case; `None` when the town has no such case.
+    pub fn state(&self, case: Uuid) -> Option<CaseState> {
+        self.held.get(&case).map(|h| h.state)
     }
 
     /// An entry of one policy step (a task's outcome, an absence): up for a completed
@@ -45,7 +65,7 @@ impl Ledger {
         kind: EntryKind,
         source: (SourceType, Uuid),
     ) -> Result<NewEntry, ApiError> {
-        let points = domain::standard_delta(kind, &self.policy.rules())
+        let points = domain::standard_delta(kind, &self.scoring.rules)
             .ok_or_else(|| anyhow::anyhow!("{kind} carries its own amount, not a step"))?;
         Ok(NewEntry {
             case_id,
@@ -60,7 +80,7 @@ impl Ledger {
     /// Writes the entries the rules allow, in the order given, and answers one outcome per
     /// entry, in that order. 404 when the town has no case of an entry.
     pub async fn write(
-        &self,
+        &mut self,
         conn: &mut PgConnection,
         caller: &Caller,
         entries: Vec<NewEntry>,
@@ -69,13 +89,18 @@ impl Ledger {
             return Ok(Vec::new());
         }
         let town = self.town;
-        let rules = self.policy.rules();
-        let mut case_ids: Vec<Uuid> = entries.iter().map(|e| e.case_id).collect();
-        case_ids.sort();
-        case_ids.dedup();
-        let mut states = repo::lock_cases(conn, town, &case_ids).await?;
-        if states.len() != case_ids.len() {
-            return Err(ApiError::NotFound);
+        let rules = self.scoring.rules;
+        let mut states = HashMap::with_capacity(self.held.len());
+        for e in &entries {
+            match self.held.get(&e.case_id) {
+                Some(h) => {
+                    states.insert(e.case_id, h.state);
+                }
+                None if self.asked.binary_search(&e.case_id).is_ok() => {
+                    return Err(ApiError::NotFound);
+                }
+                None => Err(anyhow::anyhow!("case {} was not locked", e.case_id))?,
+            }
         }
         let plan = plan(&mut states, &entries, &rules);
 
@@ -93,20 +118,36 @@ impl Ledger {
                 .collect());
         }
         let ids: Vec<Uuid> = to_write.iter().map(|_| Uuid::now_v7()).collect();
-        let rows =
-            repo::insert_entries(conn, caller, town, self.policy.version, &ids, &to_write).await?;
+        let (followers, matter_ids) = followers(&plan, &ids, &to_write);
+        let version = self.scoring.version;
+        let rows = repo::insert_entries(conn, caller, town, version, (&ids, &to_write), &followers)
+            .await?;
         let mut by_id: HashMap<Uuid, LedgerEntry> = rows.into_iter().map(|r| (r.id, r)).collect();
 
-        // The final state of each case an entry was written to, one row per case.
-        let mut touched: Vec<Uuid> = to_write.iter().map(|e| e.case_id).collect();
-        touched.sort();
-        touched.dedup();
-        let statuses: Vec<String> = touched
-            .iter()
-            .map(|c| states[c].status(&rules).as_str().to_owned())
-            .collect();
-        let due: Vec<bool> = touched.iter().map(|c| states[c].due).collect();
-        repo::update_cases(conn, town, &touched, &statuses, &due).await?;
+        // The cases whose status or due mark the written entries changed, one row per
+        // case; the entries' trigger has already moved their scores.
+        let mut changed: Vec<(Uuid, CaseStatus, bool)> = Vec::new();
+        for e in &to_write {
+            let (id, state) = (&e.case_id, &states[&e.case_id]);
+            let held = self
+                .held
+                .get_mut(id)
+                .ok_or_else(|| anyhow::anyhow!("case {id} not held"))?;
+            // An update keeps a due mark once set (see `repo::update_cases`).
+            let (status, due) = (state.status(&rules), state.due);
+            if status != held.stored.0 || (due && !held.stored.1) {
+                changed.push((*id, status, due));
+                held.stored = (status, due || held.stored.1);
+            }
+            held.state = *state;
+        }
+        changed.sort_by_key(|c| c.0);
+        if !changed.is_empty() {
+            let ids: Vec<Uuid> = changed.iter().map(|c| c.0).collect();
+            let statuses: Vec<String> = changed.iter().map(|c| c.1.as_str().to_owned()).collect();
+            let due: Vec<bool> = changed.iter().map(|c| c.2).collect();
+            repo::update_cases(conn, town, &ids, &statuses, &due).await?;
+        }
 
         let mut ids = ids.into_iter();
         let mut outcomes = Vec::with_capacity(plan.len());
@@ -133,13 +174,22 @@ impl Ledger {
             };
             outcomes.push(outcome);
         }
-        record_effects(conn, caller, town, &outcomes).await?;
+        let opened: Vec<&LedgerEntry> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Written(w) if w.effects.contains(&Effect::MatterOpened) => Some(&w.entry),
+                _ => None,
+            })
+            .collect();
+        if !opened.is_empty() {
+            repo::insert_matters(conn, town, &matter_ids, &opened).await?;
+        }
         Ok(outcomes)
     }
 
     /// Writes one entry; a refusal is the client's 409 (see [`Outcome::written`]).
     pub async fn write_one(
-        &self,
+        &mut self,
         conn: &mut PgConnection,
         caller: &Caller,
         entry: NewEntry,
@@ -159,7 +209,7 @@ pub async fn write(
     town: Uuid,
     entries: Vec<NewEntry>,
 ) -> Result<Vec<Outcome>, ApiError> {
-    Ledger::open(conn, town)
+    Ledger::lock(conn, town, entries.iter().map(|e| e.case_id))
         .await?
         .write(conn, caller, entries)
         .await
@@ -213,58 +263,40 @@ fn plan(
         .collect()
 }
 
-/// The committee matters and the audit records of the written entries, set-based.
-async fn record_effects(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    town: Uuid,
-    outcomes: &[Outcome],
-) -> Result<(), ApiError> {
-    let written: Vec<&Written> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Written(w) => Some(w),
-            Outcome::Refused(_) => None,
-        })
-        .collect();
-    let opened: Vec<&LedgerEntry> = written
-        .iter()
-        .filter(|w| w.effects.contains(&Effect::MatterOpened))
-        .map(|w| &w.entry)
-        .collect();
-    let matter_ids: Vec<Uuid> = opened.iter().map(|_| Uuid::now_v7()).collect();
-    if !opened.is_empty() {
-        repo::insert_matters(conn, town, &matter_ids, &opened).await?;
-    }
-    // One audit record per entry, plus one per threshold event: the change feed reads them.
-    let mut actions = Vec::new();
-    let mut resources = Vec::new();
-    let mut data = Vec::new();
-    let mut matters = matter_ids.iter();
-    for w in written {
-        let e = &w.entry;
-        actions.push("ledger.entry_added".to_owned());
-        resources.push(e.case_id);
-        data.push(json!({
-            "entry_id": e.id, "seq": e.seq, "kind": e.kind, "points": e.points,
-            "score_after": e.score_after, "policy_version": e.policy_version,
-        }));
-        for effect in &w.effects {
-            match effect {
+/// The audit records that follow the written entries (one per threshold crossed, the
+/// change feed reads them), and the ids of the committee matters they open, in the order
+/// of the entries.
+fn followers(
+    plan: &[Planned],
+    ids: &[Uuid],
+    written: &[&NewEntry],
+) -> (Vec<repo::Follower>, Vec<Uuid>) {
+    let mut followers = Vec::new();
+    let mut matters = Vec::new();
+    let planned = plan.iter().filter_map(|p| p.as_ref().ok());
+    for (n, ((next, effects), (id, e))) in planned.zip(ids.iter().zip(written)).enumerate() {
+        for effect in effects {
+            let (action, data) = match effect {
                 Effect::MatterOpened => {
-                    actions.push("case.threshold_low".to_owned());
-                    resources.push(e.case_id);
-                    data.push(json!({ "matter_id": matters.next(), "entry_id": e.id, "score": e.score_after }));
+                    let matter = Uuid::now_v7();
+                    matters.push(matter);
+                    let data = json!({ "matter_id": matter, "entry_id": id, "score": next.score });
+                    ("case.threshold_low", data)
                 }
-                Effect::EvaluationDue => {
-                    actions.push("case.evaluation_due".to_owned());
-                    resources.push(e.case_id);
-                    data.push(json!({ "entry_id": e.id, "score": e.score_after }));
-                }
-            }
+                Effect::EvaluationDue => (
+                    "case.evaluation_due",
+                    json!({ "entry_id": id, "score": next.score }),
+                ),
+            };
+            followers.push(repo::Follower {
+                entry: n as i64 + 1,
+                action,
+                case_id: e.case_id,
+                data,
+            });
         }
     }
-    audit::record_many(conn, caller, town, "case", &actions, &resources, &data).await
+    (followers, matters)
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ pub async fn record_outcome(
     if task.outcome.is_some() {
         return Err(outcome_recorded());
     }
-    let ledger = Ledger::open(tx, town).await?;
+    let mut ledger = Ledger::lock(tx, town, [task.case_id]).await?;
     let kind = new.outcome.entry_kind();
     let entry = ledger.step(task.case_id, kind, (SourceType::Task, task.id))?;
     let written = ledger.write_one(tx, by, entry).await?;
@@ -143,7 +143,10 @@ pub async fn decide_objection(
         .ok_or(ApiError::NotFound)?
         .case_id;
     // The case's lock before the objection's, in the ledger's order.
-    scores::lock_case(tx, town, case).await?;
+    let mut ledger = Ledger::lock(tx, town, [case]).await?;
+    if ledger.state(case).is_none() {
+        return Err(ApiError::NotFound);
+    }
     let objection = repo::get_objection(tx, town, id, None, true)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -159,7 +162,7 @@ pub async fn decide_objection(
                 .ok_or_else(|| anyhow::anyhow!("objected entry {} missing", objection.entry_id))?;
             let source = Some((SourceType::Objection, objection.id));
             let reversal = NewEntry::reversal(&target, source, reason.clone());
-            Some(scores::write_entry(tx, by, town, reversal).await?)
+            Some(ledger.write_one(tx, by, reversal).await?)
         }
     };
     let reversal_id = written.as_ref().map(|w| w.entry.id);

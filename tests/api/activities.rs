@@ -253,6 +253,8 @@ async fn only_absences_of_members_under_transformation_cost_points_and_only_once
     assert_eq!(res.headers()["etag"], "\"2\"");
     let detail: Value = res.json().await.unwrap();
     assert_eq!(detail["roll"]["items"], recorded["items"]);
+    // The answer is built from what was written; it is what the database now holds.
+    assert_eq!(detail["roll"], recorded);
     assert!(detail["roll_recorded_at"].is_string());
 
     // The same roll again: with the same key it is replayed, with a new key (and from the

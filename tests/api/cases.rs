@@ -149,6 +149,54 @@ async fn corrections_and_reversals_are_exact_and_reversed_once() {
 }
 
 #[tokio::test]
+async fn each_entry_is_audited_with_its_points_as_the_api_writes_them_and_its_crossing_after_it() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, "A9").await;
+    let (_, case_id) = open_case(&app, &s, 1).await;
+    for points in [2.0, -0.5, -4.0] {
+        assert_eq!(correct(&app, &s, case_id, points).await.status(), 201);
+    }
+    let trail: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT action, data FROM audit_log
+         WHERE resource_type = 'case' AND resource_id = $1 AND action <> 'case.opened' ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let entries: Vec<(Uuid, i32)> =
+        sqlx::query_as("SELECT id, seq FROM ledger_entries WHERE case_id = $1 ORDER BY seq")
+            .bind(case_id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let matter: Uuid = sqlx::query_scalar("SELECT id FROM committee_matters WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let added = |(id, seq): (Uuid, i32), points: Value, after: Value| {
+        (
+            "ledger.entry_added".to_owned(),
+            json!({ "entry_id": id, "seq": seq, "kind": "correction", "points": points,
+                    "score_after": after, "policy_version": 1 }),
+        )
+    };
+    assert_eq!(
+        trail,
+        vec![
+            added(entries[0], json!(2), json!(7)),
+            added(entries[1], json!(-0.5), json!(6.5)),
+            added(entries[2], json!(-4), json!(2.5)),
+            (
+                "case.threshold_low".to_owned(),
+                json!({ "matter_id": matter, "entry_id": entries[2].0, "score": 2.5 }),
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn sixty_four_concurrent_half_points_end_at_exactly_base_plus_32() {
     let app = TestApp::spawn_with(|settings, _| settings.db_max_connections = 30).await;
     let s = setup(&app, "C3").await;

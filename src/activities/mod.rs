@@ -24,11 +24,17 @@ pub use self::routes::ActivityQuery;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the activity routes and `/me/activities`.
+/// Registers the module's routes under `/api/v1/towns/{town}/activities`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::create_activity)
         .service(routes::list_activities)
         .service(routes::get_activity)
-        .service(routes::record_roll)
-        .service(routes::my_activities);
+        .service(routes::record_roll);
+}
+
+/// Registers the module's routes under `/api/v1/me`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_me(cfg: &mut ServiceConfig) {
+    cfg.service(routes::my_activities);
 }

@@ -71,7 +71,7 @@ pub struct ActivityQuery {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/activities")]
+#[post("")]
 pub(super) async fn create_activity(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -103,7 +103,7 @@ pub(super) async fn create_activity(
     responses((status = 200, description = "A page of activities.", body = Page<Activity>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/activities")]
+#[get("")]
 pub(super) async fn list_activities(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -133,7 +133,7 @@ pub(super) async fn list_activities(
                headers(("ETag" = String, description = "The activity's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/activities/{activity}")]
+#[get("/{activity}")]
 pub(super) async fn get_activity(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -209,7 +209,7 @@ pub(super) async fn get_activity(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[put("/towns/{town}/activities/{activity}/attendance")]
+#[put("/{activity}/attendance")]
 pub(super) async fn record_roll(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -258,7 +258,7 @@ fn roll_answer(recorded: Recorded, location: String) -> Result<Answer, ApiError>
     responses((status = 200, description = "A page of your activities.", body = Page<MyActivity>)),
     security(("bearer" = ["member"])),
 )]
-#[get("/me/activities")]
+#[get("/activities")]
 pub(super) async fn my_activities(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,

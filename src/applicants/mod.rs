@@ -16,12 +16,18 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the development routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/reports`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_reports(cfg: &mut ServiceConfig) {
+    cfg.service(routes::development_report)
+        .service(routes::development_overdue_report);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/applicants`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::register_applicant)
         .service(routes::list_applicants)
         .service(routes::get_applicant)
-        .service(routes::record_step)
-        .service(routes::development_report)
-        .service(routes::development_overdue_report);
+        .service(routes::record_step);
 }

@@ -71,7 +71,7 @@ fn created(town: Uuid, d: &ApplicantDetail) -> Result<Answer, ApiError> {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/applicants")]
+#[post("")]
 pub(super) async fn register_applicant(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -102,7 +102,7 @@ pub(super) async fn register_applicant(
     responses((status = 200, description = "A page of applicants, without their steps.", body = Page<Applicant>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/applicants")]
+#[get("")]
 pub(super) async fn list_applicants(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -138,7 +138,7 @@ pub(super) async fn list_applicants(
                headers(("ETag" = String, description = "The applicant's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/applicants/{applicant}")]
+#[get("/{applicant}")]
 pub(super) async fn get_applicant(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -195,7 +195,7 @@ pub(super) async fn get_applicant(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/applicants/{applicant}/steps")]
+#[post("/{applicant}/steps")]
 pub(super) async fn record_step(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -235,7 +235,7 @@ pub(super) async fn record_step(
                content((PipelineReport = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/reports/development")]
+#[get("/development")]
 pub(super) async fn development_report(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -277,7 +277,7 @@ pub(super) async fn development_report(
                content((PipelineReport = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/reports/development-overdue")]
+#[get("/development-overdue")]
 pub(super) async fn development_overdue_report(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,

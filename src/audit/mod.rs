@@ -63,7 +63,8 @@ pub async fn record_many(
     .await
 }
 
-/// Registers the audit trail's read route.
+/// Registers the module's routes under `/api/v1/towns/{town}/audit`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::list_audit);
 }

@@ -23,7 +23,7 @@ use crate::http::paging::{Page, PageParams};
     responses((status = 200, description = "A page of the trail, newest first.", body = Page<AuditEntry>)),
     security(("bearer" = ["committee"])),
 )]
-#[get("/towns/{town}/audit")]
+#[get("")]
 pub(super) async fn list_audit(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,

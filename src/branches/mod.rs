@@ -11,7 +11,8 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the branch routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/branches`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::create_branch)
         .service(routes::list_branches)

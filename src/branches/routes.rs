@@ -42,7 +42,7 @@ pub struct BranchFilter {
     ),
     security(("bearer" = ["committee", "admin"])),
 )]
-#[post("/towns/{town}/branches")]
+#[post("")]
 pub(super) async fn create_branch(
     auth: Auth<{ roles::COMMITTEE | roles::ADMIN }>,
     db: web::Data<PgPool>,
@@ -72,7 +72,7 @@ pub(super) async fn create_branch(
     responses((status = 200, description = "A page of branches.", body = Page<Branch>)),
     security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
 )]
-#[get("/towns/{town}/branches")]
+#[get("")]
 pub(super) async fn list_branches(
     auth: Auth<{ roles::ANY }>,
     db: web::Data<PgPool>,
@@ -100,7 +100,7 @@ pub(super) async fn list_branches(
                headers(("ETag" = String, description = "The branch's version")))),
     security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
 )]
-#[get("/towns/{town}/branches/{branch}")]
+#[get("/{branch}")]
 pub(super) async fn get_branch(
     auth: Auth<{ roles::ANY }>,
     db: web::Data<PgPool>,
@@ -134,7 +134,7 @@ pub(super) async fn get_branch(
     ),
     security(("bearer" = ["committee", "admin"])),
 )]
-#[patch("/towns/{town}/branches/{branch}")]
+#[patch("/{branch}")]
 pub(super) async fn update_branch(
     auth: Auth<{ roles::COMMITTEE | roles::ADMIN }>,
     db: web::Data<PgPool>,

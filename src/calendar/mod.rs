@@ -8,7 +8,8 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/calendar`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::get_year)
         .service(routes::set_day)

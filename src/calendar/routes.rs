@@ -38,7 +38,7 @@ pub struct YearQuery {
     responses((status = 200, description = "The year's calendar days.", body = CalendarYear)),
     security(("bearer" = ["staff", "committee", "county", "member"])),
 )]
-#[get("/towns/{town}/calendar")]
+#[get("")]
 pub(super) async fn get_year(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY | roles::MEMBER }>,
     db: web::Data<PgPool>,
@@ -94,7 +94,7 @@ pub(super) async fn get_year(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[put("/towns/{town}/calendar/{day}")]
+#[put("/{day}")]
 pub(super) async fn set_day(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -135,7 +135,7 @@ pub(super) async fn set_day(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[delete("/towns/{town}/calendar/{day}")]
+#[delete("/{day}")]
 pub(super) async fn clear_day(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,

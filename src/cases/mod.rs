@@ -21,7 +21,8 @@ use crate::error::ApiError;
 use crate::http::paging::{Page, PageParams};
 use crate::scores::{self, LedgerEntry};
 
-/// Registers the case routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/cases`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::open_case)
         .service(routes::list_cases)

@@ -51,7 +51,7 @@ pub struct CaseQuery {
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/cases")]
+#[post("")]
 pub(super) async fn open_case(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -81,7 +81,7 @@ pub(super) async fn open_case(
     responses((status = 200, description = "A page of cases.", body = Page<Case>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cases")]
+#[get("")]
 pub(super) async fn list_cases(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -109,7 +109,7 @@ pub(super) async fn list_cases(
                headers(("ETag" = String, description = "The case's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cases/{case}")]
+#[get("/{case}")]
 pub(super) async fn get_case(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -138,7 +138,7 @@ pub(super) async fn get_case(
     responses((status = 200, description = "A page of entries, newest first.", body = Page<LedgerEntry>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cases/{case}/ledger")]
+#[get("/{case}/ledger")]
 pub(super) async fn get_ledger(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -180,7 +180,7 @@ pub(super) async fn get_ledger(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/cases/{case}/adjustments")]
+#[post("/{case}/adjustments")]
 pub(super) async fn adjust(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -218,7 +218,7 @@ pub(super) async fn adjust(
     responses((status = 200, description = "A page of the matters, newest first.", body = Page<Matter>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cases/{case}/matters")]
+#[get("/{case}/matters")]
 pub(super) async fn list_matters(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -263,7 +263,7 @@ pub(super) async fn list_matters(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/cases/{case}/matters/{matter}/disposition")]
+#[post("/{case}/matters/{matter}/disposition")]
 pub(super) async fn dispose(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,

@@ -18,7 +18,8 @@ pub use self::routes::CertificateFilter;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the certificate routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/certificates`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::issue_certificate)
         .service(routes::list_certificates)

@@ -64,7 +64,7 @@ fn created(town: Uuid, detail: &CertificateDetail) -> Result<Answer, ApiError> {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/certificates")]
+#[post("")]
 pub(super) async fn issue_certificate(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -95,7 +95,7 @@ pub(super) async fn issue_certificate(
     responses((status = 200, description = "A page of certificates, without their reviews.", body = Page<Certificate>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/certificates")]
+#[get("")]
 pub(super) async fn list_certificates(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -132,7 +132,7 @@ pub(super) async fn list_certificates(
                headers(("ETag" = String, description = "The certificate's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/certificates/{certificate}")]
+#[get("/{certificate}")]
 pub(super) async fn get_certificate(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -173,7 +173,7 @@ pub(super) async fn get_certificate(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/certificates/{certificate}/reviews")]
+#[post("/{certificate}/reviews")]
 pub(super) async fn review_certificate(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -219,7 +219,7 @@ pub(super) async fn review_certificate(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/certificates/{certificate}/return")]
+#[post("/{certificate}/return")]
 pub(super) async fn return_certificate(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -261,7 +261,7 @@ pub(super) async fn return_certificate(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/certificates/{certificate}/revoke")]
+#[post("/{certificate}/revoke")]
 pub(super) async fn revoke_certificate(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,

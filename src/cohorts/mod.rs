@@ -10,7 +10,14 @@ pub mod workflow;
 pub use self::routes::roster_answer;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the cohort routes and `/me/training`.
+/// Registers the module's routes under `/api/v1/me`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_me(cfg: &mut ServiceConfig) {
+    cfg.service(routes::my_training);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/cohorts`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::create_cohort)
         .service(routes::list_cohorts)
@@ -22,6 +29,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(routes::close_cohort)
         .service(routes::add_placement)
         .service(routes::list_placements)
-        .service(routes::get_roster)
-        .service(routes::my_training);
+        .service(routes::get_roster);
 }

@@ -52,7 +52,7 @@ pub struct CohortQuery {
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/cohorts")]
+#[post("")]
 pub(super) async fn create_cohort(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -82,7 +82,7 @@ pub(super) async fn create_cohort(
     responses((status = 200, description = "A page of cohorts.", body = Page<Cohort>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cohorts")]
+#[get("")]
 pub(super) async fn list_cohorts(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -119,7 +119,7 @@ pub(super) async fn list_cohorts(
                headers(("ETag" = String, description = "The cohort's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cohorts/{cohort}")]
+#[get("/{cohort}")]
 pub(super) async fn get_cohort(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -161,7 +161,7 @@ pub(super) async fn get_cohort(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/cohorts/{cohort}/trainees")]
+#[post("/{cohort}/trainees")]
 pub(super) async fn add_trainee(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -195,7 +195,7 @@ pub(super) async fn add_trainee(
     responses((status = 200, description = "A page of trainees, in member id order.", body = Page<Trainee>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cohorts/{cohort}/trainees")]
+#[get("/{cohort}/trainees")]
 pub(super) async fn list_trainees(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -237,7 +237,7 @@ pub(super) async fn list_trainees(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[delete("/towns/{town}/cohorts/{cohort}/trainees/{member}")]
+#[delete("/{cohort}/trainees/{member}")]
 pub(super) async fn remove_trainee(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -298,7 +298,7 @@ pub(super) async fn remove_trainee(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/cohorts/{cohort}/confirm")]
+#[post("/{cohort}/confirm")]
 pub(super) async fn confirm_cohort(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -350,7 +350,7 @@ pub(super) async fn confirm_cohort(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/cohorts/{cohort}/close")]
+#[post("/{cohort}/close")]
 pub(super) async fn close_cohort(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -417,7 +417,7 @@ fn check_version(cohort: &Cohort, if_match: IfMatch) -> Result<(), ApiError> {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/cohorts/{cohort}/trainees/{member}/placements")]
+#[post("/{cohort}/trainees/{member}/placements")]
 pub(super) async fn add_placement(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -455,7 +455,7 @@ pub(super) async fn add_placement(
     responses((status = 200, description = "The trainee's placements, all on one page.", body = Page<Placement>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cohorts/{cohort}/trainees/{member}/placements")]
+#[get("/{cohort}/trainees/{member}/placements")]
 pub(super) async fn list_placements(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -492,7 +492,7 @@ pub(super) async fn list_placements(
                content((Roster = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cohorts/{cohort}/roster")]
+#[get("/{cohort}/roster")]
 pub(super) async fn get_roster(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -547,7 +547,7 @@ pub async fn roster_answer(
     ),
     security(("bearer" = ["member"])),
 )]
-#[get("/me/training")]
+#[get("/training")]
 pub(super) async fn my_training(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,

@@ -14,7 +14,8 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the desk routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/desk-entries`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::register_visit)
         .service(routes::list_entries)

@@ -84,7 +84,7 @@ impl DeskFilter {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/desk-entries")]
+#[post("")]
 pub(super) async fn register_visit(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -118,7 +118,7 @@ pub(super) async fn register_visit(
     responses((status = 200, description = "A page of entries.", body = Page<DeskEntry>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/desk-entries")]
+#[get("")]
 pub(super) async fn list_entries(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -155,7 +155,7 @@ pub(super) async fn list_entries(
                headers(("ETag" = String, description = "The entry's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/desk-entries/{entry}")]
+#[get("/{entry}")]
 pub(super) async fn get_entry(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -205,7 +205,7 @@ pub(super) async fn get_entry(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/desk-entries/{entry}/status")]
+#[post("/{entry}/status")]
 pub(super) async fn change_status(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,

@@ -25,7 +25,8 @@ pub use self::routes::EvaluationQuery;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the evaluation routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/evaluations`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::schedule)
         .service(routes::list_evaluations)

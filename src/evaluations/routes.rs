@@ -51,7 +51,7 @@ use crate::http::reply;
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/evaluations")]
+#[post("")]
 pub(super) async fn schedule(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -94,7 +94,7 @@ pub struct EvaluationQuery {
     responses((status = 200, description = "A page of evaluations.", body = Page<EvaluationSummary>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/evaluations")]
+#[get("")]
 pub(super) async fn list_evaluations(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -128,7 +128,7 @@ pub(super) async fn list_evaluations(
                headers(("ETag" = String, description = "The evaluation's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/evaluations/{evaluation}")]
+#[get("/{evaluation}")]
 pub(super) async fn get_evaluation(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -176,7 +176,7 @@ pub(super) async fn get_evaluation(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/evaluations/{evaluation}/votes")]
+#[post("/{evaluation}/votes")]
 pub(super) async fn vote(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -226,7 +226,7 @@ pub(super) async fn vote(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/evaluations/{evaluation}/close")]
+#[post("/{evaluation}/close")]
 pub(super) async fn close(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -271,7 +271,7 @@ pub(super) async fn close(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/evaluations/{evaluation}/cancel")]
+#[post("/{evaluation}/cancel")]
 pub(super) async fn cancel(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,

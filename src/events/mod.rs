@@ -25,7 +25,8 @@ pub mod domain;
 pub mod repo;
 mod routes;
 
-/// Registers the feed's route.
+/// Registers the module's routes under `/api/v1/towns/{town}/events`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::list_events);
 }

@@ -29,7 +29,7 @@ use crate::error::ApiError;
     responses((status = 200, description = "A page of events.", body = EventPage)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/events")]
+#[get("")]
 pub(super) async fn list_events(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,

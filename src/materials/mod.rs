@@ -13,14 +13,20 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the materials routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/materials`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::add_material)
         .service(routes::list_materials)
         .service(routes::get_material)
         .service(routes::update_material)
-        .service(routes::lend_material)
-        .service(routes::list_loans)
+        .service(routes::lend_material);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/material-loans`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_material_loans(cfg: &mut ServiceConfig) {
+    cfg.service(routes::list_loans)
         .service(routes::get_loan)
         .service(routes::return_loan);
 }

@@ -69,7 +69,7 @@ fn loan_url(town: Uuid, id: Uuid) -> String {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/materials")]
+#[post("")]
 pub(super) async fn add_material(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -99,7 +99,7 @@ pub(super) async fn add_material(
     responses((status = 200, description = "A page of the catalogue.", body = Page<Material>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/materials")]
+#[get("")]
 pub(super) async fn list_materials(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -130,7 +130,7 @@ pub(super) async fn list_materials(
                headers(("ETag" = String, description = "The material's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/materials/{material}")]
+#[get("/{material}")]
 pub(super) async fn get_material(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -165,7 +165,7 @@ pub(super) async fn get_material(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[patch("/towns/{town}/materials/{material}")]
+#[patch("/{material}")]
 pub(super) async fn update_material(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -202,7 +202,7 @@ pub(super) async fn update_material(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/materials/{material}/loans")]
+#[post("/{material}/loans")]
 pub(super) async fn lend_material(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -234,7 +234,7 @@ pub(super) async fn lend_material(
     responses((status = 200, description = "A page of loans.", body = Page<Loan>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/material-loans")]
+#[get("")]
 pub(super) async fn list_loans(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -270,7 +270,7 @@ pub(super) async fn list_loans(
                headers(("ETag" = String, description = "The loan's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/material-loans/{loan}")]
+#[get("/{loan}")]
 pub(super) async fn get_loan(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -304,7 +304,7 @@ pub(super) async fn get_loan(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/material-loans/{loan}/return")]
+#[post("/{loan}/return")]
 pub(super) async fn return_loan(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,

@@ -5,7 +5,8 @@ mod routes;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the `/me` routes.
+/// Registers the module's routes under `/api/v1/me`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::me)
         .service(routes::my_case)

@@ -61,7 +61,7 @@ fn no_case() -> ApiError {
     ),
     security(("bearer" = ["member"])),
 )]
-#[get("/me")]
+#[get("")]
 pub(super) async fn me(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
@@ -93,7 +93,7 @@ pub(super) async fn me(
     ),
     security(("bearer" = ["member"])),
 )]
-#[get("/me/case")]
+#[get("/case")]
 pub(super) async fn my_case(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
@@ -127,7 +127,7 @@ pub(super) async fn my_case(
     ),
     security(("bearer" = ["member"])),
 )]
-#[get("/me/ledger")]
+#[get("/ledger")]
 pub(super) async fn my_ledger(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
@@ -161,7 +161,7 @@ pub(super) async fn my_ledger(
     ),
     security(("bearer" = ["member"])),
 )]
-#[get("/me/tasks")]
+#[get("/tasks")]
 pub(super) async fn my_tasks(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
@@ -188,7 +188,7 @@ pub(super) async fn my_tasks(
     responses((status = 200, description = "A page of your objections.", body = Page<Objection>)),
     security(("bearer" = ["member"])),
 )]
-#[get("/me/objections")]
+#[get("/objections")]
 pub(super) async fn my_objections(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
@@ -216,7 +216,7 @@ pub(super) async fn my_objections(
                headers(("ETag" = String, description = "The objection's version")))),
     security(("bearer" = ["member"])),
 )]
-#[get("/me/objections/{objection}")]
+#[get("/objections/{objection}")]
 pub(super) async fn my_objection(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
@@ -259,7 +259,7 @@ pub(super) async fn my_objection(
     ),
     security(("bearer" = ["member"])),
 )]
-#[post("/me/objections")]
+#[post("/objections")]
 pub(super) async fn object(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,

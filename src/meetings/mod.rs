@@ -24,23 +24,49 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the routes of groups, officers and meetings.
-pub fn configure(cfg: &mut ServiceConfig) {
+/// Registers the module's routes under `/api/v1/towns/{town}/branches`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_branches(cfg: &mut ServiceConfig) {
     cfg.service(routes::create_group)
         .service(routes::list_groups)
         .service(routes::get_group)
         .service(routes::update_group)
         .service(routes::record_officer)
         .service(routes::list_officers)
-        .service(routes::create_meeting)
+        .service(routes::branch_compliance);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/members`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_members(cfg: &mut ServiceConfig) {
+    cfg.service(routes::member_meetings);
+}
+
+/// Registers the module's routes under `/api/v1/me`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_me(cfg: &mut ServiceConfig) {
+    cfg.service(routes::my_meetings);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/meetings`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(routes::create_meeting)
         .service(routes::list_meetings)
         .service(routes::get_meeting)
         .service(routes::record_roll)
         .service(routes::record_minutes)
-        .service(routes::list_minutes)
-        .service(routes::member_meetings)
-        .service(routes::my_meetings)
-        .service(routes::branch_compliance)
-        .service(routes::town_compliance)
-        .service(routes::compliance_report);
+        .service(routes::list_minutes);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/meeting-compliance`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_meeting_compliance(cfg: &mut ServiceConfig) {
+    cfg.service(routes::town_compliance);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/reports`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_reports(cfg: &mut ServiceConfig) {
+    cfg.service(routes::compliance_report);
 }

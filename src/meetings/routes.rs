@@ -58,7 +58,7 @@ async fn branch_exists(db: &PgPool, town: Uuid, branch: Uuid) -> Result<(), ApiE
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/branches/{branch}/groups")]
+#[post("/{branch}/groups")]
 pub(super) async fn create_group(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -89,7 +89,7 @@ pub(super) async fn create_group(
     responses((status = 200, description = "A page of groups. 一页党小组。", body = Page<PartyGroup>)),
     security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
 )]
-#[get("/towns/{town}/branches/{branch}/groups")]
+#[get("/{branch}/groups")]
 pub(super) async fn list_groups(
     auth: Auth<{ roles::ANY }>,
     db: web::Data<PgPool>,
@@ -119,7 +119,7 @@ pub(super) async fn list_groups(
                headers(("ETag" = String, description = "The group's version")))),
     security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
 )]
-#[get("/towns/{town}/branches/{branch}/groups/{group}")]
+#[get("/{branch}/groups/{group}")]
 pub(super) async fn get_group(
     auth: Auth<{ roles::ANY }>,
     db: web::Data<PgPool>,
@@ -153,7 +153,7 @@ pub(super) async fn get_group(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[patch("/towns/{town}/branches/{branch}/groups/{group}")]
+#[patch("/{branch}/groups/{group}")]
 pub(super) async fn update_group(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -193,7 +193,7 @@ pub(super) async fn update_group(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/branches/{branch}/officers")]
+#[post("/{branch}/officers")]
 pub(super) async fn record_officer(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -234,7 +234,7 @@ pub struct OfficerQuery {
     responses((status = 200, description = "A page of terms. 一页任期记录。", body = Page<Officer>)),
     security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
 )]
-#[get("/towns/{town}/branches/{branch}/officers")]
+#[get("/{branch}/officers")]
 pub(super) async fn list_officers(
     auth: Auth<{ roles::ANY }>,
     db: web::Data<PgPool>,
@@ -285,7 +285,7 @@ fn meeting_url(town: Uuid, meeting: Uuid) -> String {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/meetings")]
+#[post("")]
 pub(super) async fn create_meeting(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -335,7 +335,7 @@ pub struct MeetingQuery {
     responses((status = 200, description = "A page of meetings. 一页会议。", body = Page<Meeting>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/meetings")]
+#[get("")]
 pub(super) async fn list_meetings(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -367,7 +367,7 @@ pub(super) async fn list_meetings(
                headers(("ETag" = String, description = "The meeting's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/meetings/{meeting}")]
+#[get("/{meeting}")]
 pub(super) async fn get_meeting(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -417,7 +417,7 @@ pub(super) async fn get_meeting(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[put("/towns/{town}/meetings/{meeting}/attendance")]
+#[put("/{meeting}/attendance")]
 pub(super) async fn record_roll(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -468,7 +468,7 @@ pub(super) async fn record_roll(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/meetings/{meeting}/minutes")]
+#[post("/{meeting}/minutes")]
 pub(super) async fn record_minutes(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -499,7 +499,7 @@ pub(super) async fn record_minutes(
     responses((status = 200, description = "A page of versions. 一页版本。", body = Page<Minutes>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/meetings/{meeting}/minutes")]
+#[get("/{meeting}/minutes")]
 pub(super) async fn list_minutes(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -535,7 +535,7 @@ pub(super) async fn list_minutes(
     responses((status = 200, description = "A page of the member's meetings. 一页会议记录。", body = Page<MemberMeeting>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/members/{member}/meetings")]
+#[get("/{member}/meetings")]
 pub(super) async fn member_meetings(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -566,7 +566,7 @@ pub(super) async fn member_meetings(
     responses((status = 200, description = "A page of your meetings. 一页会议记录。", body = Page<MemberMeeting>)),
     security(("bearer" = ["member"])),
 )]
-#[get("/me/meetings")]
+#[get("/meetings")]
 pub(super) async fn my_meetings(
     auth: Auth<{ roles::MEMBER }>,
     db: web::Data<PgPool>,
@@ -636,7 +636,7 @@ pub struct BehindQuery {
     responses((status = 200, description = "The branch's compliance. 落实情况。", body = BranchCompliance)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/branches/{branch}/meeting-compliance")]
+#[get("/{branch}/meeting-compliance")]
 pub(super) async fn branch_compliance(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -666,7 +666,7 @@ pub(super) async fn branch_compliance(
     responses((status = 200, description = "The town's compliance. 落实情况。", body = TownCompliance)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/meeting-compliance")]
+#[get("")]
 pub(super) async fn town_compliance(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -701,7 +701,7 @@ pub(super) async fn town_compliance(
                content((TownCompliance = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/reports/meeting-compliance")]
+#[get("/meeting-compliance")]
 pub(super) async fn compliance_report(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,

@@ -13,7 +13,8 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the member routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/members`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::create_member)
         .service(routes::import_members)

@@ -100,7 +100,7 @@ pub struct RevealQuery {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/members")]
+#[post("")]
 pub(super) async fn create_member(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -133,7 +133,7 @@ pub(super) async fn create_member(
     responses((status = 200, description = "A page of members.", body = Page<Member>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/members")]
+#[get("")]
 pub(super) async fn list_members(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -172,7 +172,7 @@ pub(super) async fn list_members(
                headers(("ETag" = String, description = "The member's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/members/{member:[0-9a-fA-F-]+}")]
+#[get("/{member:[0-9a-fA-F-]+}")]
 pub(super) async fn get_member(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -214,7 +214,7 @@ pub(super) async fn get_member(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[patch("/towns/{town}/members/{member:[0-9a-fA-F-]+}")]
+#[patch("/{member:[0-9a-fA-F-]+}")]
 pub(super) async fn update_member(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -339,7 +339,7 @@ async fn read_roster(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/members/import")]
+#[post("/import")]
 pub(super) async fn import_members(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,

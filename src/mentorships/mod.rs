@@ -9,7 +9,8 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the mentorship routes (`loads` before `{mentorship}`).
+/// Registers the module's routes under `/api/v1/towns/{town}/mentorships`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::mentor_loads)
         .service(routes::create_mentorship)

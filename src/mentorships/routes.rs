@@ -60,7 +60,7 @@ pub struct MentorshipQuery {
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/mentorships")]
+#[post("")]
 pub(super) async fn create_mentorship(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -90,7 +90,7 @@ pub(super) async fn create_mentorship(
     responses((status = 200, description = "A page of mentorships.", body = Page<Mentorship>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/mentorships")]
+#[get("")]
 pub(super) async fn list_mentorships(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -123,7 +123,7 @@ pub(super) async fn list_mentorships(
                headers(("ETag" = String, description = "The mentorship's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/mentorships/{mentorship}")]
+#[get("/{mentorship}")]
 pub(super) async fn get_mentorship(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -158,7 +158,7 @@ pub(super) async fn get_mentorship(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/mentorships/{mentorship}/end")]
+#[post("/{mentorship}/end")]
 pub(super) async fn end_mentorship(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -217,7 +217,7 @@ pub(super) async fn end_mentorship(
     ),
     security(("bearer" = ["staff"])),
 )]
-#[post("/towns/{town}/mentorships/{mentorship}/logs")]
+#[post("/{mentorship}/logs")]
 pub(super) async fn add_log(
     auth: Auth<{ roles::STAFF }>,
     db: web::Data<PgPool>,
@@ -250,7 +250,7 @@ pub(super) async fn add_log(
     responses((status = 200, description = "A page of log entries.", body = Page<MentorshipLog>)),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[get("/towns/{town}/mentorships/{mentorship}/logs")]
+#[get("/{mentorship}/logs")]
 pub(super) async fn list_logs(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -287,7 +287,7 @@ pub(super) async fn list_logs(
                content((MentorLoads = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/mentorships/loads")]
+#[get("/loads")]
 pub(super) async fn mentor_loads(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,

@@ -12,7 +12,8 @@ pub mod workflow;
 pub use self::domain::{Policy, PolicyChange};
 pub use self::repo::{create_initial, current, version};
 
-/// Registers the policy routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/policy`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::get_policy)
         .service(routes::list_versions)

@@ -26,7 +26,7 @@ use crate::http::reply;
                headers(("ETag" = String, description = "The policy's version")))),
     security(("bearer" = ["staff", "committee", "member", "county", "admin"])),
 )]
-#[get("/towns/{town}/policy")]
+#[get("")]
 pub(super) async fn get_policy(
     auth: Auth<{ roles::ANY }>,
     db: web::Data<PgPool>,
@@ -50,7 +50,7 @@ pub(super) async fn get_policy(
     responses((status = 200, description = "A page of versions, newest first.", body = Page<Policy>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/policy/versions")]
+#[get("/versions")]
 pub(super) async fn list_versions(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -83,7 +83,7 @@ pub(super) async fn list_versions(
                headers(("ETag" = String, description = "The new version")))),
     security(("bearer" = ["committee"])),
 )]
-#[patch("/towns/{town}/policy")]
+#[patch("")]
 pub(super) async fn change_policy(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,

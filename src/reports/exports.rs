@@ -206,7 +206,7 @@ impl Start {
     ),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/reports/cases/{case}/ledger")]
+#[get("/cases/{case}/ledger")]
 async fn ledger(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     reads: web::Data<Reads>,
@@ -318,7 +318,7 @@ impl Table for AttendanceLine {
     ),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/reports/attendance")]
+#[get("/attendance")]
 async fn attendance(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     reads: web::Data<Reads>,
@@ -425,7 +425,7 @@ impl Table for DeskEntry {
     ),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/reports/desk-register")]
+#[get("/desk-register")]
 async fn desk_register(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     reads: web::Data<Reads>,
@@ -536,7 +536,7 @@ impl Table for OverdueLetter {
     ),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/reports/overdue-letters")]
+#[get("/overdue-letters")]
 async fn overdue_letters(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     reads: web::Data<Reads>,
@@ -586,7 +586,7 @@ pub struct YearQuery {
                content((crate::cohorts::domain::Roster = "application/json"), (String = "text/csv"), (crate::http::formats::Spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/reports/cohort-roster")]
+#[get("/cohort-roster")]
 async fn cohort_roster(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     reads: web::Data<Reads>,

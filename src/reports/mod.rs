@@ -12,9 +12,20 @@ pub mod workflow;
 
 pub use self::domain::{ChartFormat, ChartQuery, ScoreHistory, ScorePoint, TownSummary};
 
-/// Registers the routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/cases`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_cases(cfg: &mut ServiceConfig) {
+    cfg.service(routes::score_history);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/reports`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(routes::summary)
-        .service(routes::score_history)
-        .configure(exports::configure);
+    cfg.configure(exports::configure);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/summary`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_summary(cfg: &mut ServiceConfig) {
+    cfg.service(routes::summary);
 }

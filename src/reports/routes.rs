@@ -24,7 +24,7 @@ use crate::error::ApiError;
     responses((status = 200, description = "The summary.", body = TownSummary)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/summary")]
+#[get("")]
 pub(super) async fn summary(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     reads: web::Data<Reads>,
@@ -58,7 +58,7 @@ pub(super) async fn summary(
     responses((status = 200, description = "The history.", content((ScoreHistory = "application/json"), (String = "image/svg+xml")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cases/{case}/score-history")]
+#[get("/{case}/score-history")]
 pub(super) async fn score_history(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     reads: web::Data<Reads>,

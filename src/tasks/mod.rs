@@ -21,13 +21,24 @@ pub use self::workflow::{lodge_objection, tasks_of_case};
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the task and objection routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+/// Registers the module's routes under `/api/v1/towns/{town}/cases`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_cases(cfg: &mut ServiceConfig) {
     cfg.service(routes::assign_task)
-        .service(routes::list_case_tasks)
-        .service(routes::get_task)
-        .service(routes::record_outcome)
-        .service(routes::list_objections)
+        .service(routes::list_case_tasks);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/tasks`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(routes::get_task)
+        .service(routes::record_outcome);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/objections`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_objections(cfg: &mut ServiceConfig) {
+    cfg.service(routes::list_objections)
         .service(routes::get_objection)
         .service(routes::decide_objection);
 }

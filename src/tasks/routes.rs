@@ -46,7 +46,7 @@ fn location(town: Uuid, task: Uuid) -> String {
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/cases/{case}/tasks")]
+#[post("/{case}/tasks")]
 pub(super) async fn assign_task(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -80,7 +80,7 @@ pub(super) async fn assign_task(
     responses((status = 200, description = "A page of tasks.", body = Page<Task>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/cases/{case}/tasks")]
+#[get("/{case}/tasks")]
 pub(super) async fn list_case_tasks(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -110,7 +110,7 @@ pub(super) async fn list_case_tasks(
                headers(("ETag" = String, description = "The task's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/tasks/{task}")]
+#[get("/{task}")]
 pub(super) async fn get_task(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -159,7 +159,7 @@ pub(super) async fn get_task(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/tasks/{task}/outcome")]
+#[post("/{task}/outcome")]
 pub(super) async fn record_outcome(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -201,7 +201,7 @@ pub struct ObjectionQuery {
     responses((status = 200, description = "A page of objections.", body = Page<Objection>)),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[get("/towns/{town}/objections")]
+#[get("")]
 pub(super) async fn list_objections(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -234,7 +234,7 @@ pub(super) async fn list_objections(
                headers(("ETag" = String, description = "The objection's version")))),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[get("/towns/{town}/objections/{objection}")]
+#[get("/{objection}")]
 pub(super) async fn get_objection(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -283,7 +283,7 @@ pub(super) async fn get_objection(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/objections/{objection}/decision")]
+#[post("/{objection}/decision")]
 pub(super) async fn decide_objection(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,

@@ -12,7 +12,7 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the town routes.
+/// Registers the towns themselves, directly under `/api/v1`.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::create_town)
         .service(routes::list_towns)

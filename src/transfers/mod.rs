@@ -30,14 +30,20 @@ pub mod workflow;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the transfer routes.
+/// Registers the module's routes under `/api/v1/towns/{town}/members`,
+/// with paths relative to it (the scope is built in `startup::routes`).
+pub fn configure_members(cfg: &mut ServiceConfig) {
+    cfg.service(routes::list_member_transfers)
+        .service(routes::create_transfer);
+}
+
+/// Registers the module's routes under `/api/v1/towns/{town}/transfers`,
+/// with paths relative to it (the scope is built in `startup::routes`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::list_transfers)
         .service(routes::create_inflow)
         .service(routes::get_transfer)
         .service(routes::receive_letter)
         .service(routes::reject_letter)
-        .service(routes::revoke_letter)
-        .service(routes::list_member_transfers)
-        .service(routes::create_transfer);
+        .service(routes::revoke_letter);
 }

@@ -57,7 +57,7 @@ pub struct TransferFilter {
     responses((status = 200, description = "A page of transfers, oldest first.", body = Page<Transfer>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/transfers")]
+#[get("")]
 pub(super) async fn list_transfers(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -98,7 +98,7 @@ pub(super) async fn list_transfers(
     responses((status = 200, description = "A page of the member's transfers, oldest first.", body = Page<Transfer>)),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/members/{member}/transfers")]
+#[get("/{member}/transfers")]
 pub(super) async fn list_member_transfers(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -134,7 +134,7 @@ pub(super) async fn list_member_transfers(
                headers(("ETag" = String, description = "The transfer's version")))),
     security(("bearer" = ["staff", "committee", "county"])),
 )]
-#[get("/towns/{town}/transfers/{transfer:[0-9a-fA-F-]+}")]
+#[get("/{transfer:[0-9a-fA-F-]+}")]
 pub(super) async fn get_transfer(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE | roles::COUNTY }>,
     db: web::Data<PgPool>,
@@ -176,7 +176,7 @@ pub(super) async fn get_transfer(
     ),
     security(("bearer" = ["staff", "committee"])),
 )]
-#[post("/towns/{town}/members/{member}/transfers")]
+#[post("/{member}/transfers")]
 pub(super) async fn create_transfer(
     auth: Auth<{ roles::STAFF | roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -225,7 +225,7 @@ pub(super) async fn create_transfer(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/transfers/inflows")]
+#[post("/inflows")]
 pub(super) async fn create_inflow(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -272,7 +272,7 @@ pub(super) async fn create_inflow(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/transfers/{transfer}/receipt")]
+#[post("/{transfer}/receipt")]
 pub(super) async fn receive_letter(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -310,7 +310,7 @@ pub(super) async fn receive_letter(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/transfers/{transfer}/reject")]
+#[post("/{transfer}/reject")]
 pub(super) async fn reject_letter(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,
@@ -345,7 +345,7 @@ pub(super) async fn reject_letter(
     ),
     security(("bearer" = ["committee"])),
 )]
-#[post("/towns/{town}/transfers/{transfer}/revoke")]
+#[post("/{transfer}/revoke")]
 pub(super) async fn revoke_letter(
     auth: Auth<{ roles::COMMITTEE }>,
     db: web::Data<PgPool>,

@@ -229,7 +229,10 @@ pub async fn roll(
                   l.id AS "entry_id?", l.half_points AS "points?: HalfPoints", r.unscored AS "unscored: Unscored"
            FROM attendance_records r
            JOIN activity_attendees t ON t.town_id = r.town_id AND t.activity_id = r.activity_id AND t.member_id = r.member_id
-           LEFT JOIN ledger_entries l ON l.town_id = r.town_id AND l.source_type = 'attendance' AND l.source_id = r.id
+           LEFT JOIN LATERAL (SELECT l.id, l.half_points FROM ledger_entries l
+                                WHERE l.town_id = r.town_id AND l.source_type = 'attendance' AND l.source_id = r.id
+                                  AND l.source_id IS NOT NULL
+                                LIMIT 1) l ON true
            WHERE r.town_id = $1 AND r.activity_id = $2
            ORDER BY r.member_id"#,
         town,
@@ -350,7 +353,10 @@ pub async fn of_member(
            FROM activity_attendees t
            JOIN activities a ON a.town_id = t.town_id AND a.id = t.activity_id
            LEFT JOIN attendance_records r ON r.town_id = t.town_id AND r.activity_id = t.activity_id AND r.member_id = t.member_id
-           LEFT JOIN ledger_entries l ON l.town_id = r.town_id AND l.source_type = 'attendance' AND l.source_id = r.id
+           LEFT JOIN LATERAL (SELECT l.id, l.half_points FROM ledger_entries l
+                                WHERE l.town_id = r.town_id AND l.source_type = 'attendance' AND l.source_id = r.id
+                                  AND l.source_id IS NOT NULL
+                                LIMIT 1) l ON true
            WHERE t.town_id = $1 AND t.member_id = $2 AND t.activity_id > $3
            ORDER BY t.activity_id LIMIT $4"#,
         town,

@@ -505,7 +505,10 @@ pub async fn roll(
                   l.id AS "entry_id?", l.half_points AS "points?: HalfPoints", r.unscored AS "unscored: Unscored"
            FROM meeting_attendance r
            JOIN meeting_attendees a ON a.town_id = r.town_id AND a.meeting_id = r.meeting_id AND a.member_id = r.member_id
-           LEFT JOIN ledger_entries l ON l.town_id = r.town_id AND l.source_type = 'meeting_attendance' AND l.source_id = r.id
+           LEFT JOIN LATERAL (SELECT l.id, l.half_points FROM ledger_entries l
+                                WHERE l.town_id = r.town_id AND l.source_type = 'meeting_attendance' AND l.source_id = r.id
+                                  AND l.source_id IS NOT NULL
+                                LIMIT 1) l ON true
            WHERE r.town_id = $1 AND r.meeting_id = $2
            ORDER BY r.member_id"#,
         town,
@@ -681,7 +684,10 @@ pub async fn of_member(
            FROM meeting_attendees a
            JOIN meetings m ON m.town_id = a.town_id AND m.id = a.meeting_id
            LEFT JOIN meeting_attendance r ON r.town_id = a.town_id AND r.meeting_id = a.meeting_id AND r.member_id = a.member_id
-           LEFT JOIN ledger_entries l ON l.town_id = r.town_id AND l.source_type = 'meeting_attendance' AND l.source_id = r.id
+           LEFT JOIN LATERAL (SELECT l.id, l.half_points FROM ledger_entries l
+                                WHERE l.town_id = r.town_id AND l.source_type = 'meeting_attendance' AND l.source_id = r.id
+                                  AND l.source_id IS NOT NULL
+                                LIMIT 1) l ON true
            WHERE a.town_id = $1 AND a.member_id = $2 AND a.meeting_id > $3
            ORDER BY a.meeting_id LIMIT $4"#,
         town,

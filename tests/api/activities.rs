@@ -1023,3 +1023,161 @@ async fn members_see_their_own_activities_and_lines() {
         problem(res, 403).await;
     }
 }
+
+/// The nodes of a JSON plan: (node type, relation, index used, index condition).
+fn plan_nodes(plan: &Value, out: &mut Vec<[String; 4]>) {
+    let text = |k: &str| plan[k].as_str().unwrap_or_default().to_owned();
+    out.push([
+        text("Node Type"),
+        text("Relation Name"),
+        text("Index Name"),
+        text("Index Cond"),
+    ]);
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        plan_nodes(child, out);
+    }
+}
+
+/// Explains, on the connection that prepared it, the one statement prepared there whose
+/// text contains `marker`, with a generic and then a custom plan: the nodes of both.
+async fn explain_prepared(
+    conn: &mut sqlx::PgConnection,
+    marker: &str,
+    args: &str,
+) -> Vec<[String; 4]> {
+    let name: String = sqlx::query_scalar(
+        "SELECT name FROM pg_prepared_statements WHERE strpos(statement, $1) > 0",
+    )
+    .bind(marker)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let mut scans = Vec::new();
+    for mode in ["force_generic_plan", "force_custom_plan"] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET plan_cache_mode = {mode}")))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let plan: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN (FORMAT JSON) EXECUTE {name}({args})"
+        )))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        plan_nodes(&plan[0]["Plan"], &mut scans);
+    }
+    scans
+}
+
+#[tokio::test]
+async fn a_rolls_read_and_a_ledger_page_keep_their_plans_whatever_the_statistics_say() {
+    let app = TestApp::spawn().await;
+    let (town, village) = town(&app, "A9").await;
+    let cases = under_transformation(&app, town, village, 1, 2).await;
+    let activity = uuid(
+        &planned(
+            &app,
+            town,
+            meeting(json!({ "all_under_transformation": true })),
+        )
+        .await["id"],
+    );
+    let staff = app.token(Role::Staff, Some(town));
+    let items = json!([line(cases[0].0, "absent"), line(cases[1].0, "present")]);
+    assert_eq!(
+        roll(&app, town, activity, &staff, Some("plans"), &items)
+            .await
+            .status(),
+        201
+    );
+    // Statistics taken while the ledger held 2,000 corrections and no attendance, then
+    // 40,000 attendance entries that no ANALYZE sees (the per-entry triggers skipped: a
+    // seeding shortcut). This is how a roll's read once became a hash join over every
+    // attendance entry of the town.
+    let seed = |kind: &'static str, from: i32, n: i32| {
+        let sql = format!(
+            "INSERT INTO ledger_entries (town_id, id, case_id, seq, half_points, kind, reason, source_type,
+                                         source_id, recorded_by, recorded_role, policy_version, score_after)
+             SELECT c.town_id, gen_random_uuid(), c.id, {from} + i, -1, '{kind}',
+                    CASE WHEN '{kind}' = 'correction' THEN 'x' END,
+                    CASE WHEN '{kind}' = 'absence' THEN 'attendance' END,
+                    CASE WHEN '{kind}' = 'absence' THEN gen_random_uuid() END,
+                    'test', 'staff', c.policy_version, c.score_half_points
+             FROM cases c, generate_series(1, {n}) i WHERE c.id = $1"
+        );
+        let (pool, case) = (app.pool.clone(), cases[1].1);
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("SET LOCAL session_replication_role = replica")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(case)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    sqlx::query("ALTER TABLE ledger_entries SET (autovacuum_enabled = off)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    seed("correction", 100, 2_000).await;
+    sqlx::query("ANALYZE").execute(&app.pool).await.unwrap();
+    seed("absence", 10_000, 40_000).await;
+
+    let mut conn = app.pool.acquire().await.unwrap();
+    let read = party_center::activities::workflow::read(&mut conn, town, activity)
+        .await
+        .unwrap();
+    assert_eq!(read.roll.unwrap().items.len(), 2);
+    let ledger = |nodes: Vec<[String; 4]>| -> Vec<[String; 4]> {
+        nodes
+            .into_iter()
+            .filter(|n| n[1] == "ledger_entries")
+            .collect()
+    };
+    let scans = ledger(
+        explain_prepared(
+            &mut conn,
+            "FROM attendance_records r",
+            &format!("'{town}', '{activity}'"),
+        )
+        .await,
+    );
+    assert_eq!(scans.len(), 2, "one scan of the ledger per plan: {scans:?}");
+    for [node, _, index, cond] in &scans {
+        assert!(
+            node == "Index Scan"
+                && index == "ledger_entries_one_per_source"
+                && cond.contains("r.id"),
+            "the roll's read looks each line's entry up by its source: {scans:?}"
+        );
+    }
+
+    let page = party_center::scores::ledger_page(&mut conn, town, cases[1].1, i64::MAX, 21)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 21);
+    let nodes = explain_prepared(
+        &mut conn,
+        "ORDER BY seq DESC LIMIT",
+        &format!("'{town}', '{}', 2147483647, 21", cases[1].1),
+    )
+    .await;
+    assert!(!nodes.iter().any(|n| n[0] == "Sort"), "{nodes:?}");
+    let scans = ledger(nodes);
+    assert_eq!(scans.len(), 2, "{scans:?}");
+    for [node, _, index, cond] in &scans {
+        // Either index of (town, case, seq) reads the page in order and stops at its end.
+        assert!(
+            node.starts_with("Index")
+                && ["ledger_entries_page_all", "ledger_entries_seq_key"].contains(&index.as_str())
+                && cond.contains("case_id")
+                && cond.contains("seq <"),
+            "a ledger page is one range of an index on (town, case, seq): {scans:?}"
+        );
+    }
+}

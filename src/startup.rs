@@ -193,6 +193,16 @@ pub fn app(
         .wrap(from_fn(crate::telemetry::around_request))
 }
 
+/// Returns the allocator's free pages to the system (glibc's `malloc_trim`).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory the allocator holds free; it is
+    // thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The OpenAPI document as served, serialized once.
 pub struct OpenApiJson(actix_web::web::Bytes);
 
@@ -269,7 +279,20 @@ impl Application {
         };
         // Touch the recorder so /metrics works from the first request.
         let _ = crate::telemetry::metrics();
-        let mut server = HttpServer::new(move || app(state.clone()))
+        // Each worker builds its routes through utoipa, which also builds (and drops) the
+        // document's operations: megabytes freed in small pieces that glibc keeps. Once
+        // the workers are built, hand the free pages back (about 10 MiB at rest).
+        let workers = serve.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let built = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut server = HttpServer::new(move || {
+            let app = app(state.clone());
+            if built.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= workers {
+                release_free_memory();
+            }
+            app
+        })
             .listen(listener)
             .context("cannot listen")?
             .shutdown_timeout(serve.shutdown_timeout.as_secs())
@@ -280,9 +303,7 @@ impl Application {
         if let Some(l) = metrics_listener {
             server = server.listen(l).context("cannot listen for /metrics")?;
         }
-        if let Some(workers) = serve.workers {
-            server = server.workers(workers);
-        }
+        server = server.workers(workers);
         Ok(Application {
             port,
             server: server.run(),

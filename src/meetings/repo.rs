@@ -466,19 +466,22 @@ pub async fn attendees(
 }
 
 /// Locks a meeting's row for the rest of the transaction (rolls and minutes of one
-/// meeting serialize here); its start, or `None` when the town has no such meeting.
+/// meeting serialize here): its start and whether its roll is recorded, or `None` when
+/// the town has no such meeting.
 pub async fn lock_meeting(
     conn: &mut PgConnection,
     town: Uuid,
     id: Uuid,
-) -> Result<Option<DateTime<Utc>>, ApiError> {
-    Ok(sqlx::query_scalar!(
-        "SELECT starts_at FROM meetings WHERE town_id = $1 AND id = $2 FOR UPDATE",
+) -> Result<Option<(DateTime<Utc>, bool)>, ApiError> {
+    let row = sqlx::query!(
+        r#"SELECT starts_at, roll_recorded_at IS NOT NULL AS "recorded!"
+           FROM meetings WHERE town_id = $1 AND id = $2 FOR UPDATE"#,
         town,
         id
     )
     .fetch_optional(conn)
-    .await?)
+    .await?;
+    Ok(row.map(|r| (r.starts_at, r.recorded)))
 }
 
 /// A meeting's roll with the ledger entry each line wrote; `None` until recorded.
@@ -563,22 +566,23 @@ pub async fn insert_records(
     Ok(())
 }
 
-/// Marks the roll recorded; the meeting's new version.
+/// Marks the roll recorded: the meeting's new version, and when.
 pub async fn mark_recorded(
     conn: &mut PgConnection,
     town: Uuid,
     meeting: Uuid,
     by: &str,
-) -> Result<i64, ApiError> {
-    Ok(sqlx::query_scalar!(
-        "UPDATE meetings SET roll_recorded_at = now(), roll_recorded_by = $3, updated_at = now(), version = version + 1
-         WHERE town_id = $1 AND id = $2 RETURNING version",
+) -> Result<(i64, DateTime<Utc>), ApiError> {
+    let row = sqlx::query!(
+        r#"UPDATE meetings SET roll_recorded_at = now(), roll_recorded_by = $3, updated_at = now(), version = version + 1
+           WHERE town_id = $1 AND id = $2 RETURNING version, roll_recorded_at AS "recorded_at!""#,
         town,
         meeting,
         by,
     )
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Ok((row.version, row.recorded_at))
 }
 
 /// The latest version of a meeting's minutes, if any.

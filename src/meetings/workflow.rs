@@ -1,6 +1,8 @@
 //! Each change to a branch's organizational life, step by step in the caller's
 //! transaction, with its audit record (the change feed's event). No HTTP here.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use serde_json::json;
 use sqlx::PgConnection;
@@ -8,8 +10,8 @@ use uuid::Uuid;
 
 use super::domain::{
     self, AttendsAs, CheckedGroup, GroupPatch, GroupRef, HeldMeeting, MeetingAttendee,
-    MeetingDetail, MeetingRoll, Minutes, NewGroup, NewMeeting, NewMinutes, NewOfficer, Officer,
-    PartyGroup, Period, TownCompliance,
+    MeetingDetail, MeetingRecord, MeetingRoll, Minutes, NewGroup, NewMeeting, NewMinutes,
+    NewOfficer, Officer, PartyGroup, Period, TownCompliance,
 };
 use super::repo;
 use crate::activities::domain::{Attendee, RollItem};
@@ -258,16 +260,13 @@ pub async fn record_roll(
     meeting: Uuid,
     items: &[RollItem],
 ) -> Result<Recorded, ApiError> {
-    let starts_at = repo::lock_meeting(tx, town, meeting)
+    let (starts_at, recorded) = repo::lock_meeting(tx, town, meeting)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let expected: Vec<Attendee> = repo::attendees(tx, town, meeting)
-        .await?
-        .iter()
-        .map(MeetingAttendee::as_required)
-        .collect();
+    let attendees = repo::attendees(tx, town, meeting).await?;
+    let expected: Vec<Attendee> = attendees.iter().map(MeetingAttendee::as_required).collect();
     let checked = crate::activities::domain::check_roll(items, &expected)?;
-    if let Some(recorded) = repo::roll(tx, town, meeting).await? {
+    if recorded && let Some(recorded) = repo::roll(tx, town, meeting).await? {
         crate::activities::domain::compare_roll(&recorded.items, &checked)?;
         return Ok(Recorded::Again(recorded));
     }
@@ -278,7 +277,7 @@ pub async fn record_roll(
     let scored =
         score_absences(tx, by, town, SourceType::MeetingAttendance, &checked, &ids).await?;
     repo::insert_records(tx, by, town, meeting, &ids, &checked, &scored.unscored).await?;
-    let version = repo::mark_recorded(tx, town, meeting, &by.sub).await?;
+    let (version, recorded_at) = repo::mark_recorded(tx, town, meeting, &by.sub).await?;
     let mut data = scored.summary(&checked);
     data["version"] = json!(version);
     audit::record(
@@ -293,10 +292,38 @@ pub async fn record_roll(
         ),
     )
     .await?;
-    let roll = repo::roll(tx, town, meeting)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("roll of {meeting} not found after its insert"))?;
-    Ok(Recorded::New(roll))
+    // The roll as the database now holds it, from what was written: no read-back.
+    let attends_as: HashMap<Uuid, AttendsAs> = attendees
+        .iter()
+        .map(|a| (a.member_id, a.attends_as))
+        .collect();
+    let mut items = Vec::with_capacity(checked.len());
+    for ((line, id), (entry, unscored)) in checked
+        .into_iter()
+        .zip(ids)
+        .zip(scored.entries.into_iter().zip(scored.unscored))
+    {
+        items.push(MeetingRecord {
+            id,
+            member_id: line.member_id,
+            attends_as: *attends_as
+                .get(&line.member_id)
+                .ok_or_else(|| anyhow::anyhow!("member {} not expected", line.member_id))?,
+            case_id: line.case_id,
+            status: line.status,
+            excuse_reason: line.excuse_reason,
+            approved_by: line.approved_by,
+            entry_id: entry.map(|e| e.id),
+            points: entry.map(|e| e.points),
+            unscored,
+        });
+    }
+    Ok(Recorded::New(MeetingRoll {
+        meeting_id: meeting,
+        recorded_at,
+        recorded_by: by.sub.clone(),
+        items,
+    }))
 }
 
 /// Enters a meeting's minutes after it has started, or corrects them: each is a new
@@ -308,7 +335,7 @@ pub async fn record_minutes(
     meeting: Uuid,
     new: &NewMinutes,
 ) -> Result<Minutes, ApiError> {
-    let starts_at = repo::lock_meeting(tx, town, meeting)
+    let (starts_at, _) = repo::lock_meeting(tx, town, meeting)
         .await?
         .ok_or(ApiError::NotFound)?;
     let latest = repo::latest_minutes(tx, town, meeting).await?;

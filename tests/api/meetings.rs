@@ -753,6 +753,17 @@ async fn absence_from_a_center_branch_meeting_costs_half_a_point_through_the_led
             .await
             .unwrap();
     assert_eq!(source, "meeting_attendance");
+    // The answer is built from what was written; it is what the meeting now shows.
+    let url = format!(
+        "/api/v1/towns/{town}/meetings/{}",
+        first["id"].as_str().unwrap()
+    );
+    let detail: Value = send(&app, Method::GET, &url, &staff(&app, town), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["roll"], recorded);
 
     // With the policy's excused_leave_costs on, an excused leave costs too.
     let committee = app.token(Role::Committee, Some(town));

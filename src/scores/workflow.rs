@@ -1,8 +1,10 @@
 //! Writing a batch of entries, in the caller's transaction, with a fixed handful of
-//! statements whatever its size: the cases are locked in one statement (in id order, so
-//! concurrent batches cannot deadlock), the rules are applied in memory in the order
-//! given, and the entries, the cases' new states, the committee matters and the audit
-//! records are each written by one set-based statement.
+//! statements whatever its size: the rules are read and the cases locked in one statement
+//! (in id order, so concurrent batches cannot deadlock), the rules are applied in memory
+//! in the order given, the entries and their audit records are written by one set-based
+//! statement, and the committee matters and the cases whose status changed by one each,
+//! only when there are any. An adjustment in the steady state is two statements: the
+//! lock, and the entry with its record.
 
 use std::collections::HashMap;
 

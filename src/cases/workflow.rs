@@ -110,9 +110,6 @@ pub async fn adjust(
     c.finish()?;
     // The case's lock comes first, so a concurrent reversal of the same entry waits here.
     let mut ledger = Ledger::lock(tx, town, [case]).await?;
-    if ledger.state(case).is_none() {
-        return Err(ApiError::NotFound);
-    }
     let entry = match adjustment {
         Adjustment::Correction(c) => NewEntry::correction(case, c.points.get(), reason),
         Adjustment::Reversal(r) => {

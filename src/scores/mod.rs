@@ -31,7 +31,7 @@ use crate::error::ApiError;
 use crate::msg;
 
 pub use self::repo::{entry, ledger_page};
-pub use self::workflow::{Ledger, end_evaluation, write};
+pub use self::workflow::{Ledger, end_evaluation};
 
 crate::text_enum! {
     /// What earned a ledger entry.

@@ -23,15 +23,13 @@ use crate::error::ApiError;
 pub struct Ledger {
     town: Uuid,
     scoring: Scoring,
-    /// The cases asked for, sorted: an entry for one of them that the town lacks is a 404.
-    asked: Vec<Uuid>,
     held: HashMap<Uuid, repo::Held>,
 }
 
 impl Ledger {
     /// Reads the town's current scoring rules and locks `cases` (in id order, so
-    /// concurrent batches cannot deadlock), in one statement. Every entry written
-    /// through this ledger must be for one of `cases`.
+    /// concurrent batches cannot deadlock), in one statement; 404 when the town lacks one
+    /// of them. Every entry written through this ledger must be for one of `cases`.
     pub async fn lock(
         conn: &mut PgConnection,
         town: Uuid,
@@ -41,10 +39,12 @@ impl Ledger {
         asked.sort();
         asked.dedup();
         let (scoring, held) = repo::lock_cases(conn, town, &asked).await?;
+        if held.len() != asked.len() {
+            return Err(ApiError::NotFound);
+        }
         Ok(Ledger {
             town,
             scoring,
-            asked,
             held,
         })
     }
@@ -52,11 +52,6 @@ impl Ledger {
     /// The rules the entries are scored by.
     pub fn scoring(&self) -> &Scoring {
         &self.scoring
-    }
-
-    /// The scoring state of a locked case; `None` when the town has no such case.
-    pub fn state(&self, case: Uuid) -> Option<CaseState> {
-        self.held.get(&case).map(|h| h.state)
     }
 
     /// An entry of one policy step (a task's outcome, an absence): up for a completed
@@ -80,7 +75,7 @@ impl Ledger {
     }
 
     /// Writes the entries the rules allow, in the order given, and answers one outcome per
-    /// entry, in that order. 404 when the town has no case of an entry.
+    /// entry, in that order.
     pub async fn write(
         &mut self,
         conn: &mut PgConnection,
@@ -94,15 +89,11 @@ impl Ledger {
         let rules = self.scoring.rules;
         let mut states = HashMap::with_capacity(self.held.len());
         for e in &entries {
-            match self.held.get(&e.case_id) {
-                Some(h) => {
-                    states.insert(e.case_id, h.state);
-                }
-                None if self.asked.binary_search(&e.case_id).is_ok() => {
-                    return Err(ApiError::NotFound);
-                }
-                None => Err(anyhow::anyhow!("case {} was not locked", e.case_id))?,
-            }
+            let held = self
+                .held
+                .get(&e.case_id)
+                .ok_or_else(|| anyhow::anyhow!("case {} was not locked", e.case_id))?;
+            states.insert(e.case_id, held.state);
         }
         let plan = plan(&mut states, &entries, &rules);
 
@@ -202,19 +193,6 @@ impl Ledger {
             .ok_or_else(|| anyhow::anyhow!("the ledger answered no outcome for one entry"))?
             .written()
     }
-}
-
-/// Writes entries under the town's current policy (see [`Ledger::write`]).
-pub async fn write(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    town: Uuid,
-    entries: Vec<NewEntry>,
-) -> Result<Vec<Outcome>, ApiError> {
-    Ledger::lock(conn, town, entries.iter().map(|e| e.case_id))
-        .await?
-        .write(conn, caller, entries)
-        .await
 }
 
 /// Ends an evaluation that did not pass (failed, or cancelled): the case is no longer

@@ -144,9 +144,6 @@ pub async fn decide_objection(
         .case_id;
     // The case's lock before the objection's, in the ledger's order.
     let mut ledger = Ledger::lock(tx, town, [case]).await?;
-    if ledger.state(case).is_none() {
-        return Err(ApiError::NotFound);
-    }
     let objection = repo::get_objection(tx, town, id, None, true)
         .await?
         .ok_or(ApiError::NotFound)?;

@@ -1,6 +1,5 @@
 //! The case endpoints: HTTP in, a workflow call, HTTP out.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -13,7 +12,7 @@ use super::{ledger_of, repo};
 use crate::auth::{Auth, roles};
 use crate::error::ApiError;
 use crate::http::extract::{IdempotencyKey, IfMatch, Json, etag};
-use crate::http::idempotency::{Answer, idempotent};
+use crate::http::idempotency::{Answer, idempotent, idempotent_stored};
 use crate::http::paging::{Page, PageParams};
 use crate::http::reply;
 use crate::scores::LedgerEntry;
@@ -192,14 +191,10 @@ pub(super) async fn adjust(
     let (town, case) = path.into_inner();
     let town = auth.town(&db, town).await?;
     key.required()?;
-    idempotent(&db, &auth, &key, &req, &*body, async |tx| {
-        let adjusted = workflow::adjust(tx, &auth, town, case, &body).await?;
-        Ok(Answer {
-            status: StatusCode::CREATED,
-            body: serde_json::to_value(&adjusted).map_err(anyhow::Error::from)?,
-            etag: None,
-            location: Some(format!("/api/v1/towns/{town}/cases/{case}/ledger")),
-        })
+    idempotent_stored(&db, &auth, &key, &req, &*body, async |tx, slot| {
+        let location = format!("/api/v1/towns/{town}/cases/{case}/ledger");
+        let answer = |adjusted| Answer::created_at(&adjusted, location);
+        workflow::adjust_answered(tx, &auth, (town, case), &body, (slot, answer)).await
     })
     .await
 }

@@ -13,9 +13,10 @@ use crate::audit::{self, Change};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
 use crate::http::extract::IfMatch;
+use crate::http::idempotency::{Answer, Slot, Stored};
 use crate::msg;
 use crate::scores::domain::{EntryKind, Refusal};
-use crate::scores::{self, Ledger, NewEntry};
+use crate::scores::{self, Ledger, NewEntry, Written};
 use crate::transfers::domain::{NewTransferRecord, RecordKind};
 use crate::validate::Checks;
 
@@ -105,11 +106,39 @@ pub async fn adjust(
     case: Uuid,
     adjustment: &Adjustment,
 ) -> Result<Adjusted, ApiError> {
+    let (mut ledger, entry) = adjustment_entry(tx, town, case, adjustment).await?;
+    let written = ledger.write_one(tx, by, entry).await?;
+    Ok(adjusted(written))
+}
+
+/// [`adjust`], for a request whose answer `answer` makes of the adjustment: the answer is
+/// stored in `slot` by the statement that writes the entry (see
+/// [`Ledger::write_one_answered`]).
+pub async fn adjust_answered(
+    tx: &mut PgConnection,
+    by: &Caller,
+    (town, case): (Uuid, Uuid),
+    adjustment: &Adjustment,
+    (slot, answer): (Slot, impl FnOnce(Adjusted) -> Result<Answer, ApiError>),
+) -> Result<Stored, ApiError> {
+    let (mut ledger, entry) = adjustment_entry(tx, town, case, adjustment).await?;
+    ledger
+        .write_one_answered(tx, by, entry, (slot, |w| answer(adjusted(w))))
+        .await
+}
+
+/// The case locked, and the entry an adjustment asks for.
+async fn adjustment_entry(
+    tx: &mut PgConnection,
+    town: Uuid,
+    case: Uuid,
+    adjustment: &Adjustment,
+) -> Result<(Ledger, NewEntry), ApiError> {
     let mut c = Checks::new();
     let reason = c.text("reason", adjustment.reason(), 1, 500);
     c.finish()?;
     // The case's lock comes first, so a concurrent reversal of the same entry waits here.
-    let mut ledger = Ledger::lock(tx, town, [case]).await?;
+    let ledger = Ledger::lock(tx, town, [case]).await?;
     let entry = match adjustment {
         Adjustment::Correction(c) => NewEntry::correction(case, c.points.get(), reason),
         Adjustment::Reversal(r) => {
@@ -134,11 +163,14 @@ pub async fn adjust(
             NewEntry::reversal(&target, None, reason)
         }
     };
-    let written = ledger.write_one(tx, by, entry).await?;
-    Ok(Adjusted {
+    Ok((ledger, entry))
+}
+
+fn adjusted(written: Written) -> Adjusted {
+    Adjusted {
         entry: written.entry,
         status: written.status,
-    })
+    }
 }
 
 /// Records the committee's disposition of an open matter; a removal ends the case and the

@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::domain::{CaseState, CaseStatus, EntryKind, Rules};
 use super::points::HalfPoints;
-use super::{LedgerEntry, LockedCase, NewEntry, Scoring, SourceType};
+use super::{LedgerEntry, LockedCase, Scoring, SourceType};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::http::idempotency::{Answer, Record};
 
 /// The one reading of a case row as the scoring rules see it.
 fn case_state(score_half_points: i32, status: &str, due: bool) -> CaseState {
@@ -43,34 +45,38 @@ pub async fn lock_case(
     }))
 }
 
-/// A case row as the ledger locked it: its scoring state, and the status and due mark
-/// stored with it (what an update must change, if anything).
+/// A case row as the ledger locked it: its scoring state, how many entries it has, and
+/// the status and due mark stored with it (what an update must change, if anything).
 #[derive(Debug, Clone, Copy)]
 pub struct Held {
     /// The state the rules see.
     pub state: CaseState,
+    /// Its entries so far: the next one's `seq` is this + 1.
+    pub entries: i32,
     /// The status column, and whether `evaluation_due_at` is set.
     pub stored: (CaseStatus, bool),
 }
 
 /// Reads the town's current scoring rules and locks the cases (`cases` sorted and without
 /// repeats, so that concurrent batches lock in the same order and cannot deadlock), in one
-/// statement. A case the town does not have is left out; a town without a policy (an
-/// unknown town) is a 404.
+/// statement; with the transaction's time, the moment its entries are recorded at. A case
+/// the town does not have is left out; a town without a policy (an unknown town) is a 404.
 pub async fn lock_cases(
     conn: &mut PgConnection,
     town: Uuid,
     cases: &[Uuid],
-) -> Result<(Scoring, HashMap<Uuid, Held>), ApiError> {
+) -> Result<(Scoring, DateTime<Utc>, HashMap<Uuid, Held>), ApiError> {
     let rows = sqlx::query!(
         r#"SELECT p.version AS "version!", p.base_half_points AS "base!", p.step_half_points AS "step!",
                   p.low_threshold_half_points AS "low!", p.evaluation_threshold_half_points AS "evaluation!",
                   p.score_moves_after_due AS "score_moves_after_due!", p.excused_leave_costs AS "excused_leave_costs!",
-                  c.id AS "id?", c.score_half_points AS "score?", c.status AS "status?: CaseStatus", c.due AS "due?"
+                  now() AS "now!",
+                  c.id AS "id?", c.score_half_points AS "score?", c.entries_count AS "entries?",
+                  c.status AS "status?: CaseStatus", c.due AS "due?"
            FROM (SELECT version, base_half_points, step_half_points, low_threshold_half_points,
                         evaluation_threshold_half_points, score_moves_after_due, excused_leave_costs
                  FROM policies WHERE town_id = $1 ORDER BY version DESC LIMIT 1) p
-           LEFT JOIN LATERAL (SELECT id, score_half_points, status, evaluation_due_at IS NOT NULL AS due
+           LEFT JOIN LATERAL (SELECT id, score_half_points, entries_count, status, evaluation_due_at IS NOT NULL AS due
                               FROM cases WHERE town_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE) c ON true"#,
         town,
         cases,
@@ -78,6 +84,7 @@ pub async fn lock_cases(
     .fetch_all(conn)
     .await?;
     let first = rows.first().ok_or(ApiError::NotFound)?;
+    let now = first.now;
     let scoring = Scoring {
         version: first.version,
         rules: Rules {
@@ -91,7 +98,8 @@ pub async fn lock_cases(
     };
     let mut held = HashMap::with_capacity(rows.len());
     for r in rows {
-        let (Some(id), Some(score), Some(status), Some(due)) = (r.id, r.score, r.status, r.due)
+        let (Some(id), Some(score), Some(entries), Some(status), Some(due)) =
+            (r.id, r.score, r.entries, r.status, r.due)
         else {
             continue;
         };
@@ -100,11 +108,12 @@ pub async fn lock_cases(
             id,
             Held {
                 state,
+                entries,
                 stored: (status, due),
             },
         );
     }
-    Ok((scoring, held))
+    Ok((scoring, now, held))
 }
 
 /// An audit record that follows an entry: a threshold the entry crossed.
@@ -120,48 +129,55 @@ pub struct Follower {
     pub data: serde_json::Value,
 }
 
-/// Inserts entries in the order given (so each case's entries get their `seq` and
-/// `score_after` in that order from the trigger), with their audit records (the change
-/// feed reads them), with one statement; `ids` go with `entries`. The records are, in
-/// order: for each entry, its `ledger.entry_added` (built from the row written), then its
-/// `followers`.
+/// What the database set on a written entry: its id, `seq` and `score_after`.
+pub type Placed = (Uuid, i32, i32);
+
+/// Inserts the entries as planned, in the order given (so each case's entries get their
+/// `seq` and `score_after` in that order from the trigger), with their audit records (the
+/// change feed reads them), and `answer` under its idempotency record if given (the
+/// columns `idempotency::repo::store` sets), with one statement; answers what the trigger
+/// set on each entry. The records are, in order: for each entry, its
+/// `ledger.entry_added` (built from the row written), then its `followers`.
 pub async fn insert_entries(
     conn: &mut PgConnection,
     caller: &Caller,
     town: Uuid,
-    policy_version: i32,
-    (ids, entries): (&[Uuid], &[&NewEntry]),
+    entries: &[&LedgerEntry],
     followers: &[Follower],
-) -> Result<Vec<LedgerEntry>, ApiError> {
+    answer: Option<(&Record, &Answer)>,
+) -> Result<Vec<Placed>, ApiError> {
+    let ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
     let cases: Vec<Uuid> = entries.iter().map(|e| e.case_id).collect();
     let points: Vec<i32> = entries.iter().map(|e| e.points.0).collect();
-    let kinds: Vec<String> = entries.iter().map(|e| e.kind.as_str().to_owned()).collect();
-    let source_types: Vec<Option<String>> = entries
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    let source_types: Vec<Option<&str>> = entries
         .iter()
-        .map(|e| e.source.map(|(t, _)| t.as_str().to_owned()))
+        .map(|e| e.source_type.map(|t| t.as_str()))
         .collect();
-    let source_ids: Vec<Option<Uuid>> =
-        entries.iter().map(|e| e.source.map(|(_, id)| id)).collect();
-    let reverses: Vec<Option<Uuid>> = entries.iter().map(|e| e.reverses).collect();
-    let reasons: Vec<Option<String>> = entries.iter().map(|e| e.reason.clone()).collect();
+    let source_ids: Vec<Option<Uuid>> = entries.iter().map(|e| e.source_id).collect();
+    let reverses: Vec<Option<Uuid>> = entries.iter().map(|e| e.reverses_entry_id).collect();
+    let reasons: Vec<Option<&str>> = entries.iter().map(|e| e.reason.as_deref()).collect();
+    let versions: Vec<i32> = entries.iter().map(|e| e.policy_version).collect();
+    let at: Vec<DateTime<Utc>> = entries.iter().map(|e| e.recorded_at).collect();
     let f_entries: Vec<i64> = followers.iter().map(|f| f.entry).collect();
     let f_actions: Vec<&str> = followers.iter().map(|f| f.action).collect();
     let f_cases: Vec<Uuid> = followers.iter().map(|f| f.case_id).collect();
     let f_data: Vec<&serde_json::Value> = followers.iter().map(|f| &f.data).collect();
-    Ok(sqlx::query_as!(
-        LedgerEntry,
+    let (record, answer) = answer.unzip();
+    let rows = sqlx::query!(
         r#"WITH e AS (
              INSERT INTO ledger_entries (town_id, id, case_id, seq, half_points, kind, source_type, source_id,
-                                         reverses_entry_id, reason, recorded_by, recorded_role, policy_version)
-             SELECT $1, e.id, e.case_id, 0, e.points, e.kind, e.source_type, e.source_id, e.reverses, e.reason, $10, $11, $12
-             FROM UNNEST($2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[])
-                  WITH ORDINALITY AS e(id, case_id, points, kind, source_type, source_id, reverses, reason, n)
+                                         reverses_entry_id, reason, recorded_by, recorded_role, policy_version, recorded_at)
+             SELECT $1, e.id, e.case_id, 0, e.points, e.kind, e.source_type, e.source_id, e.reverses, e.reason, $10, $11,
+                    e.version, e.at
+             FROM UNNEST($2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[],
+                         $12::int[], $13::timestamptz[])
+                  WITH ORDINALITY AS e(id, case_id, points, kind, source_type, source_id, reverses, reason, version, at, n)
              ORDER BY e.n
-             RETURNING id, case_id, seq, half_points, kind, source_type, source_id, reverses_entry_id, reason,
-                       recorded_by, recorded_role, recorded_at, policy_version, score_after),
+             RETURNING id, case_id, seq, half_points, kind, policy_version, score_after),
            audited AS (
              INSERT INTO audit_log (town_id, actor_sub, actor_role, request_id, action, resource_type, resource_id, data)
-             SELECT $1, $10, $11, $13, r.action, 'case', r.case_id, r.data
+             SELECT $1, $10, $11, $14, r.action, 'case', r.case_id, r.data
              FROM (SELECT i.n, 0 AS k, 'ledger.entry_added' AS action, e.case_id,
                           jsonb_build_object('entry_id', e.id, 'seq', e.seq, 'kind', e.kind,
                                              'points', half_points_json(e.half_points),
@@ -170,35 +186,42 @@ pub async fn insert_entries(
                    FROM e JOIN UNNEST($2::uuid[]) WITH ORDINALITY AS i(id, n) ON i.id = e.id
                    UNION ALL
                    SELECT f.n, f.k, f.action, f.case_id, f.data
-                   FROM UNNEST($14::int8[], $15::text[], $16::uuid[], $17::jsonb[]) WITH ORDINALITY AS f(n, action, case_id, data, k)
+                   FROM UNNEST($15::int8[], $16::text[], $17::uuid[], $18::jsonb[]) WITH ORDINALITY AS f(n, action, case_id, data, k)
                   ) r
-             ORDER BY r.n, r.k)
-           SELECT id AS "id!", case_id AS "case_id!", seq AS "seq!", half_points AS "points!: HalfPoints",
-                  kind AS "kind!: EntryKind", source_type AS "source_type: SourceType", source_id, reverses_entry_id,
-                  reason, recorded_by AS "recorded_by!", recorded_role AS "recorded_role!",
-                  recorded_at AS "recorded_at!", policy_version AS "policy_version!",
-                  score_after AS "score_after!: HalfPoints"
-           FROM e"#,
+             ORDER BY r.n, r.k),
+           answered AS (
+             UPDATE idempotency_keys
+             SET response_status = $21, response_body = $22, response_etag = $23, response_location = $24
+             WHERE scope = $19 AND key = $20)
+           SELECT id AS "id!", seq AS "seq!", score_after AS "score_after!" FROM e"#,
         town,
-        ids,
+        &ids,
         &cases,
         &points,
-        &kinds,
-        &source_types as &[Option<String>],
+        &kinds as &[&str],
+        &source_types as &[Option<&str>],
         &source_ids as &[Option<Uuid>],
         &reverses as &[Option<Uuid>],
-        &reasons as &[Option<String>],
+        &reasons as &[Option<&str>],
         caller.sub,
         caller.role.as_str(),
-        policy_version,
+        &versions,
+        &at,
         caller.request_id.as_deref(),
         &f_entries,
         &f_actions as &[&str],
         &f_cases,
         &f_data as &[&serde_json::Value],
+        record.map(|r| r.scope.as_str()),
+        record.map(|r| r.key.as_str()),
+        answer.map(|a| a.status.as_u16() as i16),
+        answer.map(|a| &a.body),
+        answer.and_then(|a| a.etag.as_deref()),
+        answer.and_then(|a| a.location.as_deref()),
     )
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.seq, r.score_after)).collect())
 }
 
 /// Sets the cases' new status and, where `due`, the moment the evaluation fell due (kept

@@ -1,13 +1,16 @@
 //! Writing a batch of entries, in the caller's transaction, with a fixed handful of
 //! statements whatever its size: the rules are read and the cases locked in one statement
 //! (in id order, so concurrent batches cannot deadlock), the rules are applied in memory
-//! in the order given, the entries and their audit records are written by one set-based
-//! statement, and the committee matters and the cases whose status changed by one each,
-//! only when there are any. An adjustment in the steady state is two statements: the
-//! lock, and the entry with its record.
+//! in the order given, which tells each entry exactly as it will be stored (its id, `seq`,
+//! score after and time are all known under the locks), the entries and their audit
+//! records are written by one set-based statement, and the committee matters and the
+//! cases whose status changed by one each, only when there are any. An adjustment in the
+//! steady state is two statements: the lock, and the entry with its record and the
+//! request's stored answer.
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -16,6 +19,7 @@ use super::domain::{self, CaseState, CaseStatus, Effect, EntryKind, Rules};
 use super::{LedgerEntry, NewEntry, Outcome, Scoring, SourceType, Written, repo};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::http::idempotency::{Answer, Record, Slot, Stored};
 
 /// A town's ledger with the cases a transaction writes to locked, under the rules read
 /// with the lock: every entry of the transaction is scored by them.
@@ -23,6 +27,8 @@ use crate::error::ApiError;
 pub struct Ledger {
     town: Uuid,
     scoring: Scoring,
+    /// The transaction's time: when its entries are recorded.
+    now: DateTime<Utc>,
     held: HashMap<Uuid, repo::Held>,
 }
 
@@ -38,13 +44,14 @@ impl Ledger {
         let mut asked: Vec<Uuid> = cases.into_iter().collect();
         asked.sort();
         asked.dedup();
-        let (scoring, held) = repo::lock_cases(conn, town, &asked).await?;
+        let (scoring, now, held) = repo::lock_cases(conn, town, &asked).await?;
         if held.len() != asked.len() {
             return Err(ApiError::NotFound);
         }
         Ok(Ledger {
             town,
             scoring,
+            now,
             held,
         })
     }
@@ -82,101 +89,8 @@ impl Ledger {
         caller: &Caller,
         entries: Vec<NewEntry>,
     ) -> Result<Vec<Outcome>, ApiError> {
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let town = self.town;
-        let rules = self.scoring.rules;
-        let mut states = HashMap::with_capacity(self.held.len());
-        for e in &entries {
-            let held = self
-                .held
-                .get(&e.case_id)
-                .ok_or_else(|| anyhow::anyhow!("case {} was not locked", e.case_id))?;
-            states.insert(e.case_id, held.state);
-        }
-        let plan = plan(&mut states, &entries, &rules);
-
-        let to_write: Vec<&NewEntry> = entries
-            .iter()
-            .zip(&plan)
-            .filter(|(_, p)| p.is_ok())
-            .map(|(e, _)| e)
-            .collect();
-        if to_write.is_empty() {
-            return Ok(plan
-                .into_iter()
-                .filter_map(Result::err)
-                .map(Outcome::Refused)
-                .collect());
-        }
-        let ids: Vec<Uuid> = to_write.iter().map(|_| Uuid::now_v7()).collect();
-        let (followers, matter_ids) = followers(&plan, &ids, &to_write);
-        let version = self.scoring.version;
-        let rows = repo::insert_entries(conn, caller, town, version, (&ids, &to_write), &followers)
-            .await?;
-        let mut by_id: HashMap<Uuid, LedgerEntry> = rows.into_iter().map(|r| (r.id, r)).collect();
-
-        // The cases whose status or due mark the written entries changed, one row per
-        // case; the entries' trigger has already moved their scores.
-        let mut changed: Vec<(Uuid, CaseStatus, bool)> = Vec::new();
-        for e in &to_write {
-            let (id, state) = (&e.case_id, &states[&e.case_id]);
-            let held = self
-                .held
-                .get_mut(id)
-                .ok_or_else(|| anyhow::anyhow!("case {id} not held"))?;
-            // An update keeps a due mark once set (see `repo::update_cases`).
-            let (status, due) = (state.status(&rules), state.due);
-            if status != held.stored.0 || (due && !held.stored.1) {
-                changed.push((*id, status, due));
-                held.stored = (status, due || held.stored.1);
-            }
-            held.state = *state;
-        }
-        changed.sort_by_key(|c| c.0);
-        if !changed.is_empty() {
-            let ids: Vec<Uuid> = changed.iter().map(|c| c.0).collect();
-            let statuses: Vec<String> = changed.iter().map(|c| c.1.as_str().to_owned()).collect();
-            let due: Vec<bool> = changed.iter().map(|c| c.2).collect();
-            repo::update_cases(conn, town, &ids, &statuses, &due).await?;
-        }
-
-        let mut ids = ids.into_iter();
-        let mut outcomes = Vec::with_capacity(plan.len());
-        for planned in plan {
-            let outcome = match planned {
-                Err(why) => Outcome::Refused(why),
-                Ok((next, effects)) => {
-                    let id = ids
-                        .next()
-                        .ok_or_else(|| anyhow::anyhow!("fewer ids than entries to write"))?;
-                    let entry = by_id
-                        .remove(&id)
-                        .ok_or_else(|| anyhow::anyhow!("inserted entry {id} not returned"))?;
-                    debug_assert_eq!(
-                        entry.score_after, next.score,
-                        "the database and the rules agree"
-                    );
-                    Outcome::Written(Written {
-                        entry,
-                        status: next.status(&rules),
-                        effects,
-                    })
-                }
-            };
-            outcomes.push(outcome);
-        }
-        let opened: Vec<&LedgerEntry> = outcomes
-            .iter()
-            .filter_map(|o| match o {
-                Outcome::Written(w) if w.effects.contains(&Effect::MatterOpened) => Some(&w.entry),
-                _ => None,
-            })
-            .collect();
-        if !opened.is_empty() {
-            repo::insert_matters(conn, town, &matter_ids, &opened).await?;
-        }
+        let outcomes = self.predict(caller, entries)?;
+        self.record(conn, caller, &outcomes, None).await?;
         Ok(outcomes)
     }
 
@@ -192,6 +106,156 @@ impl Ledger {
             .pop()
             .ok_or_else(|| anyhow::anyhow!("the ledger answered no outcome for one entry"))?
             .written()
+    }
+
+    /// Writes one entry and, with the same statement, stores in `slot` the answer that
+    /// `answer` makes of it, so that the request's transaction holds the case's lock for
+    /// one round trip less; a refusal is the client's 409, and nothing is written.
+    pub async fn write_one_answered(
+        &mut self,
+        conn: &mut PgConnection,
+        caller: &Caller,
+        entry: NewEntry,
+        (slot, answer): (Slot, impl FnOnce(Written) -> Result<Answer, ApiError>),
+    ) -> Result<Stored, ApiError> {
+        let written = self
+            .predict(caller, vec![entry])?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("the ledger planned no outcome for one entry"))?
+            .written()?;
+        let (record, stored) = slot.record(answer(written.clone())?);
+        let to_store = record.as_ref().map(|r| (r, stored.answer()));
+        self.record(conn, caller, &[Outcome::Written(written)], to_store)
+            .await?;
+        Ok(stored)
+    }
+
+    /// Applies the rules to the entries in order and tells each outcome, a written entry
+    /// exactly as it will be stored; the held cases move along with the written ones.
+    fn predict(
+        &mut self,
+        caller: &Caller,
+        entries: Vec<NewEntry>,
+    ) -> Result<Vec<Outcome>, ApiError> {
+        let rules = self.scoring.rules;
+        let mut states = HashMap::with_capacity(self.held.len());
+        for e in &entries {
+            let held = self
+                .held
+                .get(&e.case_id)
+                .ok_or_else(|| anyhow::anyhow!("case {} was not locked", e.case_id))?;
+            states.insert(e.case_id, held.state);
+        }
+        let planned = plan(&mut states, &entries, &rules);
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for (e, planned) in entries.into_iter().zip(planned) {
+            let (next, effects) = match planned {
+                Err(why) => {
+                    outcomes.push(Outcome::Refused(why));
+                    continue;
+                }
+                Ok(planned) => planned,
+            };
+            let held = self
+                .held
+                .get_mut(&e.case_id)
+                .ok_or_else(|| anyhow::anyhow!("case {} not held", e.case_id))?;
+            held.state = next;
+            held.entries += 1;
+            let entry = LedgerEntry {
+                id: Uuid::now_v7(),
+                case_id: e.case_id,
+                seq: held.entries,
+                points: e.points,
+                kind: e.kind,
+                source_type: e.source.map(|(t, _)| t),
+                source_id: e.source.map(|(_, id)| id),
+                reverses_entry_id: e.reverses,
+                reason: e.reason,
+                recorded_by: caller.sub.clone(),
+                recorded_role: caller.role.as_str().to_owned(),
+                recorded_at: self.now,
+                policy_version: self.scoring.version,
+                score_after: next.score,
+            };
+            outcomes.push(Outcome::Written(Written {
+                entry,
+                status: next.status(&rules),
+                effects,
+            }));
+        }
+        Ok(outcomes)
+    }
+
+    /// Writes the planned entries with their records (and `answer`, if given), checks
+    /// that the database placed each as planned, and then updates the cases whose status
+    /// or due mark changed and opens the committee matters.
+    async fn record(
+        &mut self,
+        conn: &mut PgConnection,
+        caller: &Caller,
+        outcomes: &[Outcome],
+        answer: Option<(&Record, &Answer)>,
+    ) -> Result<(), ApiError> {
+        let written: Vec<&Written> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Written(w) => Some(w),
+                Outcome::Refused(_) => None,
+            })
+            .collect();
+        if written.is_empty() && answer.is_none() {
+            return Ok(());
+        }
+        let (followers, matter_ids) = followers(&written);
+        let entries: Vec<&LedgerEntry> = written.iter().map(|w| &w.entry).collect();
+        let placed =
+            repo::insert_entries(conn, caller, self.town, &entries, &followers, answer).await?;
+        let planned: Vec<repo::Placed> = entries
+            .iter()
+            .map(|e| (e.id, e.seq, e.score_after.0))
+            .collect();
+        if placed != planned {
+            // The answer was built from the plan: it must not commit if the two disagree.
+            return Err(anyhow::anyhow!(
+                "the ledger's trigger placed {placed:?} where the rules planned {planned:?}"
+            )
+            .into());
+        }
+
+        // The cases whose status or due mark the written entries changed, one row per
+        // case; the entries' trigger has already moved their scores.
+        let rules = self.scoring.rules;
+        let mut changed: Vec<(Uuid, CaseStatus, bool)> = Vec::new();
+        for e in &entries {
+            let held = self
+                .held
+                .get_mut(&e.case_id)
+                .ok_or_else(|| anyhow::anyhow!("case {} not held", e.case_id))?;
+            // An update keeps a due mark once set (see `repo::update_cases`).
+            let (status, due) = (held.state.status(&rules), held.state.due);
+            if status != held.stored.0 || (due && !held.stored.1) {
+                changed.push((e.case_id, status, due));
+                held.stored = (status, due || held.stored.1);
+            }
+        }
+        changed.sort_by_key(|c| c.0);
+        if !changed.is_empty() {
+            let ids: Vec<Uuid> = changed.iter().map(|c| c.0).collect();
+            let statuses: Vec<String> = changed.iter().map(|c| c.1.as_str().to_owned()).collect();
+            let due: Vec<bool> = changed.iter().map(|c| c.2).collect();
+            repo::update_cases(conn, self.town, &ids, &statuses, &due).await?;
+        }
+
+        let opened: Vec<&LedgerEntry> = written
+            .iter()
+            .filter(|w| w.effects.contains(&Effect::MatterOpened))
+            .map(|w| &w.entry)
+            .collect();
+        if !opened.is_empty() {
+            repo::insert_matters(conn, self.town, &matter_ids, &opened).await?;
+        }
+        Ok(())
     }
 }
 
@@ -246,32 +310,28 @@ fn plan(
 /// The audit records that follow the written entries (one per threshold crossed, the
 /// change feed reads them), and the ids of the committee matters they open, in the order
 /// of the entries.
-fn followers(
-    plan: &[Planned],
-    ids: &[Uuid],
-    written: &[&NewEntry],
-) -> (Vec<repo::Follower>, Vec<Uuid>) {
+fn followers(written: &[&Written]) -> (Vec<repo::Follower>, Vec<Uuid>) {
     let mut followers = Vec::new();
     let mut matters = Vec::new();
-    let planned = plan.iter().filter_map(|p| p.as_ref().ok());
-    for (n, ((next, effects), (id, e))) in planned.zip(ids.iter().zip(written)).enumerate() {
-        for effect in effects {
+    for (n, w) in written.iter().enumerate() {
+        let (id, score) = (w.entry.id, w.entry.score_after);
+        for effect in &w.effects {
             let (action, data) = match effect {
                 Effect::MatterOpened => {
                     let matter = Uuid::now_v7();
                     matters.push(matter);
-                    let data = json!({ "matter_id": matter, "entry_id": id, "score": next.score });
+                    let data = json!({ "matter_id": matter, "entry_id": id, "score": score });
                     ("case.threshold_low", data)
                 }
                 Effect::EvaluationDue => (
                     "case.evaluation_due",
-                    json!({ "entry_id": id, "score": next.score }),
+                    json!({ "entry_id": id, "score": score }),
                 ),
             };
             followers.push(repo::Follower {
                 entry: n as i64 + 1,
                 action,
-                case_id: e.case_id,
+                case_id: w.entry.case_id,
                 data,
             });
         }

@@ -385,6 +385,49 @@ async fn the_ledger_pages_newest_first_and_keeps_the_policy_version() {
     assert_eq!(seqs, [2, 1]);
 }
 
+/// The answer to an adjustment is built before its entry is written and stored by the
+/// same statement (issue 11): it must be the entry exactly as the ledger then shows it,
+/// time and all, and a retry must get it again.
+#[tokio::test]
+async fn an_adjustments_answer_is_the_entry_as_the_ledger_then_shows_it() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, "C7").await;
+    let (_, case_id) = open_case(&app, &s, 7).await;
+    correct(&app, &s, case_id, 0.5).await;
+    let send = || {
+        app.authed(
+            Method::POST,
+            &format!("/api/v1/towns/{}/cases/{case_id}/adjustments", s.town),
+            &s.committee,
+        )
+        .header("idempotency-key", "c7-once")
+        .json(&json!({ "kind": "correction", "points": -1.5, "reason": "核对" }))
+        .send()
+    };
+    let res = send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["entry"]["seq"], 2);
+    assert_eq!(answer["entry"]["score_after"], json!(4));
+    assert_eq!(answer["status"], "active");
+
+    let ledger: Value = app
+        .authed(Method::GET, &location, &s.staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger["items"][0], answer["entry"],
+        "the answer is the stored entry, field for field"
+    );
+    crate::helpers::assert_replayed(send().await.unwrap(), 201, &answer).await;
+    assert_eq!(case(&app, &s, case_id).await["score"], json!(4));
+}
+
 #[tokio::test]
 async fn the_database_keeps_the_ledger_append_only_and_the_score_honest() {
     let app = TestApp::spawn().await;

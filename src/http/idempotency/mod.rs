@@ -82,8 +82,8 @@ impl Answer {
 /// commits. An error from `work` rolls everything back, the claim included, so a retry
 /// with the same key does the work afresh.
 ///
-/// Every creating endpoint goes through here; `work` is the workflow, with no HTTP in it
-/// beyond the [`Answer`] it returns.
+/// Every creating endpoint goes through here (or [`idempotent_stored`]); `work` is the
+/// workflow, with no HTTP in it beyond the [`Answer`] it returns.
 pub async fn idempotent(
     db: &PgPool,
     caller: &Caller,
@@ -92,27 +92,89 @@ pub async fn idempotent(
     payload: &impl Serialize,
     work: impl AsyncFnOnce(&mut PgConnection) -> Result<Answer, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    idempotent_stored(db, caller, key, req, payload, async |tx, slot| {
+        let answer = work(&mut *tx).await?;
+        slot.store(tx, answer).await
+    })
+    .await
+}
+
+/// [`idempotent`] for work whose last statement stores the answer itself, so that the
+/// transaction holds its locks for one round trip less: `work` gets the claimed key's
+/// [`Slot`] and hands back the answer [`Stored`] in it (by [`Slot::store`], or by a
+/// statement that writes [`Slot::record`] along with its own rows, as the ledger's
+/// does).
+pub async fn idempotent_stored(
+    db: &PgPool,
+    caller: &Caller,
+    key: &IdempotencyKey,
+    req: &HttpRequest,
+    payload: &impl Serialize,
+    work: impl AsyncFnOnce(&mut PgConnection, Slot) -> Result<Stored, ApiError>,
+) -> Result<HttpResponse, ApiError> {
     let mut tx = db.begin().await?;
-    let claim = claim(&mut tx, caller, key, req.path(), payload).await?;
-    if let Claim::Replay(res) = claim {
-        return Ok(res);
-    }
-    let answer = work(&mut tx).await?;
-    let res = claim.finish(&mut tx, answer).await?;
+    let slot = match claim(&mut tx, caller, key, req.path(), payload).await? {
+        Claim::Replay(res) => return Ok(res),
+        Claim::Fresh(slot) => slot,
+    };
+    let Stored(answer) = work(&mut tx, slot).await?;
     tx.commit().await?;
-    Ok(res)
+    Ok(answer.respond(false))
 }
 
 /// A claimed key: either a fresh request to carry out, or a stored answer to replay.
-pub enum Claim {
-    /// No key was sent, or it is new: do the work, then [`Claim::finish`].
-    Fresh(Option<(String, String)>),
+enum Claim {
+    /// No key was sent, or it is new: do the work, then store its answer in the slot.
+    Fresh(Slot),
     /// The key was used before with the same request: answer this, change nothing.
     Replay(HttpResponse),
 }
 
+/// Where a fresh request's answer is kept: the record of its claimed key, or nowhere
+/// when the request came without one.
+#[derive(Debug)]
+pub struct Slot(Option<Record>);
+
+/// A claimed key's record, by its primary key.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The caller the key belongs to (see `scope_of`).
+    pub scope: String,
+    /// The key as sent.
+    pub key: String,
+}
+
+/// An answer kept in its [`Slot`], in the transaction of the work: what the request
+/// answers once the transaction commits.
+#[derive(Debug)]
+pub struct Stored(Answer);
+
+impl Stored {
+    /// The answer kept.
+    pub fn answer(&self) -> &Answer {
+        &self.0
+    }
+}
+
+impl Slot {
+    /// Stores the answer under the claimed key (if any) with a statement of its own.
+    pub async fn store(self, conn: &mut PgConnection, answer: Answer) -> Result<Stored, ApiError> {
+        if let Some(record) = &self.0 {
+            repo::store(conn, record, &answer).await?;
+        }
+        Ok(Stored(answer))
+    }
+
+    /// The record that a statement of the work must update with `answer` (see
+    /// `repo::store` for the columns), if the request came with a key; the answer counts
+    /// as stored once that statement has run.
+    pub fn record(self, answer: Answer) -> (Option<Record>, Stored) {
+        (self.0, Stored(answer))
+    }
+}
+
 /// Claims `key` for this caller and request inside the transaction `conn`.
-pub async fn claim(
+async fn claim(
     conn: &mut PgConnection,
     caller: &Caller,
     key: &IdempotencyKey,
@@ -120,14 +182,17 @@ pub async fn claim(
     payload: &impl Serialize,
 ) -> Result<Claim, ApiError> {
     let Some(key) = key.0.as_deref() else {
-        return Ok(Claim::Fresh(None));
+        return Ok(Claim::Fresh(Slot(None)));
     };
-    let scope = scope_of(caller);
+    let record = Record {
+        scope: scope_of(caller),
+        key: key.to_owned(),
+    };
     let hash = request_hash(request_path, payload)?;
-    if repo::claim(conn, &scope, key, &hash).await? {
-        return Ok(Claim::Fresh(Some((scope, key.to_owned()))));
+    if repo::claim(conn, &record, &hash).await? {
+        return Ok(Claim::Fresh(Slot(Some(record))));
     }
-    let stored = repo::stored(conn, &scope, key).await?;
+    let stored = repo::stored(conn, &record).await?;
     if stored.request_hash != hash {
         return Err(ApiError::Unprocessable {
             code: "idempotency_key_reused",
@@ -149,25 +214,6 @@ pub async fn claim(
         location: stored.response_location,
     };
     Ok(Claim::Replay(answer.respond(true)))
-}
-
-impl Claim {
-    /// Stores the answer under the claimed key (if any), in the same transaction as the
-    /// work, and returns the response.
-    pub async fn finish(
-        self,
-        conn: &mut PgConnection,
-        answer: Answer,
-    ) -> Result<HttpResponse, ApiError> {
-        match self {
-            Claim::Replay(res) => Ok(res),
-            Claim::Fresh(None) => Ok(answer.respond(false)),
-            Claim::Fresh(Some((scope, key))) => {
-                repo::store(conn, &scope, &key, &answer).await?;
-                Ok(answer.respond(false))
-            }
-        }
-    }
 }
 
 /// Keys belong to one caller: the same key from two callers are two keys.

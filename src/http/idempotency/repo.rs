@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-use super::Answer;
+use super::{Answer, Record};
 use crate::error::ApiError;
 
 /// What is stored under a claimed key.
@@ -21,17 +21,12 @@ pub struct Stored {
 
 /// Inserts the key; `false` when it was claimed before (the insert then waits for a
 /// concurrent claim's transaction to end).
-pub async fn claim(
-    conn: &mut PgConnection,
-    scope: &str,
-    key: &str,
-    hash: &[u8],
-) -> Result<bool, ApiError> {
+pub async fn claim(conn: &mut PgConnection, at: &Record, hash: &[u8]) -> Result<bool, ApiError> {
     let inserted = sqlx::query!(
         "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
          ON CONFLICT (scope, key) DO NOTHING",
-        scope,
-        key,
+        at.scope,
+        at.key,
         hash
     )
     .execute(&mut *conn)
@@ -41,31 +36,27 @@ pub async fn claim(
 }
 
 /// The record of a key claimed before.
-pub async fn stored(conn: &mut PgConnection, scope: &str, key: &str) -> Result<Stored, ApiError> {
+pub async fn stored(conn: &mut PgConnection, at: &Record) -> Result<Stored, ApiError> {
     Ok(sqlx::query_as!(
         Stored,
         "SELECT request_hash, response_status, response_body, response_etag, response_location
          FROM idempotency_keys WHERE scope = $1 AND key = $2",
-        scope,
-        key
+        at.scope,
+        at.key
     )
     .fetch_one(&mut *conn)
     .await?)
 }
 
-/// Stores the answer under the key, in the transaction of the work.
-pub async fn store(
-    conn: &mut PgConnection,
-    scope: &str,
-    key: &str,
-    answer: &Answer,
-) -> Result<(), ApiError> {
+/// Stores the answer under the key, in the transaction of the work. The ledger's
+/// `insert_entries` sets the same columns in its own statement.
+pub async fn store(conn: &mut PgConnection, at: &Record, answer: &Answer) -> Result<(), ApiError> {
     sqlx::query!(
         "UPDATE idempotency_keys
                      SET response_status = $3, response_body = $4, response_etag = $5, response_location = $6
                      WHERE scope = $1 AND key = $2",
-        scope,
-        key,
+        at.scope,
+        at.key,
         answer.status.as_u16() as i16,
         answer.body,
         answer.etag,

@@ -102,7 +102,11 @@ impl PartialSchema for TimeZoneName {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .description(Some("An IANA time zone name."))
+            .description(Some(
+                "An IANA time zone name. The server's database must know it too: a name it \
+                 does not know is a 422 `unknown_time_zone` on `time_zone`. \
+                 IANA 时区名；服务器的数据库也须认识它，否则返回 422 `unknown_time_zone`。",
+            ))
             .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
             .examples(["Asia/Shanghai"])
             .build()

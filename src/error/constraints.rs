@@ -449,6 +449,14 @@ pub const APPLICATION_OPEN: Known = Known::conflict(
     "This person has an application on its way in the town already.",
 );
 
+/// 422 on `time_zone`: an IANA name this service knows, but its database does not.
+pub const TIME_ZONE_UNKNOWN: KnownField = KnownField::new(
+    "time_zone",
+    "unknown_time_zone",
+    "数据库不认识该时区，请改用另一个 IANA 时区名（如 Asia/Shanghai）。",
+    "The database does not know this time zone; use another IANA name, such as Asia/Shanghai.",
+);
+
 /// Every constraint the migrations create, in the order they create them.
 pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     // migrations/*_foundation.sql
@@ -946,6 +954,11 @@ pub const CONSTRAINTS: &[(&str, Meaning)] = &[
     ("meeting_minutes_version_positive", Meaning::Guarded),
     ("meeting_minutes_reason_shape", Meaning::Guarded),
     ("meeting_minutes_length", Meaning::Guarded),
+    // migrations/*_time_zones_the_database_knows.sql
+    (
+        "towns_time_zone_known",
+        Meaning::Client(Known::Invalid(TIME_ZONE_UNKNOWN)),
+    ),
 ];
 #[cfg(test)]
 mod tests {

@@ -90,13 +90,14 @@ pub async fn get(
     .await?)
 }
 
-/// A page of a town's members matching `filter`, in id order. The name search uses the
-/// GIN index of name grams, then rechecks the substring.
+/// A page of a town's members matching `filter`, in id order, with one statement: "today"
+/// (whether a certificate is still valid) is the town's date, read by the statement
+/// itself. The name search uses the GIN index of name grams, then rechecks the
+/// substring.
 pub async fn list(
     conn: &mut PgConnection,
     town: Uuid,
     filter: &Filter,
-    today: NaiveDate,
     page: Keyset,
 ) -> Result<Vec<MemberRow>, ApiError> {
     let (grams, needle) = match &filter.name {
@@ -105,11 +106,12 @@ pub async fn list(
     };
     Ok(sqlx::query_as!(
         MemberRow,
-        r#"SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
+        r#"WITH today AS (SELECT (now() AT TIME ZONE time_zone)::date AS d FROM towns WHERE id = $1)
+           SELECT id, town_id, name, national_id, phone, village, branch_id, status AS "status: MemberStatus",
                   joined_party_on, standing AS "standing: Standing", full_member_since,
                      reserve_cadre, outstanding_young, created_at, updated_at, version,
                   EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
-                          AND c.status = 'valid' AND c.valid_until >= $11) AS "floating!",
+                          AND c.status = 'valid' AND c.valid_until >= (SELECT d FROM today)) AS "floating!",
                   EXISTS (SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
                           AND k.status <> 'concluded') AS "under_transformation!"
            FROM members
@@ -121,13 +123,13 @@ pub async fn list(
              AND ($7::bool IS NULL OR outstanding_young = $7)
              AND ($8::text[] IS NULL OR name_grams @> $8)
              AND ($9::text IS NULL OR strpos(lower(name), $9) > 0)
-             AND ($12::bool IS NULL OR $12 = EXISTS (
+             AND ($11::bool IS NULL OR $11 = EXISTS (
                      SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
-                       AND c.status = 'valid' AND c.valid_until >= $11))
-             AND ($13::bool IS NULL OR $13 = EXISTS (
+                       AND c.status = 'valid' AND c.valid_until >= (SELECT d FROM today)))
+             AND ($12::bool IS NULL OR $12 = EXISTS (
                      SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
                        AND k.status <> 'concluded'))
-             AND ($14::text IS NULL OR standing = $14)
+             AND ($13::text IS NULL OR standing = $13)
            ORDER BY id LIMIT $10"#,
         town,
         page.after_or_nil(),
@@ -139,7 +141,6 @@ pub async fn list(
         grams.as_deref(),
         needle,
         page.fetch(),
-        today,
         filter.floating,
         filter.under_transformation,
         filter.standing.map(Standing::as_str),

@@ -144,8 +144,7 @@ pub(super) async fn list_members(
     let town = auth.town(&db, path.into_inner()).await?;
     let keyset = page.keyset()?;
     let mut conn = db.acquire().await?;
-    let today = crate::towns::repo::today(&mut conn, town).await?;
-    let rows = repo::list(&mut conn, town, &query.filter()?, today, keyset).await?;
+    let rows = repo::list(&mut conn, town, &query.filter()?, keyset).await?;
     let page = Page::from_rows(rows, keyset, |m| m.id);
     Ok(web::Json(Page {
         items: page

@@ -29,6 +29,7 @@ use crate::http::reply;
         (status = 201, description = "The town was created.", body = Town,
          headers(("ETag" = String, description = "The town's version"), ("Location" = String, description = "The town's URL"))),
         (status = 409, description = "`town_code_taken`: a town with this code exists.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a field is missing or malformed; `time_zone` not an IANA name (`invalid_type`) or one the database does not know (`unknown_time_zone`).", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -115,8 +116,11 @@ pub(super) async fn get_town(
     tag = "towns",
     params(("town" = Uuid, Path, description = "The town's id.")),
     request_body = TownPatch,
-    responses((status = 200, description = "The changed town.", body = Town,
-               headers(("ETag" = String, description = "The town's new version")))),
+    responses(
+        (status = 200, description = "The changed town.", body = Town,
+         headers(("ETag" = String, description = "The town's new version"))),
+        (status = 422, description = "`validation_failed`: a field is malformed; `time_zone` not an IANA name (`invalid_type`) or one the database does not know (`unknown_time_zone`).", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = ["admin"])),
 )]
 #[patch("/towns/{town}")]

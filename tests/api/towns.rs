@@ -274,3 +274,44 @@ async fn each_role_sees_only_the_towns_it_covers() {
         .unwrap();
     problem(res, 404).await;
 }
+
+/// A town's "today" is read by the database inside the statements that need it (issue
+/// 11), so the database refuses to store a zone it could not use; through the API such
+/// a zone answers 422 on `time_zone`, never a 500 later.
+#[tokio::test]
+async fn the_database_keeps_only_time_zones_it_can_use() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .authed(Method::POST, "/api/v1/towns", &app.admin())
+        .header("idempotency-key", "create-T9")
+        .json(&new_town("T9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = uuid(&res.json::<Value>().await.unwrap()["id"]);
+    let err = sqlx::query("UPDATE towns SET time_zone = 'Mars/Olympus' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.constraint()),
+        Some("towns_time_zone_known")
+    );
+    let fine = sqlx::query("UPDATE towns SET time_zone = 'Asia/Urumqi' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await;
+    assert!(fine.is_ok(), "a zone the database knows is kept");
+    let mapped = party_center::error::constraints::meaning("towns_time_zone_known");
+    assert_eq!(
+        mapped,
+        Some(party_center::error::constraints::Meaning::Client(
+            party_center::error::constraints::Known::Invalid(
+                party_center::error::constraints::TIME_ZONE_UNKNOWN
+            )
+        )),
+        "the violation is the client's 422 on time_zone"
+    );
+}

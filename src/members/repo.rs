@@ -93,7 +93,10 @@ pub async fn get(
 /// A page of a town's members matching `filter`, in id order, with one statement: "today"
 /// (whether a certificate is still valid) is the town's date, read by the statement
 /// itself. The name search uses the GIN index of name grams, then rechecks the
-/// substring.
+/// substring. Each `EXISTS` ends in `OFFSET 0`, which keeps PostgreSQL from turning it
+/// into a hash of every open case (or valid certificate) of every town, built on each
+/// call: the page probes an index per member instead, so its cost does not grow with
+/// the rest of the database.
 pub async fn list(
     conn: &mut PgConnection,
     town: Uuid,
@@ -111,9 +114,9 @@ pub async fn list(
                   joined_party_on, standing AS "standing: Standing", full_member_since,
                      reserve_cadre, outstanding_young, created_at, updated_at, version,
                   EXISTS (SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
-                          AND c.status = 'valid' AND c.valid_until >= (SELECT d FROM today)) AS "floating!",
+                          AND c.status = 'valid' AND c.valid_until >= (SELECT d FROM today) OFFSET 0) AS "floating!",
                   EXISTS (SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
-                          AND k.status <> 'concluded') AS "under_transformation!"
+                          AND k.status <> 'concluded' OFFSET 0) AS "under_transformation!"
            FROM members
            WHERE town_id = $1 AND id > $2
              AND ($3::uuid IS NULL OR branch_id = $3)
@@ -125,10 +128,10 @@ pub async fn list(
              AND ($9::text IS NULL OR strpos(lower(name), $9) > 0)
              AND ($11::bool IS NULL OR $11 = EXISTS (
                      SELECT 1 FROM certificates c WHERE c.town_id = members.town_id AND c.member_id = members.id
-                       AND c.status = 'valid' AND c.valid_until >= (SELECT d FROM today)))
+                       AND c.status = 'valid' AND c.valid_until >= (SELECT d FROM today) OFFSET 0))
              AND ($12::bool IS NULL OR $12 = EXISTS (
                      SELECT 1 FROM cases k WHERE k.town_id = members.town_id AND k.member_id = members.id
-                       AND k.status <> 'concluded'))
+                       AND k.status <> 'concluded' OFFSET 0))
              AND ($13::text IS NULL OR standing = $13)
            ORDER BY id LIMIT $10"#,
         town,

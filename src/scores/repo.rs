@@ -221,7 +221,10 @@ pub async fn insert_entries(
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.seq, r.score_after)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.seq, r.score_after))
+        .collect())
 }
 
 /// Sets the cases' new status and, where `due`, the moment the evaluation fell due (kept

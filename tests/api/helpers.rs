@@ -403,3 +403,48 @@ pub async fn insert_member(app: &TestApp, town: Uuid, branch: Uuid, name: &str, 
     tx.commit().await.unwrap();
     id
 }
+
+/// The nodes of a JSON plan: (node type, relation, index used, index condition).
+pub fn plan_nodes(plan: &Value, out: &mut Vec<[String; 4]>) {
+    let text = |k: &str| plan[k].as_str().unwrap_or_default().to_owned();
+    out.push([
+        text("Node Type"),
+        text("Relation Name"),
+        text("Index Name"),
+        text("Index Cond"),
+    ]);
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        plan_nodes(child, out);
+    }
+}
+
+/// Explains, on the connection that prepared it, the one statement prepared there whose
+/// text contains `marker`, with a generic and then a custom plan: the nodes of both.
+pub async fn explain_prepared(
+    conn: &mut sqlx::PgConnection,
+    marker: &str,
+    args: &str,
+) -> Vec<[String; 4]> {
+    let name: String = sqlx::query_scalar(
+        "SELECT name FROM pg_prepared_statements WHERE strpos(statement, $1) > 0",
+    )
+    .bind(marker)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let mut scans = Vec::new();
+    for mode in ["force_generic_plan", "force_custom_plan"] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET plan_cache_mode = {mode}")))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let plan: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN (FORMAT JSON) EXECUTE {name}({args})"
+        )))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        plan_nodes(&plan[0]["Plan"], &mut scans);
+    }
+    scans
+}

@@ -214,6 +214,7 @@ pub const FIELD_CODES: &[Code] = &[
     f("only_for_party_group", "只有党小组会才填写", "only for a party group meeting"),
     f("unknown_branch", "本镇没有该支部", "the town has no such branch"),
     f("unknown_group", "该支部没有这个党小组", "the branch has no such party group"),
+    f("unknown_time_zone", "数据库不认识该时区", "a time zone the database does not know"),
     f("already_expected", "该党员本就应当参加", "the member is expected already"),
     f("only_for_correction", "只有更正时才填写", "only for a correction"),
     f("conflicts_with_all", "已选全部转化党员，不应再逐一列出", "`all_under_transformation` is set: list none"),
